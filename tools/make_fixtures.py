@@ -1,0 +1,288 @@
+#!/usr/bin/env python3
+"""Generate the tiny parity fixtures for the Rust model crate.
+
+Run by hand (never by CI), from the repository root:
+
+    pip install torch transformers tokenizers safetensors
+    python3 tools/make_fixtures.py
+
+Needs: Python 3.9+, torch, transformers, tokenizers, safetensors (CPU is
+enough; no network access and no model hub downloads -- everything is built
+from random weights and a tokenizer trained on a text embedded below).
+
+Writes, for each of
+    crates/model/tests/fixtures/tiny-gpt2/      (GPT2LMHeadModel)
+    crates/model/tests/fixtures/tiny-gpt-neo/   (GPTNeoForCausalLM, local attention window 4)
+the files
+    config.json, model.safetensors   (save_pretrained, float32)
+    tokenizer.json                   (byte-level BPE, vocab ~400)
+    vocab.json, merges.txt           (tiny-gpt2 only: BPE model files)
+    reference.json                   (per-token log-probs and logits to compare against)
+
+reference.json convention: token_logprobs[j] = log p(input_ids[j+1] | input_ids[..=j])
+(length n-1), sum_logprob = sum, mean_logprob = mean = -loss of
+model(ids, labels=ids).  Log-softmax is taken in float64 of the float32 logits.
+
+Deterministic: the tokenizer trainer is deterministic and all weights are drawn
+under fixed torch.manual_seed seeds, so rerunning with the same library
+versions reproduces the same files (reference values may differ in the last
+float bits across torch versions).
+"""
+
+import json
+import math
+import os
+import sys
+
+import torch
+import transformers
+import tokenizers
+import safetensors
+from safetensors import safe_open
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+from transformers import GPT2Config, GPT2LMHeadModel, GPTNeoConfig, GPTNeoForCausalLM
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURES = os.path.join(REPO_ROOT, "crates", "model", "tests", "fixtures")
+
+EOT = "<|endoftext|>"
+VOCAB_SIZE = 400
+N_CTX = 64
+
+TRAINING_TEXT = """Once upon a time, there was a little girl named Anna.
+Anna had a red ball. She liked to play with it every day.
+One day, Anna went to the park with her mom. The sun was big and warm.
+"Can I play on the swing?" Anna asked. "Yes, you can," said Mom.
+Anna ran to the swing. An apple tree was next to it.
+A bird sat in the apple tree. The bird sang a happy song.
+Anna smiled at the bird. "Hello, bird!" she said.
+The bird flew down and sat on the swing. Anna laughed.
+After that, Anna and the bird were friends. They played all day.
+Ben was a small boy. He had a dog named Max.
+Max liked to run and jump. Ben liked to run too.
+One morning, Ben and Max went to the big hill.
+"Look, Max! A cat!" said Ben. The cat was black and white.
+Max barked at the cat. The cat ran up a tree.
+"No, Max! Be nice," Ben said. Max sat down and was sad.
+Ben gave Max a hug. "It is okay. We can play," he said.
+Amy liked to bake. She baked a cake with her dad.
+The cake was sweet and soft. Amy and Dad ate it all.
+Then they were full and happy. "Thank you, Dad," Amy said.
+Tom found a shiny stone in the garden. It was blue and round.
+He showed it to his sister, Lily. "Wow! It is so pretty," Lily said.
+They put the stone in a box. Every night, they looked at it.
+A little frog lived in a pond. The frog liked to swim.
+One day, the frog saw a fish. "Are you my friend?" asked the frog.
+"Yes, I am!" said the fish. And they swam together all day.
+At night, the moon was bright. All the animals went to sleep.
+The end.
+"""
+
+TEXTS = [
+    "Anna had a ball.",
+    "One day, Ben and Max went to the park. The sun was warm and Max liked to run and jump on the big hill with Ben.",
+    '"Can I play?" Amy asked.\n"Yes, you can," said Mom.',
+    "Lily went to the café with her dad.",
+]
+
+
+def train_tokenizer():
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.post_processor = processors.ByteLevel(trim_offsets=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=VOCAB_SIZE,
+        min_frequency=1,
+        special_tokens=[EOT],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(TRAINING_TEXT.splitlines(keepends=True), trainer=trainer)
+    return tok
+
+
+def reinit_(model, qk_std):
+    """Re-initialise every parameter so predictions are clearly non-uniform."""
+    with torch.no_grad():
+        for name, p in model.named_parameters():  # tied lm_head/wte appears once
+            if name.endswith(".bias"):
+                p.normal_(0.0, 0.1)
+            elif ".ln_" in name or name.startswith("transformer.ln_f") or ".ln_f." in name:
+                p.copy_(1.0 + 0.2 * torch.randn_like(p))
+            elif qk_std is not None and (name.endswith("q_proj.weight") or name.endswith("k_proj.weight")):
+                p.normal_(0.0, qk_std)
+            else:
+                p.normal_(0.0, 0.3)
+
+
+def token_logprobs(model, ids):
+    """ids: LongTensor [B, n] -> (float64 [B, n-1] log-probs, float32 logits [B, n, V])."""
+    with torch.no_grad():
+        logits = model(ids).logits
+    lp = torch.log_softmax(logits.double(), dim=-1)
+    tlp = lp[:, :-1, :].gather(-1, ids[:, 1:].unsqueeze(-1)).squeeze(-1)
+    return tlp, logits
+
+
+def make_reference(model, tok, out_dir):
+    cases = []
+    all_lp = []
+    for text in TEXTS:
+        ids = tok.encode(text, add_special_tokens=False).ids
+        assert 2 <= len(ids) <= N_CTX, (text, len(ids))
+        assert tok.decode(ids) == text, "tokenizer round trip failed"
+        t = torch.tensor([ids])
+        tlp, logits = token_logprobs(model, t)
+        tlp = tlp[0]
+        with torch.no_grad():
+            loss = model(t, labels=t).loss.item()
+        mean = tlp.mean().item()
+        assert abs(mean + loss) < 1e-5, (mean, loss)
+        all_lp.append(tlp)
+        cases.append(
+            {
+                "text": text,
+                "input_ids": ids,
+                "token_logprobs": tlp.tolist(),
+                "sum_logprob": tlp.sum().item(),
+                "mean_logprob": mean,
+                "last_logits_head": logits[0, -1, :10].double().tolist(),
+            }
+        )
+
+    # Sanity: not near-uniform, not saturated.
+    flat = torch.cat(all_lp)
+    assert torch.isfinite(flat).all()
+    assert flat.min().item() > -40.0, flat.min().item()
+    assert flat.std().item() > 1.0, flat.std().item()
+    uniform = -math.log(model.config.vocab_size)
+
+    # Batched case: two rows of equal length (no padding needed); each row must
+    # equal the single-sequence result.
+    n = 12
+    rows = [cases[1]["input_ids"][:n], cases[2]["input_ids"][:n]]
+    assert all(len(r) == n for r in rows)
+    bt = torch.tensor(rows)
+    btlp, blogits = token_logprobs(model, bt)
+    for i, r in enumerate(rows):
+        single, slogits = token_logprobs(model, torch.tensor([r]))
+        assert torch.allclose(single[0], btlp[i], atol=1e-5)
+    batch_cases = [
+        {
+            "input_ids": rows,
+            "token_logprobs": btlp.tolist(),
+            "sum_logprob": btlp.sum(-1).tolist(),
+            "mean_logprob": btlp.mean(-1).tolist(),
+            "last_logits_head": blogits[:, -1, :10].double().tolist(),
+        }
+    ]
+
+    ref = {
+        "transformers_version": transformers.__version__,
+        "torch_version": torch.__version__,
+        "tokenizers_version": tokenizers.__version__,
+        "convention": "token_logprobs[j] = log p(input_ids[j+1] | input_ids[..=j]); "
+        "mean_logprob = -loss(labels=input_ids); no special tokens added",
+        "cases": cases,
+        "batch_cases": batch_cases,
+    }
+    with open(os.path.join(out_dir, "reference.json"), "w") as f:
+        json.dump(ref, f, indent=1)
+        f.write("\n")
+    return flat, uniform
+
+
+def build(name, model, tok, save_bpe_files):
+    out_dir = os.path.join(FIXTURES, name)
+    os.makedirs(out_dir, exist_ok=True)
+    model.eval()
+    model.save_pretrained(out_dir, safe_serialization=True)
+    tok.save(os.path.join(out_dir, "tokenizer.json"))
+    if save_bpe_files:
+        tok.model.save(out_dir)  # vocab.json + merges.txt
+    flat, uniform = make_reference(model, tok, out_dir)
+
+    print(f"== {name}")
+    total = 0
+    for fn in sorted(os.listdir(out_dir)):
+        sz = os.path.getsize(os.path.join(out_dir, fn))
+        total += sz
+        print(f"  {fn:20s} {sz:8d} bytes")
+    print(f"  total {total} bytes")
+    assert total < 1_000_000
+    print(
+        f"  token log-probs: n={flat.numel()} mean={flat.mean():.3f} std={flat.std():.3f} "
+        f"min={flat.min():.3f} max={flat.max():.3f} (uniform would be {uniform:.3f})"
+    )
+    print("  first case:", [round(x, 3) for x in flat[:5].tolist()])
+    with safe_open(os.path.join(out_dir, "model.safetensors"), framework="pt") as f:
+        for k in f.keys():
+            print(f"  {k:40s} {list(f.get_slice(k).get_shape())}")
+
+
+def main():
+    print(
+        f"torch {torch.__version__}, transformers {transformers.__version__}, "
+        f"tokenizers {tokenizers.__version__}, safetensors {safetensors.__version__}"
+    )
+    torch.set_num_threads(1)
+    tok = train_tokenizer()
+    vocab_size = tok.get_vocab_size()
+    eot_id = tok.token_to_id(EOT)
+    print(f"tokenizer vocab size {vocab_size}, {EOT} id {eot_id}")
+    for t in TEXTS:
+        print(f"  {len(tok.encode(t, add_special_tokens=False).ids):3d} tokens: {t!r}")
+
+    torch.manual_seed(1234)
+    cfg = GPT2Config(
+        vocab_size=vocab_size,
+        n_positions=N_CTX,
+        n_embd=32,
+        n_layer=2,
+        n_head=4,
+        activation_function="gelu_new",
+        bos_token_id=eot_id,
+        eos_token_id=eot_id,
+    )
+    gpt2 = GPT2LMHeadModel(cfg).float()
+    torch.manual_seed(1)
+    reinit_(gpt2, qk_std=None)
+    build("tiny-gpt2", gpt2, tok, save_bpe_files=True)
+
+    torch.manual_seed(5678)
+    cfg = GPTNeoConfig(
+        vocab_size=vocab_size,
+        max_position_embeddings=N_CTX,
+        hidden_size=32,
+        num_layers=2,
+        num_heads=4,
+        attention_types=[[["global", "local"], 1]],
+        window_size=4,
+        activation_function="gelu_new",
+        bos_token_id=eot_id,
+        eos_token_id=eot_id,
+    )
+    neo = GPTNeoForCausalLM(cfg).float()
+    torch.manual_seed(2)
+    reinit_(neo, qk_std=0.15)
+    build("tiny-gpt-neo", neo, tok, save_bpe_files=False)
+
+    # The local window must matter: the same weights with an all-global
+    # attention pattern must give clearly different log-probs on the long text.
+    glob_dict = {**cfg.to_dict(), "attention_types": [[["global"], 2]]}
+    glob_dict.pop("attention_layers")  # else it overrides attention_types
+    glob_cfg = GPTNeoConfig(**glob_dict)
+    assert glob_cfg.attention_layers == ["global", "global"]
+    glob = GPTNeoForCausalLM(glob_cfg).float().eval()
+    glob.load_state_dict(neo.state_dict())
+    ids = torch.tensor([tok.encode(TEXTS[1], add_special_tokens=False).ids])
+    diff = (token_logprobs(neo, ids)[0] - token_logprobs(glob, ids)[0]).abs()
+    print(f"  local-vs-global max |dlogprob| on long text: {diff.max():.3f}, "
+          f"first {cfg.window_size} positions: {diff[0, : cfg.window_size].max():.2e}")
+    assert diff.max().item() > 0.1
+    assert diff[0, : cfg.window_size].max().item() < 1e-5
+
+
+if __name__ == "__main__":
+    sys.exit(main())
