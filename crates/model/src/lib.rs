@@ -1,1 +1,31 @@
-//! placeholder
+//! GPT-2-family causal language models on burn: GPT-2 and GPT-Neo in one transformer, sampling
+//! with a KV cache, per-sequence log-probabilities, and Hugging Face checkpoint directories.
+//!
+//! Code takes a `&Device`; nothing here names a backend.
+//!
+//! # Shape letters
+//! B batch, T time (positions), C channels (`n_embd`), V vocabulary, H heads.
+
+pub mod attention;
+pub mod block;
+pub mod cache;
+pub mod config;
+pub mod error;
+pub mod gpt;
+mod init;
+
+pub use cache::KvCache;
+pub use config::{Activation, Arch, AttentionKind, GptConfig};
+pub use error::{ModelError, Result};
+pub use gpt::Gpt;
+
+pub mod logprob;
+pub mod sample;
+
+pub use logprob::{SequenceLogprobs, TokenBatch, sequence_logprobs};
+pub use sample::{Rollout, SamplingConfig, sample};
+pub mod checkpoint;
+pub mod tokenizer;
+
+pub use checkpoint::{Checkpoint, load_model, save_model};
+pub use tokenizer::Tokenizer;

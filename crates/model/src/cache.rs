@@ -1,0 +1,124 @@
+//! `KvCache`: the keys and values of every position seen so far, per layer, plus what a batch
+//! of left-padded rows needs to attend correctly (pad lengths, positions, attention masks).
+//!
+//! Rows of a batch may have prompts of different lengths. They are left-padded to a common
+//! length: row b's first `pad[b]` positions are padding. A padding position is never attended
+//! to by a real token, and real tokens get position ids counted from their row's first real
+//! token, so a padded row computes exactly what the same row computes alone.
+
+use burn::prelude::*;
+
+use crate::config::AttentionKind;
+
+/// Added to the attention score of a masked key. Finite, so that no row of the softmax is ever
+/// all `-inf` (which would give NaN, and NaN gradients); `exp(-1e9)` is exactly 0 in f32.
+const MASKED: f32 = -1e9;
+
+/// Keys and values of past positions, one entry per layer, outside the `Module`.
+#[derive(Debug, Clone)]
+pub struct KvCache {
+    layers: Vec<Option<(Tensor<4>, Tensor<4>)>>,
+    pad: Vec<usize>,
+    len: usize,
+}
+
+impl KvCache {
+    /// An empty cache for `n_layer` layers and a batch whose row b has `pad[b]` padding
+    /// positions at its start.
+    pub fn new(n_layer: usize, pad: Vec<usize>) -> Self {
+        Self {
+            layers: vec![None; n_layer],
+            pad,
+            len: 0,
+        }
+    }
+
+    /// Number of positions (padding included) already in the cache.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Left-padding of each row.
+    pub fn pad(&self) -> &[usize] {
+        &self.pad
+    }
+
+    /// Appends this step's keys and values to layer `layer` and returns all of them.
+    ///
+    /// # Shapes
+    /// - k, v: `[B, H, T, C/H]` for the T new positions
+    /// - returned: `[B, H, len + T, C/H]`
+    pub(crate) fn append(
+        &mut self,
+        layer: usize,
+        k: Tensor<4>,
+        v: Tensor<4>,
+    ) -> (Tensor<4>, Tensor<4>) {
+        let (k, v) = match self.layers[layer].take() {
+            Some((past_k, past_v)) => (
+                Tensor::cat(vec![past_k, k], 2),
+                Tensor::cat(vec![past_v, v], 2),
+            ),
+            None => (k, v),
+        };
+        self.layers[layer] = Some((k.clone(), v.clone()));
+        (k, v)
+    }
+
+    /// Marks `t` new positions as stored (after every layer has appended them).
+    pub(crate) fn advance(&mut self, t: usize) {
+        self.len += t;
+    }
+
+    /// Position ids of the next `t` positions: counted from each row's first real token;
+    /// padding positions get 0.
+    ///
+    /// # Shapes
+    /// - returned: `[B, T]`
+    pub(crate) fn positions(&self, t: usize, device: &Device) -> Tensor<2, Int> {
+        let ids: Vec<i64> = self
+            .pad
+            .iter()
+            .flat_map(|&pad| (self.len..self.len + t).map(move |i| i.saturating_sub(pad) as i64))
+            .collect();
+        Tensor::from_data(TensorData::new(ids, [self.pad.len(), t]), device)
+    }
+
+    /// The largest position id the next `t` positions will use, plus one.
+    pub(crate) fn context_needed(&self, t: usize) -> usize {
+        let min_pad = self.pad.iter().copied().min().unwrap_or(0);
+        (self.len + t).saturating_sub(min_pad)
+    }
+
+    /// Additive attention bias for the next `t` queries against all `len + t` keys: 0 where a
+    /// query may attend, `MASKED` elsewhere. A query sees earlier-or-equal real positions of its
+    /// own row (and, for a local layer, only the last `window` of them). A padding query sees
+    /// only itself, so its softmax stays finite; nothing real ever reads it.
+    ///
+    /// # Shapes
+    /// - returned: `[B, 1, T, len + T]`, broadcast over heads
+    pub(crate) fn attention_bias(
+        &self,
+        t: usize,
+        kind: AttentionKind,
+        window: usize,
+        device: &Device,
+    ) -> Tensor<4> {
+        let keys = self.len + t;
+        let mut bias = Vec::with_capacity(self.pad.len() * t * keys);
+        for &pad in &self.pad {
+            for q in self.len..self.len + t {
+                for k in 0..keys {
+                    let causal = k <= q && (k >= pad || k == q);
+                    let in_window = kind == AttentionKind::Global || q - k.min(q) < window;
+                    bias.push(if causal && in_window { 0.0 } else { MASKED });
+                }
+            }
+        }
+        Tensor::from_data(TensorData::new(bias, [self.pad.len(), 1, t, keys]), device)
+    }
+}

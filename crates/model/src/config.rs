@@ -1,0 +1,429 @@
+//! `GptConfig`: the hyper-parameters of one GPT-2-family model, and their Hugging Face
+//! `config.json` form (GPT-2 and GPT-Neo name the same things differently).
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::error::{ModelError, Result};
+
+/// Which checkpoint family a model belongs to. The transformer is the same; the families differ
+/// in attention scaling, q/k/v biases, local attention and checkpoint tensor names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Arch {
+    /// GPT-2: fused `c_attn` with bias, scores scaled by 1/√d, all layers global.
+    Gpt2,
+    /// GPT-Neo (the TinyStories models): q/k/v without bias, no score scaling, and layers that
+    /// alternate between global attention and a sliding window of `window_size`.
+    GptNeo,
+}
+
+/// What one layer's attention may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttentionKind {
+    /// Every earlier position.
+    Global,
+    /// Only the last `window_size` positions, the current one included.
+    Local,
+}
+
+/// The MLP non-linearity, by its `transformers` name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Activation {
+    /// `gelu_new`: the tanh approximation GPT-2 was trained with.
+    #[serde(rename = "gelu_new")]
+    GeluNew,
+    /// `gelu`: the exact, erf-based form.
+    #[serde(rename = "gelu")]
+    Gelu,
+    #[serde(rename = "relu")]
+    Relu,
+}
+
+/// Hyper-parameters of a GPT-2-family model, named as in GPT-2's `config.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GptConfig {
+    pub arch: Arch,
+    pub vocab_size: usize,
+    pub n_positions: usize,
+    pub n_embd: usize,
+    pub n_layer: usize,
+    pub n_head: usize,
+    /// Width of the MLP's hidden layer (4·n_embd unless the checkpoint says otherwise).
+    pub n_inner: usize,
+    pub activation: Activation,
+    pub layer_norm_epsilon: f64,
+    /// One entry per layer.
+    pub attention_layers: Vec<AttentionKind>,
+    /// Width of a local layer's sliding window (unused by global layers).
+    pub window_size: usize,
+    pub bos_token_id: Option<u32>,
+    pub eos_token_id: Option<u32>,
+}
+
+impl GptConfig {
+    /// A GPT-2 of the given size with GPT-2's defaults for everything else.
+    pub fn gpt2(
+        vocab_size: usize,
+        n_positions: usize,
+        n_embd: usize,
+        n_layer: usize,
+        n_head: usize,
+    ) -> Self {
+        Self {
+            arch: Arch::Gpt2,
+            vocab_size,
+            n_positions,
+            n_embd,
+            n_layer,
+            n_head,
+            n_inner: 4 * n_embd,
+            activation: Activation::GeluNew,
+            layer_norm_epsilon: 1e-5,
+            attention_layers: vec![AttentionKind::Global; n_layer],
+            window_size: n_positions,
+            bos_token_id: None,
+            eos_token_id: None,
+        }
+    }
+
+    /// Width of one attention head.
+    pub fn head_dim(&self) -> usize {
+        self.n_embd / self.n_head
+    }
+
+    /// The number of parameters (the LM head is tied to `wte`, so it adds none).
+    pub fn n_params(&self) -> usize {
+        let c = self.n_embd;
+        let qkv_bias = if self.arch == Arch::Gpt2 { 3 * c } else { 0 };
+        let block = 2 * 2 * c                       // ln_1, ln_2
+            + c * 3 * c + qkv_bias + c * c + c      // attention
+            + c * self.n_inner + self.n_inner + self.n_inner * c + c; // mlp
+        (self.vocab_size + self.n_positions) * c + self.n_layer * block + 2 * c
+    }
+
+    /// Checks the internal consistency a model needs; `path` and field names go in the error.
+    pub fn validate(&self, path: &Path) -> Result<()> {
+        let err = |field, message: String| ModelError::Config {
+            path: path.to_path_buf(),
+            field,
+            message,
+        };
+        for (field, value) in [
+            ("vocab_size", self.vocab_size),
+            ("n_positions", self.n_positions),
+            ("n_embd", self.n_embd),
+            ("n_layer", self.n_layer),
+            ("n_head", self.n_head),
+            ("n_inner", self.n_inner),
+        ] {
+            if value == 0 {
+                return Err(err(field, "must be at least 1".into()));
+            }
+        }
+        if !self.n_embd.is_multiple_of(self.n_head) {
+            return Err(err(
+                "n_head",
+                format!("{} does not divide n_embd = {}", self.n_head, self.n_embd),
+            ));
+        }
+        if self.attention_layers.len() != self.n_layer {
+            return Err(err(
+                "attention_types",
+                format!(
+                    "describes {} layers, but the model has {}",
+                    self.attention_layers.len(),
+                    self.n_layer
+                ),
+            ));
+        }
+        if self.attention_layers.contains(&AttentionKind::Local) && self.window_size == 0 {
+            return Err(err("window_size", "must be at least 1".into()));
+        }
+        Ok(())
+    }
+
+    /// Reads a Hugging Face `config.json` (`model_type` `gpt2` or `gpt_neo`).
+    pub fn from_hf_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                ModelError::MissingFile {
+                    path: path.to_path_buf(),
+                    what: "the model's config.json",
+                }
+            } else {
+                ModelError::io(path, e)
+            }
+        })?;
+        Self::from_hf_json(&text, path)
+    }
+
+    /// Parses the text of a Hugging Face `config.json`; `path` is only used in errors.
+    pub fn from_hf_json(text: &str, path: &Path) -> Result<Self> {
+        let json_err = |source| ModelError::Json {
+            path: path.to_path_buf(),
+            source,
+        };
+        let value: Value = serde_json::from_str(text).map_err(json_err)?;
+        let model_type = value
+            .get("model_type")
+            .and_then(Value::as_str)
+            .unwrap_or("<missing>")
+            .to_string();
+        let config = match model_type.as_str() {
+            "gpt2" => serde_json::from_value::<HfGpt2>(value)
+                .map_err(json_err)?
+                .into_config(path)?,
+            "gpt_neo" => serde_json::from_value::<HfGptNeo>(value)
+                .map_err(json_err)?
+                .into_config(path)?,
+            _ => {
+                return Err(ModelError::UnknownModelType {
+                    path: path.to_path_buf(),
+                    found: model_type,
+                });
+            }
+        };
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    /// The `config.json` that `transformers` reads back as this model.
+    pub fn to_hf_json(&self) -> Value {
+        let activation = serde_json::to_value(self.activation).unwrap_or(Value::Null);
+        match self.arch {
+            Arch::Gpt2 => json!({
+                "architectures": ["GPT2LMHeadModel"],
+                "model_type": "gpt2",
+                "vocab_size": self.vocab_size,
+                "n_positions": self.n_positions,
+                "n_ctx": self.n_positions,
+                "n_embd": self.n_embd,
+                "n_layer": self.n_layer,
+                "n_head": self.n_head,
+                "n_inner": self.n_inner,
+                "activation_function": activation,
+                "layer_norm_epsilon": self.layer_norm_epsilon,
+                "bos_token_id": self.bos_token_id,
+                "eos_token_id": self.eos_token_id,
+                "tie_word_embeddings": true,
+                "scale_attn_weights": true,
+                "torch_dtype": "float32",
+            }),
+            Arch::GptNeo => json!({
+                "architectures": ["GPTNeoForCausalLM"],
+                "model_type": "gpt_neo",
+                "vocab_size": self.vocab_size,
+                "max_position_embeddings": self.n_positions,
+                "hidden_size": self.n_embd,
+                "num_layers": self.n_layer,
+                "num_heads": self.n_head,
+                "intermediate_size": self.n_inner,
+                "activation_function": activation,
+                "layer_norm_epsilon": self.layer_norm_epsilon,
+                "attention_types": neo_attention_types(&self.attention_layers),
+                "window_size": self.window_size,
+                "bos_token_id": self.bos_token_id,
+                "eos_token_id": self.eos_token_id,
+                "tie_word_embeddings": true,
+                "torch_dtype": "float32",
+            }),
+        }
+    }
+}
+
+/// GPT-2's `config.json`, the fields we use (others are ignored).
+#[derive(Deserialize)]
+struct HfGpt2 {
+    vocab_size: usize,
+    n_positions: usize,
+    n_embd: usize,
+    n_layer: usize,
+    n_head: usize,
+    n_inner: Option<usize>,
+    #[serde(default = "gelu_new")]
+    activation_function: String,
+    #[serde(default = "default_eps")]
+    layer_norm_epsilon: f64,
+    bos_token_id: Option<u32>,
+    eos_token_id: Option<u32>,
+    #[serde(default = "yes")]
+    scale_attn_weights: bool,
+    #[serde(default)]
+    scale_attn_by_inverse_layer_idx: bool,
+    #[serde(default = "yes")]
+    tie_word_embeddings: bool,
+}
+
+impl HfGpt2 {
+    fn into_config(self, path: &Path) -> Result<GptConfig> {
+        let unsupported = |field, message: &str| {
+            Err(ModelError::Config {
+                path: path.to_path_buf(),
+                field,
+                message: message.into(),
+            })
+        };
+        if !self.scale_attn_weights {
+            return unsupported("scale_attn_weights", "false is not supported");
+        }
+        if self.scale_attn_by_inverse_layer_idx {
+            return unsupported("scale_attn_by_inverse_layer_idx", "true is not supported");
+        }
+        if !self.tie_word_embeddings {
+            return unsupported("tie_word_embeddings", "untied LM heads are not supported");
+        }
+        Ok(GptConfig {
+            arch: Arch::Gpt2,
+            vocab_size: self.vocab_size,
+            n_positions: self.n_positions,
+            n_embd: self.n_embd,
+            n_layer: self.n_layer,
+            n_head: self.n_head,
+            n_inner: self.n_inner.unwrap_or(4 * self.n_embd),
+            activation: parse_activation(&self.activation_function, path)?,
+            layer_norm_epsilon: self.layer_norm_epsilon,
+            attention_layers: vec![AttentionKind::Global; self.n_layer],
+            window_size: self.n_positions,
+            bos_token_id: self.bos_token_id,
+            eos_token_id: self.eos_token_id,
+        })
+    }
+}
+
+/// GPT-Neo's `config.json`, the fields we use (others are ignored).
+#[derive(Deserialize)]
+struct HfGptNeo {
+    vocab_size: usize,
+    max_position_embeddings: usize,
+    hidden_size: usize,
+    num_layers: usize,
+    num_heads: usize,
+    intermediate_size: Option<usize>,
+    #[serde(default = "gelu_new")]
+    activation_function: String,
+    #[serde(default = "default_eps")]
+    layer_norm_epsilon: f64,
+    /// `[[["global", "local"], 12]]`: a pattern and how often it repeats.
+    attention_types: Vec<(Vec<AttentionKind>, usize)>,
+    window_size: usize,
+    bos_token_id: Option<u32>,
+    eos_token_id: Option<u32>,
+}
+
+impl HfGptNeo {
+    fn into_config(self, path: &Path) -> Result<GptConfig> {
+        let attention_layers = self
+            .attention_types
+            .iter()
+            .flat_map(|(pattern, repeat)| std::iter::repeat_n(pattern, *repeat).flatten())
+            .copied()
+            .collect();
+        Ok(GptConfig {
+            arch: Arch::GptNeo,
+            vocab_size: self.vocab_size,
+            n_positions: self.max_position_embeddings,
+            n_embd: self.hidden_size,
+            n_layer: self.num_layers,
+            n_head: self.num_heads,
+            n_inner: self.intermediate_size.unwrap_or(4 * self.hidden_size),
+            activation: parse_activation(&self.activation_function, path)?,
+            layer_norm_epsilon: self.layer_norm_epsilon,
+            attention_layers,
+            window_size: self.window_size,
+            bos_token_id: self.bos_token_id,
+            eos_token_id: self.eos_token_id,
+        })
+    }
+}
+
+/// Compresses per-layer kinds back into GPT-Neo's run-length form.
+fn neo_attention_types(layers: &[AttentionKind]) -> Value {
+    let runs: Vec<Value> = layers.iter().map(|kind| json!([[kind], 1])).collect();
+    Value::Array(runs)
+}
+
+fn parse_activation(name: &str, path: &Path) -> Result<Activation> {
+    serde_json::from_value(Value::String(name.into())).map_err(|_| ModelError::Config {
+        path: path.to_path_buf(),
+        field: "activation_function",
+        message: format!("{name:?} is not supported (gelu_new, gelu or relu)"),
+    })
+}
+
+fn gelu_new() -> String {
+    "gelu_new".into()
+}
+fn default_eps() -> f64 {
+    1e-5
+}
+fn yes() -> bool {
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<GptConfig> {
+        GptConfig::from_hf_json(text, Path::new("dir/config.json"))
+    }
+
+    #[test]
+    fn gpt_neo_attention_types_expand_per_layer() {
+        let config = parse(
+            r#"{"model_type": "gpt_neo", "vocab_size": 10, "max_position_embeddings": 8,
+                "hidden_size": 4, "num_layers": 4, "num_heads": 2, "window_size": 3,
+                "attention_types": [[["global", "local"], 2]]}"#,
+        )
+        .unwrap();
+        use AttentionKind::*;
+        assert_eq!(config.attention_layers, vec![Global, Local, Global, Local]);
+        assert_eq!(config.n_inner, 16);
+        let back = GptConfig::from_hf_json(&config.to_hf_json().to_string(), Path::new("x"));
+        assert_eq!(back.unwrap(), config);
+    }
+
+    #[test]
+    fn unknown_model_type_names_file_and_type() {
+        let err = parse(r#"{"model_type": "llama"}"#).unwrap_err().to_string();
+        assert!(err.contains("dir/config.json"), "{err}");
+        assert!(err.contains("\"llama\""), "{err}");
+    }
+
+    #[test]
+    fn attention_types_must_cover_every_layer() {
+        let err = parse(
+            r#"{"model_type": "gpt_neo", "vocab_size": 10, "max_position_embeddings": 8,
+                "hidden_size": 4, "num_layers": 3, "num_heads": 2, "window_size": 3,
+                "attention_types": [[["global", "local"], 1]]}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("attention_types"), "{err}");
+    }
+
+    #[test]
+    fn heads_must_divide_width() {
+        let err = parse(
+            r#"{"model_type": "gpt2", "vocab_size": 10, "n_positions": 8, "n_embd": 10,
+                "n_layer": 1, "n_head": 3}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("n_head") && err.contains("n_embd = 10"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn n_params_counts_gpt2_small() {
+        // GPT-2 small (124M): the figure every reference quotes, 124,439,808.
+        let config = GptConfig::gpt2(50257, 1024, 768, 12, 12);
+        assert_eq!(config.n_params(), 124_439_808);
+    }
+}

@@ -1,0 +1,139 @@
+//! `Gpt`: token + position embeddings, a stack of blocks, a final LayerNorm and an LM head tied
+//! to the token embedding. Module names are Hugging Face's (`wte`, `wpe`, `h`, `ln_f`), so
+//! loading a checkpoint is a copy.
+
+use burn::module::Param;
+use burn::nn::{Embedding, LayerNorm, LayerNormConfig};
+use burn::prelude::*;
+
+use crate::block::Block;
+use crate::cache::KvCache;
+use crate::config::{AttentionKind, GptConfig};
+use crate::error::{ModelError, Result};
+use crate::init;
+
+#[derive(Module, Debug)]
+pub struct Gpt {
+    pub wte: Embedding,
+    pub wpe: Embedding,
+    pub h: Vec<Block>,
+    pub ln_f: LayerNorm,
+    #[module(skip)]
+    config: GptConfig,
+}
+
+impl Gpt {
+    /// A freshly initialised model (GPT-2's initialisation; seed it with `device.seed(..)`).
+    pub fn init(config: &GptConfig, device: &Device) -> Self {
+        let embedding = |rows, std| Embedding {
+            weight: Param::from_tensor(init::normal([rows, config.n_embd], std, device)),
+        };
+        Self {
+            wte: embedding(config.vocab_size, init::STD),
+            wpe: embedding(config.n_positions, 0.01),
+            h: (0..config.n_layer)
+                .map(|_| Block::init(config, device))
+                .collect(),
+            ln_f: LayerNormConfig::new(config.n_embd)
+                .with_epsilon(config.layer_norm_epsilon)
+                .init(device),
+            config: config.clone(),
+        }
+    }
+
+    pub fn config(&self) -> &GptConfig {
+        &self.config
+    }
+
+    /// An empty cache for a batch whose row b starts with `pad[b]` padding positions.
+    pub fn new_cache(&self, pad: Vec<usize>) -> KvCache {
+        KvCache::new(self.config.n_layer, pad)
+    }
+
+    /// Runs the T new positions through the transformer, extending `cache`, and returns the
+    /// final hidden states (after `ln_f`).
+    ///
+    /// # Shapes
+    /// - input_ids: `[B, T]`
+    /// - returned: `[B, T, C]`
+    pub fn forward_hidden(
+        &self,
+        input_ids: Tensor<2, Int>,
+        cache: &mut KvCache,
+    ) -> Result<Tensor<3>> {
+        let [_, t] = input_ids.dims();
+        let needed = cache.context_needed(t);
+        if needed > self.config.n_positions {
+            return Err(ModelError::ContextTooLong {
+                needed,
+                n_positions: self.config.n_positions,
+            });
+        }
+        let device = input_ids.device();
+        let positions = cache.positions(t, &device);
+        let mut x = self.wte.forward(input_ids) + self.wpe.forward(positions);
+
+        let bias = |kind| cache.attention_bias(t, kind, self.config.window_size, &device);
+        let global = bias(AttentionKind::Global);
+        let local = self
+            .config
+            .attention_layers
+            .contains(&AttentionKind::Local)
+            .then(|| bias(AttentionKind::Local));
+        for (layer, block) in self.h.iter().enumerate() {
+            let bias = match (self.config.attention_layers[layer], &local) {
+                (AttentionKind::Local, Some(local)) => local.clone(),
+                _ => global.clone(),
+            };
+            x = block.forward(x, bias, cache, layer);
+        }
+        cache.advance(t);
+        Ok(self.ln_f.forward(x))
+    }
+
+    /// Logits over the vocabulary from hidden states, through the head tied to `wte`.
+    ///
+    /// # Shapes
+    /// - hidden: `[B, T, C]`
+    /// - returned: `[B, T, V]`
+    pub fn lm_head(&self, hidden: Tensor<3>) -> Tensor<3> {
+        let [b, t, c] = hidden.dims();
+        let wte = self.wte.weight.val(); // [V, C]
+        let logits = hidden.reshape([b * t, c]).matmul(wte.transpose()); // [B·T, V]
+        logits.reshape([b, t, self.config.vocab_size])
+    }
+
+    /// Logits for the T new positions, extending `cache`.
+    ///
+    /// # Shapes
+    /// - input_ids: `[B, T]`
+    /// - returned: `[B, T, V]`
+    pub fn forward(&self, input_ids: Tensor<2, Int>, cache: &mut KvCache) -> Result<Tensor<3>> {
+        let hidden = self.forward_hidden(input_ids, cache)?;
+        Ok(self.lm_head(hidden))
+    }
+
+    /// Logits of unpadded sequences of equal length, in one pass without a cache to keep.
+    ///
+    /// # Shapes
+    /// - input_ids: `[B, T]`
+    /// - returned: `[B, T, V]`
+    pub fn logits(&self, input_ids: Tensor<2, Int>) -> Result<Tensor<3>> {
+        let [b, _] = input_ids.dims();
+        self.forward(input_ids, &mut self.new_cache(vec![0; b]))
+    }
+
+    /// Checks that every id is inside the vocabulary (embedding lookups do not).
+    pub fn check_ids(&self, ids: &[u32]) -> Result<()> {
+        match ids
+            .iter()
+            .find(|&&id| id as usize >= self.config.vocab_size)
+        {
+            Some(&id) => Err(ModelError::TokenOutOfRange {
+                id,
+                vocab_size: self.config.vocab_size,
+            }),
+            None => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! The committed fixture models (built by `tools/make_fixtures.py` with `transformers`) and
+//! small helpers shared by the tests.
+
+use std::path::PathBuf;
+
+use burn::prelude::*;
+use pglab_model::{Checkpoint, Gpt, GptConfig};
+use serde::Deserialize;
+
+pub const MODELS: [&str; 2] = ["tiny-gpt2", "tiny-gpt-neo"];
+
+pub fn dir(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+pub fn device() -> Device {
+    Device::flex()
+}
+
+pub fn load(name: &str) -> Checkpoint {
+    Checkpoint::load(&dir(name), &device()).expect("fixture loads")
+}
+
+#[derive(Deserialize)]
+pub struct Reference {
+    pub cases: Vec<Case>,
+}
+
+/// Reference figures computed by `transformers`.
+#[derive(Deserialize)]
+pub struct Case {
+    pub text: String,
+    pub input_ids: Vec<u32>,
+    /// log p(ids[j+1] | ids[..=j])
+    pub token_logprobs: Vec<f64>,
+    pub sum_logprob: f64,
+    pub last_logits_head: Vec<f64>,
+}
+
+pub fn reference(name: &str) -> Reference {
+    let text = std::fs::read_to_string(dir(name).join("reference.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A small random GPT-2, seeded.
+pub fn tiny_gpt2(device: &Device, seed: u64) -> Gpt {
+    device.seed(seed);
+    let mut config = GptConfig::gpt2(64, 32, 16, 2, 2);
+    config.eos_token_id = Some(0);
+    Gpt::init(&config, device)
+}
+
+pub fn floats<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().try_into_vec_as::<f32>().unwrap()
+}
+
+pub fn ids_tensor(ids: &[u32], device: &Device) -> Tensor<2, Int> {
+    let data: Vec<i64> = ids.iter().map(|&i| i as i64).collect();
+    Tensor::from_data(TensorData::new(data, [1, ids.len()]), device)
+}
+
+pub fn assert_close(a: &[f32], b: &[f32], tol: f32, what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}: lengths differ");
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!((x - y).abs() <= tol, "{what}[{i}]: {x} vs {y} (tol {tol})");
+    }
+}

@@ -1,0 +1,106 @@
+//! Parity with `transformers`: the same tokens and the same per-token log-probs (1e-4 nats) for
+//! the committed GPT-2 and GPT-Neo fixtures, alone and as rows of one left-padded batch.
+
+use pglab_model::{TokenBatch, Tokenizer, sequence_logprobs};
+
+use crate::fixture::{self, MODELS, assert_close, floats};
+
+#[test]
+fn tokenizer_matches_transformers_ids() {
+    for name in MODELS {
+        let checkpoint = fixture::load(name);
+        for case in fixture::reference(name).cases {
+            let ids = checkpoint.tokenizer.encode(&case.text).unwrap();
+            assert_eq!(ids, case.input_ids, "{name}: {:?}", case.text);
+            assert_eq!(checkpoint.tokenizer.decode(&ids).unwrap(), case.text);
+        }
+    }
+}
+
+#[test]
+fn gpt2_vocab_and_merges_files_tokenize_like_tokenizer_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    for file in ["vocab.json", "merges.txt"] {
+        std::fs::copy(fixture::dir("tiny-gpt2").join(file), tmp.path().join(file)).unwrap();
+    }
+    let tokenizer = Tokenizer::load(tmp.path()).unwrap();
+    for case in fixture::reference("tiny-gpt2").cases {
+        assert_eq!(
+            tokenizer.encode(&case.text).unwrap(),
+            case.input_ids,
+            "{:?}",
+            case.text
+        );
+    }
+}
+
+#[test]
+fn token_logprobs_match_transformers() {
+    for name in MODELS {
+        let checkpoint = fixture::load(name);
+        for case in fixture::reference(name).cases {
+            let batch = TokenBatch::new(
+                std::slice::from_ref(&case.input_ids),
+                &[1],
+                &fixture::device(),
+            )
+            .unwrap();
+            let lp = sequence_logprobs(&checkpoint.model, &batch, false).unwrap();
+            let expected: Vec<f32> = case.token_logprobs.iter().map(|&x| x as f32).collect();
+            let what = format!("{name} {:?}", case.text);
+            assert_close(&floats(lp.token_logprobs), &expected, 1e-4, &what);
+            let sum = floats(lp.sum)[0] as f64;
+            assert!(
+                (sum - case.sum_logprob).abs() < 1e-3,
+                "{what}: sum {sum} vs {}",
+                case.sum_logprob
+            );
+        }
+    }
+}
+
+#[test]
+fn last_position_logits_match_transformers() {
+    for name in MODELS {
+        let checkpoint = fixture::load(name);
+        for case in fixture::reference(name).cases {
+            let ids = fixture::ids_tensor(&case.input_ids, &fixture::device());
+            let logits = checkpoint.model.logits(ids).unwrap(); // [1, T, V]
+            let [_, t, v] = logits.dims();
+            let last = floats(logits.slice([0..1, t - 1..t, 0..v]));
+            let expected: Vec<f32> = case.last_logits_head.iter().map(|&x| x as f32).collect();
+            assert_close(&last[..expected.len()], &expected, 1e-4, name);
+        }
+    }
+}
+
+/// Every case as one row of a single batch: rows are left-padded to the longest, and each must
+/// still match its reference (padding is invisible to the real tokens).
+#[test]
+fn left_padded_batch_rows_match_transformers() {
+    for name in MODELS {
+        let checkpoint = fixture::load(name);
+        let cases = fixture::reference(name).cases;
+        let sequences: Vec<Vec<u32>> = cases.iter().map(|c| c.input_ids.clone()).collect();
+        let lengths: Vec<usize> = sequences.iter().map(Vec::len).collect();
+        assert!(
+            lengths.iter().min() < lengths.iter().max(),
+            "cases differ in length"
+        );
+        let batch =
+            TokenBatch::new(&sequences, &vec![1; sequences.len()], &fixture::device()).unwrap();
+        let lp = sequence_logprobs(&checkpoint.model, &batch, false).unwrap();
+        let [_, width] = lp.token_logprobs.dims();
+        let rows = floats(lp.token_logprobs);
+        for (b, case) in cases.iter().enumerate() {
+            let row = &rows[b * width..(b + 1) * width];
+            let pad = width - case.token_logprobs.len();
+            assert!(
+                row[..pad].iter().all(|&x| x == 0.0),
+                "{name}: padding is not scored"
+            );
+            let expected: Vec<f32> = case.token_logprobs.iter().map(|&x| x as f32).collect();
+            assert_close(&row[pad..], &expected, 1e-4, &format!("{name} row {b}"));
+        }
+    }
+}
