@@ -1,0 +1,588 @@
+//! Advantages from one step's rewards: `Estimator` (what a user picks) and `Advantages` (an
+//! estimator configured for a run, holding the EMA baseline of `reinforce_ema`).
+//!
+//! Rewards arrive as one flat slice of N = P·k values, prompt-major: the k completions of
+//! prompt 0, then those of prompt 1, and so on. A group g is the k completions of one prompt,
+//! r̄_g their mean and s_g their Bessel-corrected standard deviation,
+//! s_g = sqrt(Σ_{i∈g} (r_i − r̄_g)² / (k − 1)). Advantages come back in the same order.
+//! Arithmetic is done in f64 and rounded to f32 once.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::EstimatorError;
+
+/// A policy-gradient estimator: how the rewards of one step become advantages A_i.
+///
+/// The serde names are what a user writes (`estimator = "rloo"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Estimator {
+    /// REINFORCE, no baseline: A_i = r_i. Unbiased; high variance when rewards share a large
+    /// mean.
+    Reinforce,
+    /// REINFORCE with a moving-average baseline: A_i = r_i − b, where b is an exponential moving
+    /// average of past steps' mean rewards: b ← decay·b + (1 − decay)·mean(r), applied *after*
+    /// the step's advantages are computed, starting from b = 0 before the first step. The
+    /// baseline depends on past steps only, so the estimator is unbiased.
+    ReinforceEma,
+    /// REINFORCE Leave-One-Out: A_i = r_i − (1/(k−1)) Σ_{j∈g, j≠i} r_j = k/(k−1)·(r_i − r̄_g).
+    /// Unbiased; needs k ≥ 2.
+    Rloo,
+    /// GRPO's group-relative advantage: A_i = (r_i − r̄_g) / (s_g + ε). Biased (the division by
+    /// a std estimated from the same samples); needs k ≥ 2.
+    Grpo,
+    /// Dr. GRPO: A_i = r_i − r̄_g, no std, no length normalisation. Its expected gradient is
+    /// (k−1)/k times the true one; needs k ≥ 2.
+    DrGrpo,
+    /// REINFORCE++: global batch normalisation, A_i = (r_i − r̄) / (s + ε), with r̄ and s the
+    /// mean and Bessel std over all N rewards of the step. Biased; needs N ≥ 2.
+    ReinforcePp,
+}
+
+impl Estimator {
+    /// Every estimator, in declaration order.
+    pub const ALL: [Estimator; 6] = [
+        Estimator::Reinforce,
+        Estimator::ReinforceEma,
+        Estimator::Rloo,
+        Estimator::Grpo,
+        Estimator::DrGrpo,
+        Estimator::ReinforcePp,
+    ];
+
+    /// The name a user writes, as serde spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Estimator::Reinforce => "reinforce",
+            Estimator::ReinforceEma => "reinforce_ema",
+            Estimator::Rloo => "rloo",
+            Estimator::Grpo => "grpo",
+            Estimator::DrGrpo => "dr_grpo",
+            Estimator::ReinforcePp => "reinforce_pp",
+        }
+    }
+
+    /// Whether the baseline is computed within each prompt's group (so k ≥ 2 is required).
+    pub fn is_group(self) -> bool {
+        matches!(self, Estimator::Rloo | Estimator::Grpo | Estimator::DrGrpo)
+    }
+
+    /// Whether the expected gradient equals the true policy gradient. The probe's reference
+    /// gradient is the mean of these estimators' gradients.
+    pub fn is_unbiased(self) -> bool {
+        matches!(
+            self,
+            Estimator::Reinforce | Estimator::ReinforceEma | Estimator::Rloo
+        )
+    }
+}
+
+impl fmt::Display for Estimator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Numbers an estimator may need, with DESIGN.md's defaults. Unknown keys are rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdvantageOptions {
+    /// ε added to the std by `grpo` and `reinforce_pp` (default 1e-6).
+    pub eps: f32,
+    /// Decay of `reinforce_ema`'s moving-average baseline (default 0.9).
+    pub ema_decay: f32,
+}
+
+impl Default for AdvantageOptions {
+    fn default() -> Self {
+        Self {
+            eps: 1e-6,
+            ema_decay: 0.9,
+        }
+    }
+}
+
+/// An estimator configured for a run with k completions per prompt; carries `reinforce_ema`'s
+/// baseline from step to step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Advantages {
+    estimator: Estimator,
+    k: usize,
+    options: AdvantageOptions,
+    /// b, the moving average of past steps' mean rewards (`reinforce_ema` only; 0 before the
+    /// first step).
+    baseline: f64,
+}
+
+impl Advantages {
+    /// Validates the configuration.
+    ///
+    /// # Errors
+    /// [`EstimatorError::EmptyGroup`] for k = 0, [`EstimatorError::GroupTooSmall`] for a group
+    /// estimator with k < 2, [`EstimatorError::BadEps`] / [`EstimatorError::BadEmaDecay`] for
+    /// options out of range.
+    pub fn new(
+        estimator: Estimator,
+        k: usize,
+        options: AdvantageOptions,
+    ) -> Result<Self, EstimatorError> {
+        if k == 0 {
+            return Err(EstimatorError::EmptyGroup { estimator });
+        }
+        if estimator.is_group() && k < 2 {
+            return Err(EstimatorError::GroupTooSmall { estimator, k });
+        }
+        let uses_eps = matches!(estimator, Estimator::Grpo | Estimator::ReinforcePp);
+        if uses_eps && !(options.eps.is_finite() && options.eps > 0.0) {
+            return Err(EstimatorError::BadEps {
+                estimator,
+                eps: options.eps,
+            });
+        }
+        let decay = options.ema_decay;
+        if estimator == Estimator::ReinforceEma && !(0.0..1.0).contains(&decay) {
+            return Err(EstimatorError::BadEmaDecay { decay });
+        }
+        Ok(Self {
+            estimator,
+            k,
+            options,
+            baseline: 0.0,
+        })
+    }
+
+    /// The estimator.
+    pub fn estimator(&self) -> Estimator {
+        self.estimator
+    }
+
+    /// Completions per prompt.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// `reinforce_ema`'s current baseline b (built from the steps observed so far; 0 before the
+    /// first). Always 0 for the other estimators.
+    pub fn baseline(&self) -> f32 {
+        self.baseline as f32
+    }
+
+    /// One training step: the advantages of `rewards`, then (for `reinforce_ema`) the baseline
+    /// update with this step's mean reward. Equivalent to [`advantages`](Self::advantages)
+    /// followed by [`observe`](Self::observe).
+    ///
+    /// # Errors
+    /// As [`advantages`](Self::advantages).
+    pub fn step(&mut self, rewards: &[f32]) -> Result<Vec<f32>, EstimatorError> {
+        let advantages = self.advantages(rewards)?;
+        self.observe(rewards)?;
+        Ok(advantages)
+    }
+
+    /// The advantages of one step's `rewards` (N = P·k, prompt-major), leaving the baseline
+    /// alone: what the gradient-variance probe uses, at the run's current baseline.
+    ///
+    /// # Errors
+    /// [`EstimatorError::NoRewards`], [`EstimatorError::RaggedGroups`] if N is not a multiple
+    /// of k, [`EstimatorError::NonFiniteReward`], [`EstimatorError::BatchTooSmall`] for
+    /// `reinforce_pp` with N < 2.
+    pub fn advantages(&self, rewards: &[f32]) -> Result<Vec<f32>, EstimatorError> {
+        self.check(rewards)?;
+        let r: Vec<f64> = rewards.iter().map(|&x| f64::from(x)).collect();
+        let eps = f64::from(self.options.eps);
+        let a: Vec<f64> = match self.estimator {
+            Estimator::Reinforce => r,
+            Estimator::ReinforceEma => r.iter().map(|x| x - self.baseline).collect(),
+            Estimator::Rloo => per_group(&r, self.k, |g| {
+                let k = g.len() as f64;
+                let sum: f64 = g.iter().sum();
+                g.iter().map(|x| x - (sum - x) / (k - 1.0)).collect()
+            }),
+            Estimator::Grpo => per_group(&r, self.k, |g| standardise(g, eps)),
+            Estimator::DrGrpo => per_group(&r, self.k, |g| {
+                let mean = mean(g);
+                g.iter().map(|x| x - mean).collect()
+            }),
+            Estimator::ReinforcePp => standardise(&r, eps),
+        };
+        Ok(a.into_iter().map(|x| x as f32).collect())
+    }
+
+    /// Records a step's rewards: `reinforce_ema`'s b ← decay·b + (1 − decay)·mean(rewards);
+    /// nothing for the other estimators.
+    ///
+    /// # Errors
+    /// As [`advantages`](Self::advantages).
+    pub fn observe(&mut self, rewards: &[f32]) -> Result<(), EstimatorError> {
+        self.check(rewards)?;
+        if self.estimator == Estimator::ReinforceEma {
+            let decay = f64::from(self.options.ema_decay);
+            let r: Vec<f64> = rewards.iter().map(|&x| f64::from(x)).collect();
+            self.baseline = decay * self.baseline + (1.0 - decay) * mean(&r);
+        }
+        Ok(())
+    }
+
+    fn check(&self, rewards: &[f32]) -> Result<(), EstimatorError> {
+        let estimator = self.estimator;
+        let n = rewards.len();
+        if n == 0 {
+            return Err(EstimatorError::NoRewards { estimator });
+        }
+        if !n.is_multiple_of(self.k) {
+            return Err(EstimatorError::RaggedGroups {
+                estimator,
+                n,
+                k: self.k,
+            });
+        }
+        if let Some((index, &value)) = rewards.iter().enumerate().find(|(_, r)| !r.is_finite()) {
+            return Err(EstimatorError::NonFiniteReward {
+                estimator,
+                index,
+                value,
+            });
+        }
+        if estimator == Estimator::ReinforcePp && n < 2 {
+            return Err(EstimatorError::BatchTooSmall { estimator, n });
+        }
+        Ok(())
+    }
+}
+
+/// Applies `f` to each consecutive group of `k` values and concatenates the results.
+fn per_group(r: &[f64], k: usize, f: impl Fn(&[f64]) -> Vec<f64>) -> Vec<f64> {
+    r.chunks(k).flat_map(f).collect()
+}
+
+fn mean(x: &[f64]) -> f64 {
+    x.iter().sum::<f64>() / x.len() as f64
+}
+
+/// (x_i − x̄) / (s + ε) with s the Bessel-corrected std; needs at least two values.
+fn standardise(x: &[f64], eps: f64) -> Vec<f64> {
+    let mean = mean(x);
+    let var = x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (x.len() as f64 - 1.0);
+    let scale = var.sqrt() + eps;
+    x.iter().map(|v| (v - mean) / scale).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EPS: f32 = 1e-6;
+
+    fn advantages(estimator: Estimator, k: usize, rewards: &[f32]) -> Vec<f32> {
+        Advantages::new(estimator, k, AdvantageOptions::default())
+            .expect("valid configuration")
+            .advantages(rewards)
+            .expect("valid rewards")
+    }
+
+    fn assert_close(got: &[f32], want: &[f64]) {
+        assert_eq!(got.len(), want.len(), "{got:?} vs {want:?}");
+        for (g, w) in got.iter().zip(want) {
+            assert!(
+                (f64::from(*g) - w).abs() <= 1e-6 * w.abs().max(1.0),
+                "{got:?} vs {want:?}"
+            );
+        }
+    }
+
+    // Two prompts, k = 3: groups (0, 3, 6) and (2, 2, 5).
+    // Group means 3 and 3; deviations (−3, 0, 3) and (−1, −1, 2).
+    // Bessel variances (9+0+9)/2 = 9 and (1+1+4)/2 = 3, so stds 3 and √3.
+    const R: [f32; 6] = [0.0, 3.0, 6.0, 2.0, 2.0, 5.0];
+
+    #[test]
+    fn reinforce_advantages_are_the_rewards() {
+        assert_close(
+            &advantages(Estimator::Reinforce, 3, &R),
+            &[0.0, 3.0, 6.0, 2.0, 2.0, 5.0],
+        );
+    }
+
+    #[test]
+    fn rloo_advantages_subtract_the_mean_of_the_other_completions() {
+        // 0 − (3+6)/2 = −4.5, 3 − (0+6)/2 = 0, 6 − (0+3)/2 = 4.5;
+        // 2 − (2+5)/2 = −1.5, again −1.5, 5 − (2+2)/2 = 3.
+        assert_close(
+            &advantages(Estimator::Rloo, 3, &R),
+            &[-4.5, 0.0, 4.5, -1.5, -1.5, 3.0],
+        );
+    }
+
+    #[test]
+    fn dr_grpo_advantages_subtract_the_group_mean() {
+        assert_close(
+            &advantages(Estimator::DrGrpo, 3, &R),
+            &[-3.0, 0.0, 3.0, -1.0, -1.0, 2.0],
+        );
+    }
+
+    #[test]
+    fn grpo_advantages_divide_by_bessel_std_plus_eps() {
+        let e = f64::from(EPS);
+        let s2 = 3f64.sqrt() + e;
+        assert_close(
+            &advantages(Estimator::Grpo, 3, &R),
+            &[
+                -3.0 / (3.0 + e),
+                0.0,
+                3.0 / (3.0 + e),
+                -1.0 / s2,
+                -1.0 / s2,
+                2.0 / s2,
+            ],
+        );
+    }
+
+    #[test]
+    fn grpo_gives_zero_advantage_to_a_group_with_equal_rewards() {
+        assert_close(&advantages(Estimator::Grpo, 2, &[4.0, 4.0]), &[0.0, 0.0]);
+    }
+
+    #[test]
+    fn reinforce_pp_normalises_over_the_whole_batch() {
+        // Batch mean 18/6 = 3; deviations (−3, 0, 3, −1, −1, 2); squares sum 9+0+9+1+1+4 = 24;
+        // Bessel variance 24/5 = 4.8.
+        let s = 4.8f64.sqrt() + f64::from(EPS);
+        assert_close(
+            &advantages(Estimator::ReinforcePp, 3, &R),
+            &[-3.0 / s, 0.0, 3.0 / s, -1.0 / s, -1.0 / s, 2.0 / s],
+        );
+    }
+
+    #[test]
+    fn reinforce_ema_first_step_uses_zero_baseline() {
+        assert_close(
+            &advantages(Estimator::ReinforceEma, 3, &R),
+            &[0.0, 3.0, 6.0, 2.0, 2.0, 5.0],
+        );
+    }
+
+    #[test]
+    fn reinforce_ema_baseline_uses_only_past_steps() {
+        let options = AdvantageOptions {
+            ema_decay: 0.5,
+            ..AdvantageOptions::default()
+        };
+        let mut ema = Advantages::new(Estimator::ReinforceEma, 2, options).expect("valid");
+        // Step 1: b = 0, so A = r; then b = 0.5·0 + 0.5·mean(2, 6) = 2.
+        assert_close(&ema.step(&[2.0, 6.0]).expect("ok"), &[2.0, 6.0]);
+        assert_eq!(ema.baseline(), 2.0);
+        // Step 2: b = 2 (from step 1 only), even though this step's mean is 11; then
+        // b = 0.5·2 + 0.5·11 = 6.5.
+        assert_close(&ema.step(&[10.0, 12.0]).expect("ok"), &[8.0, 10.0]);
+        assert_eq!(ema.baseline(), 6.5);
+        // Step 3: b = 6.5 whatever this step's rewards are.
+        assert_close(&ema.advantages(&[0.0, 100.0]).expect("ok"), &[-6.5, 93.5]);
+        assert_close(&ema.advantages(&[-50.0, 7.0]).expect("ok"), &[-56.5, 0.5]);
+        // `advantages` alone leaves the baseline untouched.
+        assert_eq!(ema.baseline(), 6.5);
+    }
+
+    #[test]
+    fn reinforce_ema_default_decay_is_0_9() {
+        let mut ema =
+            Advantages::new(Estimator::ReinforceEma, 1, AdvantageOptions::default()).expect("ok");
+        ema.step(&[10.0]).expect("ok");
+        // b = 0.9·0 + 0.1·10 = 1.
+        assert_close(&ema.advantages(&[0.0]).expect("ok"), &[-1.0]);
+    }
+
+    /// A small deterministic generator (an LCG), so the property tests need no dependency.
+    fn pseudo_rewards(n: usize, seed: u64) -> Vec<f32> {
+        let mut state = seed;
+        (0..n)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((state >> 40) as f32 / (1u64 << 24) as f32) * 20.0 - 5.0
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rloo_advantages_sum_to_zero_per_group() {
+        for (k, seed) in [(2, 1), (3, 2), (5, 3), (10, 4)] {
+            let r = pseudo_rewards(4 * k, seed);
+            let a = advantages(Estimator::Rloo, k, &r);
+            for (g, group) in a.chunks(k).enumerate() {
+                let sum: f64 = group.iter().map(|&x| f64::from(x)).sum();
+                let scale: f64 = group.iter().map(|&x| f64::from(x).abs()).sum();
+                assert!(sum.abs() <= 1e-6 * scale, "k={k} group {g}: sum {sum}");
+            }
+        }
+    }
+
+    #[test]
+    fn rloo_equals_k_over_k_minus_1_times_dr_grpo() {
+        for (k, seed) in [(2, 5), (3, 6), (4, 7), (10, 8)] {
+            let r = pseudo_rewards(3 * k, seed);
+            let rloo = advantages(Estimator::Rloo, k, &r);
+            let dr = advantages(Estimator::DrGrpo, k, &r);
+            let ratio = k as f64 / (k as f64 - 1.0);
+            for (a, d) in rloo.iter().zip(&dr) {
+                let want = ratio * f64::from(*d);
+                // Equal up to the final rounding of each to f32.
+                assert!(
+                    (f64::from(*a) - want).abs()
+                        <= 2.0 * f64::from(f32::EPSILON) * want.abs().max(1.0),
+                    "k={k}: rloo {a} vs {want}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn group_estimators_reject_k_below_two_naming_estimator_and_k() {
+        for estimator in [Estimator::Rloo, Estimator::Grpo, Estimator::DrGrpo] {
+            let err = Advantages::new(estimator, 1, AdvantageOptions::default())
+                .expect_err("k = 1 is an error");
+            assert_eq!(err, EstimatorError::GroupTooSmall { estimator, k: 1 });
+            let msg = err.to_string();
+            assert!(
+                msg.contains(estimator.name()) && msg.contains("k = 1"),
+                "{msg}"
+            );
+        }
+    }
+
+    #[test]
+    fn non_group_estimators_accept_k_of_one() {
+        for estimator in [
+            Estimator::Reinforce,
+            Estimator::ReinforceEma,
+            Estimator::ReinforcePp,
+        ] {
+            assert!(Advantages::new(estimator, 1, AdvantageOptions::default()).is_ok());
+        }
+    }
+
+    #[test]
+    fn k_of_zero_is_an_empty_group_error_for_every_estimator() {
+        for estimator in Estimator::ALL {
+            let err = Advantages::new(estimator, 0, AdvantageOptions::default())
+                .expect_err("k = 0 is an error");
+            assert_eq!(err, EstimatorError::EmptyGroup { estimator });
+            assert!(err.to_string().contains(estimator.name()));
+        }
+    }
+
+    #[test]
+    fn empty_reward_list_is_an_error() {
+        for estimator in Estimator::ALL {
+            let a = Advantages::new(estimator, 2, AdvantageOptions::default()).expect("valid");
+            assert_eq!(
+                a.advantages(&[]),
+                Err(EstimatorError::NoRewards { estimator })
+            );
+        }
+    }
+
+    #[test]
+    fn non_finite_reward_is_an_error_naming_estimator_index_and_value() {
+        let a = Advantages::new(Estimator::Grpo, 2, AdvantageOptions::default()).expect("valid");
+        let err = a.advantages(&[1.0, 2.0, f32::NAN, 0.0]).expect_err("NaN");
+        assert!(matches!(
+            err,
+            EstimatorError::NonFiniteReward { estimator: Estimator::Grpo, index: 2, value } if value.is_nan()
+        ));
+        let msg = err.to_string();
+        assert!(
+            msg.contains("grpo") && msg.contains("reward 2") && msg.contains("NaN"),
+            "{msg}"
+        );
+        let mut ema =
+            Advantages::new(Estimator::ReinforceEma, 1, AdvantageOptions::default()).expect("ok");
+        let err = ema.step(&[f32::INFINITY]).expect_err("inf");
+        assert!(err.to_string().contains("inf"), "{err}");
+        // A rejected step leaves the baseline as it was.
+        assert_eq!(ema.baseline(), 0.0);
+    }
+
+    #[test]
+    fn ragged_reward_list_is_an_error() {
+        let a = Advantages::new(Estimator::Rloo, 3, AdvantageOptions::default()).expect("valid");
+        let err = a
+            .advantages(&[1.0; 7])
+            .expect_err("7 is not a multiple of 3");
+        assert_eq!(
+            err,
+            EstimatorError::RaggedGroups {
+                estimator: Estimator::Rloo,
+                n: 7,
+                k: 3
+            }
+        );
+        assert!(err.to_string().contains("7 rewards"));
+    }
+
+    #[test]
+    fn reinforce_pp_with_a_single_reward_is_an_error() {
+        let a =
+            Advantages::new(Estimator::ReinforcePp, 1, AdvantageOptions::default()).expect("ok");
+        assert_eq!(
+            a.advantages(&[3.0]),
+            Err(EstimatorError::BatchTooSmall {
+                estimator: Estimator::ReinforcePp,
+                n: 1
+            })
+        );
+    }
+
+    #[test]
+    fn bad_eps_and_decay_are_errors_naming_the_value() {
+        let bad_eps = AdvantageOptions {
+            eps: 0.0,
+            ..AdvantageOptions::default()
+        };
+        let err = Advantages::new(Estimator::Grpo, 4, bad_eps).expect_err("eps 0");
+        assert_eq!(
+            err,
+            EstimatorError::BadEps {
+                estimator: Estimator::Grpo,
+                eps: 0.0
+            }
+        );
+        assert!(err.to_string().contains("grpo") && err.to_string().contains("eps = 0"));
+        // eps is irrelevant to rloo, so it is not checked there.
+        assert!(Advantages::new(Estimator::Rloo, 4, bad_eps).is_ok());
+        let bad_decay = AdvantageOptions {
+            ema_decay: 1.0,
+            ..AdvantageOptions::default()
+        };
+        let err = Advantages::new(Estimator::ReinforceEma, 4, bad_decay).expect_err("decay 1");
+        assert_eq!(err, EstimatorError::BadEmaDecay { decay: 1.0 });
+        assert!(err.to_string().contains("ema_decay = 1"));
+    }
+
+    #[test]
+    fn estimator_names_match_serde_and_parse_from_toml() {
+        #[derive(Deserialize, Serialize)]
+        struct Row {
+            estimator: Estimator,
+        }
+        for estimator in Estimator::ALL {
+            let text = format!("estimator = \"{}\"\n", estimator.name());
+            let row: Row = toml::from_str(&text).expect("parses");
+            assert_eq!(row.estimator, estimator);
+            assert_eq!(toml::to_string(&Row { estimator }).expect("ok"), text);
+            assert_eq!(estimator.to_string(), estimator.name());
+        }
+        assert!(toml::from_str::<Row>("estimator = \"ppo\"\n").is_err());
+    }
+
+    #[test]
+    fn advantage_options_default_and_reject_unknown_keys() {
+        let o: AdvantageOptions = toml::from_str("eps = 1e-8\n").expect("parses");
+        assert_eq!(o.eps, 1e-8);
+        assert_eq!(o.ema_decay, 0.9);
+        assert!(toml::from_str::<AdvantageOptions>("epsilon = 1e-8\n").is_err());
+    }
+}

@@ -1,0 +1,120 @@
+//! Flattening a module's gradients after `backward()` into one vector, in a fixed parameter
+//! order, for the gradient-variance statistics.
+
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::tensor::{Gradients, Tensor};
+
+use crate::EstimatorError;
+
+/// All gradients of `module`'s trainable float parameters, concatenated into one vector.
+///
+/// The order is the module's declared parameter order (the order [`Module::visit`] walks it),
+/// each tensor flattened row-major, so two calls on the same module line up coordinate by
+/// coordinate. A parameter that requires grad but received none (it did not take part in the
+/// loss) contributes zeros — its gradient is zero — so the length is always the number of
+/// trainable elements; parameters that do not require grad (frozen) are left out.
+///
+/// # Errors
+/// [`EstimatorError::GradientRead`] if a gradient cannot be read back from the device.
+pub fn flatten_gradients<M: Module>(
+    module: &M,
+    gradients: &Gradients,
+) -> Result<Vec<f32>, EstimatorError> {
+    let mut visitor = Flattener {
+        gradients,
+        out: Vec::new(),
+        error: None,
+    };
+    module.visit(&mut visitor);
+    match visitor.error {
+        Some(error) => Err(error),
+        None => Ok(visitor.out),
+    }
+}
+
+struct Flattener<'a> {
+    gradients: &'a Gradients,
+    out: Vec<f32>,
+    error: Option<EstimatorError>,
+}
+
+impl ModuleVisitor for Flattener<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        if self.error.is_some() || !param.is_require_grad() {
+            return;
+        }
+        let value = param.val();
+        let Some(grad) = value.grad(self.gradients) else {
+            let zeros = value.shape().num_elements();
+            self.out.extend(std::iter::repeat_n(0.0, zeros));
+            return;
+        };
+        let read = grad
+            .try_into_data()
+            .map_err(|e| e.to_string())
+            .and_then(|data| data.try_into_vec_as::<f32>().map_err(|e| e.to_string()));
+        match read {
+            Ok(values) => self.out.extend(values),
+            Err(reason) => {
+                self.error = Some(EstimatorError::GradientRead {
+                    param: param.id.to_string(),
+                    reason,
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::{Device, TensorData};
+
+    use super::*;
+
+    #[derive(Module, Debug)]
+    struct TwoParams {
+        weight: Param<Tensor<2>>,
+        bias: Param<Tensor<1>>,
+        unused: Param<Tensor<1>>,
+    }
+
+    fn param<const D: usize>(
+        values: Vec<f32>,
+        shape: [usize; D],
+        device: &Device,
+    ) -> Param<Tensor<D>> {
+        Param::from_tensor(Tensor::<D>::from_data(
+            TensorData::new(values, shape),
+            device,
+        ))
+    }
+
+    #[test]
+    fn gradients_are_concatenated_in_declared_order_with_zeros_for_unused_params() {
+        let device = Device::flex().autodiff();
+        let module = TwoParams {
+            weight: param(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [2, 3], &device),
+            bias: param(vec![0.5, -0.5], [2], &device),
+            unused: param(vec![9.0, 9.0, 9.0], [3], &device),
+        };
+        // L = Σ_ij c_ij W_ij + Σ_j W_0j·b_0 + d·b: ∂L/∂W_ij = c_ij + [i = 0]·b_0,
+        // ∂L/∂b_0 = Σ_j W_0j + d_0, ∂L/∂b_1 = d_1.
+        let c = Tensor::<2>::from_data(
+            TensorData::new(vec![10.0, 20.0, 30.0, 40.0, 50.0, 60.0], [2, 3]),
+            &device,
+        );
+        let d = Tensor::<1>::from_data(TensorData::new(vec![7.0, 8.0], [2]), &device);
+        let w = module.weight.val();
+        let b = module.bias.val();
+        let row0 = w.clone().slice([0..1, 0..3]).sum();
+        let b0 = b.clone().narrow(0, 0, 1);
+        let loss = (w * c).sum() + row0 * b0 + (b * d).sum();
+        let grads = loss.backward();
+        let flat = flatten_gradients(&module, &grads).expect("readable");
+        // W row 0: 10.5, 20.5, 30.5; row 1: 40, 50, 60; b: 1+2+3+7 = 13, 8; unused: 0, 0, 0.
+        assert_eq!(
+            flat,
+            vec![10.5, 20.5, 30.5, 40.0, 50.0, 60.0, 13.0, 8.0, 0.0, 0.0, 0.0]
+        );
+    }
+}

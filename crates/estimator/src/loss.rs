@@ -1,0 +1,366 @@
+//! The policy-gradient loss: per-sequence log-probs and advantages in, one scalar out.
+
+use burn::tensor::{Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+use crate::EstimatorError;
+
+const CONTEXT: &str = "policy_loss";
+
+/// How a sequence's token log-probs become its ℓ_i.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenReduction {
+    /// ℓ_i = Σ_t log π(y_t): the sequence's log-probability (the default).
+    #[default]
+    Sum,
+    /// ℓ_i = (1/n_i) Σ_t log π(y_t): the mean over its n_i tokens, i.e. minus the mean token
+    /// cross-entropy (the reference chapter's choice).
+    Mean,
+}
+
+/// How the N per-sequence terms are combined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupReduction {
+    /// Mean over all N = P·k sequences: L = −(1/N) Σ_i A_i ℓ_i (the default).
+    #[default]
+    Mean,
+    /// Sum within each prompt's group, mean over the P prompts: L = −(1/P) Σ_i A_i ℓ_i. With one
+    /// prompt this sums the k losses before the step, as the reference chapter's RLOO does; it
+    /// is k times the `Mean` loss.
+    Sum,
+}
+
+/// The loss's options, as a user writes them (each key optional, unknown keys rejected).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LossOptions {
+    /// Sum or mean of each sequence's token log-probs.
+    pub token_reduction: TokenReduction,
+    /// Mean over all sequences, or sum within groups and mean over prompts.
+    pub group_reduction: GroupReduction,
+    /// Whether the prompt's tokens count in ℓ_i (and in n_i). This decides which tokens the
+    /// model crate's log-prob function sums, so the runner passes it there; [`policy_loss`]
+    /// receives ℓ_i and n_i already counted that way and does not read it.
+    pub loss_includes_prompt: bool,
+}
+
+/// The scalar policy-gradient loss of one step:
+///
+/// L = −(1/D) Σ_i A_i ℓ_i,  ℓ_i = s_i (`Sum`) or s_i / n_i (`Mean`),
+///
+/// with s_i = `seq_logp[i]` the summed log-probs of sequence i's counted tokens, n_i =
+/// `n_tokens[i]` their number, A_i = `advantages[i]` (constants: no gradient flows through
+/// them) and D = N for `GroupReduction::Mean`, P = N/k for `GroupReduction::Sum`.
+///
+/// ∂L/∂s_i = −A_i / (D·n_i): minimising L with SGD moves the weights by +lr·A_i·∇ℓ_i/D, so a
+/// completion with a positive advantage becomes more likely.
+///
+/// Works on any device; the result is on `seq_logp`'s device and carries its graph.
+///
+/// # Shapes
+/// - `seq_logp`: [N], per-sequence summed log-probs (with grad)
+/// - `n_tokens`, `advantages`: N entries, the same order (prompt-major)
+/// - returns: [1]
+///
+/// # Errors
+/// [`EstimatorError::LengthMismatch`] if the inputs disagree on N,
+/// [`EstimatorError::NoSequences`] for N = 0, [`EstimatorError::UnevenGroups`] if N is not a
+/// positive multiple of k, [`EstimatorError::NonFinite`] for a NaN or infinite advantage,
+/// [`EstimatorError::NoTokens`] for n_i = 0 under `TokenReduction::Mean`.
+pub fn policy_loss(
+    seq_logp: Tensor<1>,
+    n_tokens: &[usize],
+    advantages: &[f32],
+    k: usize,
+    options: &LossOptions,
+) -> Result<Tensor<1>, EstimatorError> {
+    let [n] = seq_logp.dims();
+    check_len("advantages", advantages.len(), n)?;
+    check_len("n_tokens", n_tokens.len(), n)?;
+    if n == 0 {
+        return Err(EstimatorError::NoSequences { context: CONTEXT });
+    }
+    if k == 0 || !n.is_multiple_of(k) {
+        return Err(EstimatorError::UnevenGroups {
+            context: CONTEXT,
+            n,
+            k,
+        });
+    }
+    if let Some((index, &value)) = advantages.iter().enumerate().find(|(_, a)| !a.is_finite()) {
+        return Err(EstimatorError::NonFinite {
+            context: CONTEXT,
+            what: "advantages",
+            index,
+            value,
+        });
+    }
+    let denominator = match options.group_reduction {
+        GroupReduction::Mean => n as f64,
+        GroupReduction::Sum => (n / k) as f64,
+    };
+    let mut weights = Vec::with_capacity(n);
+    for (i, (&a, &tokens)) in advantages.iter().zip(n_tokens).enumerate() {
+        let per_token = match options.token_reduction {
+            TokenReduction::Sum => 1.0,
+            TokenReduction::Mean if tokens == 0 => {
+                return Err(EstimatorError::NoTokens {
+                    context: CONTEXT,
+                    index: i,
+                });
+            }
+            TokenReduction::Mean => tokens as f64,
+        };
+        weights.push((-f64::from(a) / (denominator * per_token)) as f32);
+    }
+    let weights = Tensor::<1>::from_data(TensorData::new(weights, [n]), &seq_logp.device());
+    Ok((seq_logp * weights).sum())
+}
+
+fn check_len(what: &'static str, got: usize, expected: usize) -> Result<(), EstimatorError> {
+    if got == expected {
+        Ok(())
+    } else {
+        Err(EstimatorError::LengthMismatch {
+            context: CONTEXT,
+            what,
+            got,
+            expected,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::activation::log_softmax;
+    use burn::tensor::{Device, Int};
+
+    use super::*;
+
+    fn device() -> Device {
+        Device::flex().autodiff()
+    }
+
+    fn tensor(values: &[f32], device: &Device) -> Tensor<1> {
+        Tensor::<1>::from_data(TensorData::new(values.to_vec(), [values.len()]), device)
+    }
+
+    fn to_vec(t: Tensor<1>) -> Vec<f32> {
+        t.into_data().try_into_vec_as::<f32>().expect("f32 data")
+    }
+
+    fn options(token: TokenReduction, group: GroupReduction) -> LossOptions {
+        LossOptions {
+            token_reduction: token,
+            group_reduction: group,
+            loss_includes_prompt: false,
+        }
+    }
+
+    // Two prompts, k = 2: summed log-probs s = (−1, −2, −3, −4) over n = (1, 2, 3, 4) tokens,
+    // advantages A = (1, −1, 2, 0.5).
+    const S: [f32; 4] = [-1.0, -2.0, -3.0, -4.0];
+    const N_TOKENS: [usize; 4] = [1, 2, 3, 4];
+    const A: [f32; 4] = [1.0, -1.0, 2.0, 0.5];
+
+    /// The loss value and ∂L/∂s for the fixed example.
+    fn loss_and_grad(options: &LossOptions) -> (f32, Vec<f32>) {
+        let device = device();
+        let s = tensor(&S, &device).require_grad();
+        let loss = policy_loss(s.clone(), &N_TOKENS, &A, 2, options).expect("valid inputs");
+        assert_eq!(loss.dims(), [1]);
+        let grads = loss.backward();
+        let grad = s.grad(&grads).expect("s takes part in the loss");
+        (to_vec(loss)[0], to_vec(grad))
+    }
+
+    fn assert_close(got: &[f32], want: &[f32]) {
+        for (g, w) in got.iter().zip(want) {
+            assert!(
+                (g - w).abs() <= 1e-6 * w.abs().max(1.0),
+                "{got:?} vs {want:?}"
+            );
+        }
+        assert_eq!(got.len(), want.len());
+    }
+
+    #[test]
+    fn sum_tokens_mean_groups_is_minus_mean_of_advantage_times_log_prob() {
+        // Σ A s = −1 + 2 − 6 − 2 = −7, so L = −(−7)/4 = 1.75; ∂L/∂s_i = −A_i/4.
+        let (loss, grad) = loss_and_grad(&options(TokenReduction::Sum, GroupReduction::Mean));
+        assert_close(&[loss], &[1.75]);
+        assert_close(&grad, &[-0.25, 0.25, -0.5, -0.125]);
+    }
+
+    #[test]
+    fn group_sum_divides_by_prompts_not_sequences() {
+        // P = 2: L = 7/2 = 3.5; ∂L/∂s_i = −A_i/2.
+        let (loss, grad) = loss_and_grad(&options(TokenReduction::Sum, GroupReduction::Sum));
+        assert_close(&[loss], &[3.5]);
+        assert_close(&grad, &[-0.5, 0.5, -1.0, -0.25]);
+    }
+
+    #[test]
+    fn token_mean_divides_each_log_prob_by_its_token_count() {
+        // ℓ = s/n = (−1, −1, −1, −1); Σ A ℓ = −(1 − 1 + 2 + 0.5) = −2.5.
+        // Mean over N = 4: L = 0.625; ∂L/∂s_i = −A_i/(4 n_i) = (−1/4, 1/8, −1/6, −1/32).
+        let (loss, grad) = loss_and_grad(&options(TokenReduction::Mean, GroupReduction::Mean));
+        assert_close(&[loss], &[0.625]);
+        assert_close(&grad, &[-0.25, 0.125, -1.0 / 6.0, -0.031_25]);
+        // Sum within groups, mean over P = 2 (the reference chapter's form): L = 1.25.
+        let (loss, grad) = loss_and_grad(&options(TokenReduction::Mean, GroupReduction::Sum));
+        assert_close(&[loss], &[1.25]);
+        assert_close(&grad, &[-0.5, 0.25, -1.0 / 3.0, -0.0625]);
+    }
+
+    #[test]
+    fn sgd_on_the_loss_makes_a_positive_advantage_completion_more_likely() {
+        // A 3-action softmax policy with equal logits; action 0 was sampled with A = +1 and
+        // action 1 with A = −1. One SGD step θ ← θ − lr·∂L/∂θ must raise π(0) and lower π(1).
+        let device = device();
+        let logits = tensor(&[0.0, 0.0, 0.0], &device).require_grad();
+        let log_probs = log_softmax(logits.clone(), 0);
+        let actions = Tensor::<1, Int>::from_ints([0, 1], &device);
+        let s = log_probs.select(0, actions);
+        let loss = policy_loss(s, &[1, 1], &[1.0, -1.0], 2, &LossOptions::default())
+            .expect("valid inputs");
+        let grad = to_vec(logits.grad(&loss.backward()).expect("logits take part"));
+        let lr = 0.5;
+        let stepped: Vec<f64> = grad.iter().map(|g| -lr * f64::from(*g)).collect();
+        let z: f64 = stepped.iter().map(|t| t.exp()).sum();
+        let after: Vec<f64> = stepped.iter().map(|t| t.exp() / z).collect();
+        let before = 1.0 / 3.0;
+        assert!(
+            after[0] > before + 1e-3,
+            "π(0) went {before} → {}",
+            after[0]
+        );
+        assert!(
+            after[1] < before - 1e-3,
+            "π(1) went {before} → {}",
+            after[1]
+        );
+    }
+
+    #[test]
+    fn mismatched_lengths_are_errors_naming_the_input() {
+        let device = device();
+        let err = policy_loss(
+            tensor(&S, &device),
+            &N_TOKENS,
+            &A[..3],
+            2,
+            &LossOptions::default(),
+        )
+        .expect_err("3 advantages for 4 sequences");
+        assert_eq!(
+            err,
+            EstimatorError::LengthMismatch {
+                context: CONTEXT,
+                what: "advantages",
+                got: 3,
+                expected: 4
+            }
+        );
+        assert!(
+            err.to_string()
+                .contains("advantages has 3 entries, expected 4")
+        );
+        assert!(policy_loss(tensor(&S, &device), &[1], &A, 2, &LossOptions::default()).is_err());
+    }
+
+    #[test]
+    fn uneven_groups_and_empty_batches_are_errors() {
+        let device = device();
+        let err = policy_loss(
+            tensor(&S, &device),
+            &N_TOKENS,
+            &A,
+            3,
+            &LossOptions::default(),
+        )
+        .expect_err("4 is not a multiple of 3");
+        assert_eq!(
+            err,
+            EstimatorError::UnevenGroups {
+                context: CONTEXT,
+                n: 4,
+                k: 3
+            }
+        );
+        assert!(
+            policy_loss(
+                tensor(&S, &device),
+                &N_TOKENS,
+                &A,
+                0,
+                &LossOptions::default()
+            )
+            .is_err()
+        );
+        assert_eq!(
+            policy_loss(tensor(&[], &device), &[], &[], 1, &LossOptions::default())
+                .expect_err("empty"),
+            EstimatorError::NoSequences { context: CONTEXT }
+        );
+    }
+
+    #[test]
+    fn non_finite_advantage_is_an_error_naming_it() {
+        let device = device();
+        let err = policy_loss(
+            tensor(&S, &device),
+            &N_TOKENS,
+            &[1.0, f32::NAN, 0.0, 0.0],
+            2,
+            &LossOptions::default(),
+        )
+        .expect_err("NaN advantage");
+        assert!(err.to_string().contains("advantages[1] is NaN"), "{err}");
+    }
+
+    #[test]
+    fn zero_tokens_under_mean_reduction_is_an_error() {
+        let device = device();
+        let err = policy_loss(
+            tensor(&S, &device),
+            &[1, 2, 0, 4],
+            &A,
+            2,
+            &options(TokenReduction::Mean, GroupReduction::Mean),
+        )
+        .expect_err("zero tokens");
+        assert_eq!(
+            err,
+            EstimatorError::NoTokens {
+                context: CONTEXT,
+                index: 2
+            }
+        );
+        // Under Sum the count is not used, so 0 is fine.
+        assert!(
+            policy_loss(
+                tensor(&S, &device),
+                &[1, 2, 0, 4],
+                &A,
+                2,
+                &LossOptions::default()
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn loss_options_parse_from_toml_with_defaults() {
+        let o: LossOptions =
+            toml::from_str("token_reduction = \"mean\"\nloss_includes_prompt = true\n")
+                .expect("parses");
+        assert_eq!(o.token_reduction, TokenReduction::Mean);
+        assert_eq!(o.group_reduction, GroupReduction::Mean);
+        assert!(o.loss_includes_prompt);
+        assert!(toml::from_str::<LossOptions>("group_reduction = \"max\"\n").is_err());
+        assert!(toml::from_str::<LossOptions>("reduction = \"sum\"\n").is_err());
+    }
+}
