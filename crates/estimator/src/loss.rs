@@ -60,9 +60,9 @@ pub struct LossOptions {
 /// Works on any device; the result is on `seq_logp`'s device and carries its graph.
 ///
 /// # Shapes
-/// - `seq_logp`: [N], per-sequence summed log-probs (with grad)
+/// - `seq_logp`: `[N]`, per-sequence summed log-probs (with grad)
 /// - `n_tokens`, `advantages`: N entries, the same order (prompt-major)
-/// - returns: [1]
+/// - returns: `[1]`
 ///
 /// # Errors
 /// [`EstimatorError::LengthMismatch`] if the inputs disagree on N,

@@ -44,7 +44,7 @@ impl Bandit {
     /// Per-sequence log-probs of the sampled actions: log softmax(θ)[a_i].
     ///
     /// # Shapes
-    /// - returns: [N]
+    /// - returns: `[N]`
     fn seq_logp(&self, actions: &[usize], device: &Device) -> Tensor<1> {
         let ids: Vec<i32> = actions.iter().map(|&a| a as i32).collect();
         let ids = Tensor::<1, Int>::from_data(TensorData::new(ids, [actions.len()]), device);
