@@ -1,1 +1,18 @@
-fn main() {}
+//! `pglab`: parse the command line, run it, and on error print one line and exit 2.
+
+use clap::Parser;
+use pglab_runner::cli::{Cli, Command};
+use pglab_runner::{bench, sample, score};
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Score(args) => score::run(args),
+        Command::Sample(args) => sample::run(args),
+        Command::Bench(args) => bench::run(args),
+    };
+    if let Err(err) = result {
+        eprintln!("error: {err:#}");
+        std::process::exit(2);
+    }
+}

@@ -1,0 +1,8 @@
+//! The `pglab` binary's library: command-line parsing, backend selection and one module per
+//! command. This is the only crate that prints, exits or names a backend.
+
+pub mod bench;
+pub mod cli;
+pub mod device;
+pub mod sample;
+pub mod score;

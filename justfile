@@ -1,0 +1,19 @@
+# pglab tasks. `just --list` shows them.
+
+# Run every test of the workspace, then clippy (warnings are errors) and rustfmt.
+test:
+    cargo test --workspace
+    cargo clippy --workspace --all-targets -- -D warnings
+    cargo fmt --all -- --check
+
+# Time sampling and a training step on random weights (`just bench --config medium`, `--json`).
+bench *ARGS:
+    cargo run --release -p pglab-runner -- bench {{ARGS}}
+
+# Score a text under a model directory: `just score models/x "Once upon a time"`.
+score MODEL TEXT:
+    cargo run --release -p pglab-runner -- score --model {{MODEL}} --text "{{TEXT}}"
+
+# Sample from a model directory: `just sample models/x "Once upon a time"`.
+sample MODEL PROMPT *ARGS:
+    cargo run --release -p pglab-runner -- sample --model {{MODEL}} --prompt "{{PROMPT}}" {{ARGS}}
