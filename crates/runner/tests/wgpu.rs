@@ -3,7 +3,7 @@
 //! kernels (slow to compile on a software Vulkan driver) are compiled once per process.
 #![cfg(feature = "wgpu")]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use burn::optim::{GradientsParams, SgdConfig};
 use burn::prelude::*;
@@ -23,11 +23,7 @@ fn floats<const D: usize>(t: Tensor<D>) -> Vec<f32> {
 }
 
 /// Per-token log-probs of `sequences` and those after one SGD step on −Σ log-probs.
-fn logprobs_and_step(
-    dir: &PathBuf,
-    sequences: &[Vec<u32>],
-    device: &Device,
-) -> (Vec<f32>, Vec<f32>) {
+fn logprobs_and_step(dir: &Path, sequences: &[Vec<u32>], device: &Device) -> (Vec<f32>, Vec<f32>) {
     let device = device.clone().autodiff();
     let model = Checkpoint::load(dir, &device).unwrap().model;
     let batch = TokenBatch::new(sequences, &vec![1; sequences.len()], &device).unwrap();

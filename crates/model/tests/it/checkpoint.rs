@@ -20,8 +20,11 @@ fn saved_model_reloads_with_identical_logits() {
     neo.attention_layers = vec![AttentionKind::Global, AttentionKind::Local];
     neo.window_size = 3;
     for config in [GptConfig::gpt2(64, 32, 16, 2, 2), neo] {
-        device.seed(1);
-        let model = Gpt::init(&config, &device);
+        let model = {
+            let _rng = fixture::RNG.lock().unwrap_or_else(|e| e.into_inner());
+            device.seed(1);
+            Gpt::init(&config, &device)
+        };
         let tmp = tempfile::tempdir().unwrap();
         save_model(&model, tmp.path()).unwrap();
         let loaded = load_model(tmp.path(), &device).unwrap();

@@ -44,8 +44,13 @@ pub fn reference(name: &str) -> Reference {
     serde_json::from_str(&text).unwrap()
 }
 
+/// burn's RNG is one per device, shared by the tests running in parallel: hold this while
+/// seeding and drawing, so a seed gives the same weights whatever else runs.
+pub static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A small random GPT-2, seeded.
 pub fn tiny_gpt2(device: &Device, seed: u64) -> Gpt {
+    let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
     device.seed(seed);
     let mut config = GptConfig::gpt2(64, 32, 16, 2, 2);
     config.eos_token_id = Some(0);

@@ -1,7 +1,7 @@
 //! The sign convention of a policy-gradient step: descending −(log-prob) raises the log-prob.
 
 use burn::optim::{GradientsParams, SgdConfig};
-use pglab_model::{Gpt, TokenBatch, sequence_logprobs};
+use pglab_model::{Checkpoint, Gpt, TokenBatch, sequence_logprobs};
 
 use crate::fixture::{self, floats};
 
@@ -12,13 +12,15 @@ fn logprob(model: &Gpt, batch: &TokenBatch) -> f32 {
 /// One SGD step on −weight·(log-prob of a sequence); returns the log-prob before and after.
 fn step(weight: f32) -> (f32, f32) {
     let device = fixture::device().autodiff();
-    let model = fixture::tiny_gpt2(&device, 9);
+    let model = Checkpoint::load(&fixture::dir("tiny-gpt2"), &device)
+        .unwrap()
+        .model;
     let sequence = vec![vec![3, 1, 4, 1, 5, 9, 2, 6, 5, 3]];
     let batch = TokenBatch::new(&sequence, &[3], &device).unwrap();
     let before = logprob(&model, &batch);
     let loss = sequence_logprobs(&model, &batch, false).unwrap().sum.sum() * (-weight);
     let grads = GradientsParams::from_grads(loss.backward(), &model);
-    let model = SgdConfig::new().init().step(0.01, model, grads);
+    let model = SgdConfig::new().init().step(1e-3, model, grads);
     (before, logprob(&model, &batch))
 }
 
