@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::bench::BenchArgs;
 use crate::device::Backend;
+use crate::pretrain::PretrainArgs;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -27,6 +28,8 @@ pub enum Command {
     Sample(SampleArgs),
     /// Time sampling and a training step on random weights.
     Bench(BenchArgs),
+    /// Pretrain the default model (or a model on your own text) into a model directory.
+    Pretrain(PretrainArgs),
 }
 
 #[derive(Args, Debug)]

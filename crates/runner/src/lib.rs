@@ -4,5 +4,6 @@
 pub mod bench;
 pub mod cli;
 pub mod device;
+pub mod pretrain;
 pub mod sample;
 pub mod score;

@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use pglab_runner::cli::{Cli, Command};
-use pglab_runner::{bench, sample, score};
+use pglab_runner::{bench, pretrain, sample, score};
 
 fn main() {
     let cli = Cli::parse();
@@ -10,6 +10,7 @@ fn main() {
         Command::Score(args) => score::run(args),
         Command::Sample(args) => sample::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Pretrain(args) => pretrain::run(args),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");
