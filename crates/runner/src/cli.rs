@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::bench::BenchArgs;
 use crate::device::Backend;
 use crate::pretrain::PretrainArgs;
+use crate::sweep::{CheckArgs, SweepArgs};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -28,6 +29,12 @@ pub enum Command {
     Sample(SampleArgs),
     /// Time sampling and a training step on random weights.
     Bench(BenchArgs),
+    /// Run every point of an experiment's grid (resumable; `--jobs`, `--shard I/N`).
+    Sweep(SweepArgs),
+    /// Run an experiment file with a single grid point.
+    Run(SweepArgs),
+    /// Validate an experiment file and list its runs; nothing is written.
+    Check(CheckArgs),
     /// Pretrain the default model (or a model on your own text) into a model directory.
     Pretrain(PretrainArgs),
 }

@@ -4,6 +4,12 @@
 pub mod bench;
 pub mod cli;
 pub mod device;
+pub mod experiment;
+pub mod plot;
 pub mod pretrain;
+pub mod probe;
+pub mod record;
+pub mod run;
 pub mod sample;
 pub mod score;
+pub mod sweep;

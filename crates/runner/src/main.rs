@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use pglab_runner::cli::{Cli, Command};
-use pglab_runner::{bench, pretrain, sample, score};
+use pglab_runner::{bench, pretrain, sample, score, sweep};
 
 fn main() {
     let cli = Cli::parse();
@@ -11,6 +11,9 @@ fn main() {
         Command::Sample(args) => sample::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Pretrain(args) => pretrain::run(args),
+        Command::Sweep(args) => sweep::sweep(args),
+        Command::Run(args) => sweep::run_one(args),
+        Command::Check(args) => sweep::check(args),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");

@@ -1,0 +1,143 @@
+//! What a run writes: one `StepRecord` per step (`metrics.csv`), one `ProbeRecord` per probe
+//! and estimator (`probe.csv`), sampled texts (`samples.jsonl`), and `done.json`, written
+//! last and atomically, which is what marks a run complete.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+/// One optimiser step (DESIGN.md, "Outputs").
+#[derive(Debug, Clone, Serialize)]
+pub struct StepRecord {
+    pub step: usize,
+    /// Completions sampled so far, this step's included.
+    pub generations: usize,
+    pub reward_mean: f64,
+    pub reward_std: f64,
+    pub reward_min: f64,
+    pub reward_max: f64,
+    /// Share of prompts whose k completions all got the same reward (no signal for a group
+    /// estimator).
+    pub frac_zero_std_groups: f64,
+    pub adv_mean: f64,
+    pub adv_std: f64,
+    pub loss: f64,
+    pub grad_norm: f64,
+    /// Mean KL estimate against the starting model (empty when kl_coef = 0).
+    pub kl: Option<f64>,
+    /// Mean per-token entropy of the policy on the sampled completions (nats).
+    pub entropy: f64,
+    pub tokens_per_s: f64,
+    pub elapsed_s: f64,
+}
+
+/// One estimator at one probe (DESIGN.md, "Gradient-variance probe").
+#[derive(Debug, Clone, Serialize)]
+pub struct ProbeRecord {
+    pub step: usize,
+    pub generations: usize,
+    pub estimator: String,
+    pub batches: usize,
+    pub grad_var: f64,
+    pub grad_mean_sqnorm: f64,
+    pub snr: f64,
+    pub cos_to_ref: f64,
+    pub reward_mean: f64,
+}
+
+/// A sampled completion, as logged to `samples.jsonl`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SampleRecord<'a> {
+    pub step: usize,
+    pub prompt: &'a str,
+    pub completion: &'a str,
+    pub reward: f32,
+}
+
+/// How a run ended; `done.json` holds it (with `Done` or `Diverged`), and `summary.csv` a row.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunResult {
+    /// Hash of the run's `config.toml`: a finished run is reused only for the same settings.
+    pub config_hash: String,
+    pub status: Status,
+    /// Why it diverged or failed.
+    pub reason: String,
+    /// Mean reward over the last `FINAL_WINDOW` steps.
+    pub final_reward: Option<f64>,
+    pub best_reward: Option<f64>,
+    pub steps: usize,
+    pub generations: usize,
+    pub wall_s: f64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Done,
+    Diverged,
+    Failed,
+}
+
+/// Steps averaged for `final_reward`.
+pub const FINAL_WINDOW: usize = 5;
+
+/// A CSV file written one row at a time and flushed after each, so a crash loses at most the
+/// row being written.
+pub struct CsvLog {
+    writer: csv::Writer<File>,
+}
+
+impl CsvLog {
+    pub fn create(path: &Path) -> anyhow::Result<Self> {
+        let file = File::create(path).with_context(|| format!("{}", path.display()))?;
+        Ok(Self {
+            writer: csv::Writer::from_writer(file),
+        })
+    }
+
+    pub fn write<T: Serialize>(&mut self, row: &T) -> anyhow::Result<()> {
+        self.writer.serialize(row)?;
+        self.writer.flush()?;
+        Ok(())
+    }
+}
+
+/// `samples.jsonl`, one JSON object per line.
+pub struct JsonLines {
+    writer: BufWriter<File>,
+}
+
+impl JsonLines {
+    pub fn create(path: &Path) -> anyhow::Result<Self> {
+        let file = File::create(path).with_context(|| format!("{}", path.display()))?;
+        Ok(Self {
+            writer: BufWriter::new(file),
+        })
+    }
+
+    pub fn write<T: Serialize>(&mut self, row: &T) -> anyhow::Result<()> {
+        serde_json::to_writer(&mut self.writer, row)?;
+        self.writer.write_all(b"\n")?;
+        self.writer.flush()?;
+        Ok(())
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so a
+/// reader sees the old file or the whole new one, never half of one.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(dir).with_context(|| format!("{}", dir.display()))?;
+    tmp.write_all(bytes)
+        .with_context(|| format!("{}", path.display()))?;
+    tmp.as_file()
+        .sync_all()
+        .with_context(|| format!("{}", path.display()))?;
+    tmp.persist(path)
+        .with_context(|| format!("{}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,411 @@
+//! `pglab sweep` / `pglab run` / `pglab check`: expand the grid, run each point (in parallel,
+//! resumable), and write `summary.csv`.
+//!
+//! Layout: `<out>/<name>/sweep.toml` (the experiment file as run), `summary.csv`, and
+//! `runs/<run_id>/{config.toml, metrics.csv, probe.csv, samples.jsonl, done.json}`. A run is
+//! finished when its `done.json` exists and names the hash of its `config.toml`; any other
+//! run directory is redone from the start.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, bail};
+use clap::Args;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use pglab_model::Checkpoint;
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::experiment::{self, Experiment, RunSpec};
+use crate::record::{RunResult, Status, write_atomically};
+use crate::run::{self, model_dir};
+
+#[derive(Args, Debug)]
+pub struct SweepArgs {
+    /// The experiment file (TOML).
+    pub file: PathBuf,
+    /// Runs at once (default: one per core on a CPU backend, 1 on a GPU).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Run only shard I of N (`--shard 0/4`): runs i with i mod N = I. Shards may share `--out`.
+    #[arg(long)]
+    pub shard: Option<String>,
+    /// Parent directory of the sweep's directory (default: the file's `[sweep] out`, else
+    /// `results`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Override a setting: `--set train.lr=0.001` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    pub file: PathBuf,
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+/// Raised by Ctrl-C: runs stop at their next step; finished runs stay finished.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// `pglab check`: validate, list the runs, check the models they need.
+pub fn check(args: &CheckArgs) -> anyhow::Result<()> {
+    let (experiment, runs) = experiment::load(&args.file, &args.set)?;
+    check_models(&runs)?;
+    println!(
+        "{}: {} run(s) into {}",
+        args.file.display(),
+        runs.len(),
+        experiment.output_dir(None).display()
+    );
+    for run in &runs {
+        println!("  {}", run.id);
+    }
+    Ok(())
+}
+
+/// `pglab run`: an experiment without a grid (or a grid of one point).
+pub fn run_one(args: &SweepArgs) -> anyhow::Result<()> {
+    let (_, runs) = experiment::load(&args.file, &args.set)?;
+    if runs.len() != 1 {
+        bail!(
+            "{}: the grid has {} points; `pglab run` runs one (use `pglab sweep`, or pin grid keys with --set)",
+            args.file.display(),
+            runs.len()
+        );
+    }
+    sweep(args)
+}
+
+pub fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
+    let (experiment, runs) = experiment::load(&args.file, &args.set)?;
+    let shard = args.shard.as_deref().map(parse_shard).transpose()?;
+    check_models(&runs)?;
+    let out = experiment.output_dir(args.out.as_deref());
+    let runs_dir = out.join("runs");
+    std::fs::create_dir_all(&runs_dir)
+        .with_context(|| format!("creating {}", runs_dir.display()))?;
+    write_atomically(&out.join("sweep.toml"), experiment.text.as_bytes())?;
+
+    let mine: Vec<&RunSpec> = runs
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| shard.is_none_or(|(index, count)| i % count == index))
+        .map(|(_, r)| r)
+        .collect();
+    let pending: Vec<&RunSpec> = mine
+        .iter()
+        .copied()
+        .filter(|r| finished(&runs_dir, r).is_none())
+        .collect();
+    let backend = runs[0].config.backend.select()?;
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| if backend.name == "flex" { cores() } else { 1 })
+        .clamp(1, pending.len().max(1));
+    eprintln!(
+        "{}: {} run(s){}, {} already finished, {} to run with {jobs} job(s) on {} → {}",
+        args.file.display(),
+        mine.len(),
+        shard.map_or(String::new(), |(i, n)| format!(" in shard {i}/{n}")),
+        mine.len() - pending.len(),
+        pending.len(),
+        backend.name,
+        out.display()
+    );
+    let _ = ctrlc::set_handler(|| {
+        STOP.store(true, Ordering::Relaxed);
+        eprintln!("\ninterrupt: stopping after the current step of each run…");
+    });
+
+    let progress = Progress::new(pending.len());
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build()?;
+    let device = backend.device;
+    pool.install(|| {
+        pending.par_iter().for_each(|spec| {
+            let bar = progress.start(&spec.id);
+            let result = execute(spec, &runs_dir.join(&spec.id), &device, &bar);
+            progress.finish(&spec.id, &bar, &result);
+        })
+    });
+    write_summary(&out, &runs, &runs_dir, &experiment)?;
+    if STOP.load(Ordering::Relaxed) {
+        bail!(
+            "interrupted: finished runs are kept; run the same command again to resume ({})",
+            out.display()
+        );
+    }
+    let failed = mine
+        .iter()
+        .filter(|r| matches!(status(&runs_dir, r), Some(Status::Failed)))
+        .count();
+    eprintln!("summary: {}", out.join("summary.csv").display());
+    if failed > 0 {
+        bail!("{failed} run(s) failed; see summary.csv and runs/<run>/failed.json");
+    }
+    Ok(())
+}
+
+/// Runs one grid point into `dir` (from scratch), and records how it ended. Errors and panics
+/// become a `failed.json`; the sweep goes on.
+fn execute(
+    spec: &RunSpec,
+    dir: &Path,
+    device: &burn::prelude::Device,
+    bar: &ProgressBar,
+) -> Option<Status> {
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+        || -> anyhow::Result<Option<RunResult>> {
+            if dir.exists() {
+                std::fs::remove_dir_all(dir)
+                    .with_context(|| format!("clearing {}", dir.display()))?;
+            }
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            let config_text = toml::to_string_pretty(&spec.config)?;
+            write_atomically(&dir.join("config.toml"), config_text.as_bytes())?;
+            let progress = |step: usize, steps: usize, reward: f64| {
+                bar.set_length(steps as u64);
+                bar.set_position(step as u64);
+                bar.set_message(format!("reward {reward:.2}"));
+            };
+            let Some(mut result) = run::run(&spec.config, dir, device, &STOP, &progress)? else {
+                return Ok(None);
+            };
+            result.config_hash = hash(&config_text);
+            write_atomically(
+                &dir.join("done.json"),
+                serde_json::to_string_pretty(&result)?.as_bytes(),
+            )?;
+            Ok(Some(result))
+        },
+    ));
+    let message = match outcome {
+        Ok(Ok(Some(result))) => return Some(result.status),
+        Ok(Ok(None)) => return None,
+        Ok(Err(e)) => format!("{e:#}"),
+        Err(panic) => panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .map_or("panic".into(), |m| format!("panic: {m}")),
+    };
+    let failed = RunResult {
+        config_hash: String::new(),
+        status: Status::Failed,
+        reason: message,
+        final_reward: None,
+        best_reward: None,
+        steps: 0,
+        generations: 0,
+        wall_s: 0.0,
+    };
+    let _ = std::fs::create_dir_all(dir);
+    let _ = write_atomically(
+        &dir.join("failed.json"),
+        serde_json::to_string_pretty(&failed)
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    Some(Status::Failed)
+}
+
+/// The finished result of a run, if its `done.json` matches its current settings.
+fn finished(runs_dir: &Path, spec: &RunSpec) -> Option<RunResult> {
+    let dir = runs_dir.join(&spec.id);
+    let result: RunResult =
+        serde_json::from_slice(&std::fs::read(dir.join("done.json")).ok()?).ok()?;
+    let config_text = toml::to_string_pretty(&spec.config).ok()?;
+    (result.config_hash == hash(&config_text)).then_some(result)
+}
+
+fn failed(runs_dir: &Path, spec: &RunSpec) -> Option<RunResult> {
+    serde_json::from_slice(&std::fs::read(runs_dir.join(&spec.id).join("failed.json")).ok()?).ok()
+}
+
+fn status(runs_dir: &Path, spec: &RunSpec) -> Option<Status> {
+    finished(runs_dir, spec)
+        .or_else(|| failed(runs_dir, spec))
+        .map(|r| r.status)
+}
+
+/// `summary.csv`: one row per run of the whole grid (every shard's), built from the run
+/// directories, so shards sharing a directory agree on one summary.
+fn write_summary(
+    out: &Path,
+    runs: &[RunSpec],
+    runs_dir: &Path,
+    experiment: &Experiment,
+) -> anyhow::Result<()> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["run_id".to_string()];
+    header.extend(experiment.grid.iter().map(|(k, _)| k.clone()));
+    header.extend(
+        [
+            "status",
+            "reason",
+            "final_reward",
+            "best_reward",
+            "steps",
+            "generations",
+            "wall_s",
+        ]
+        .map(String::from),
+    );
+    writer.write_record(&header)?;
+    let number = |x: Option<f64>| x.map_or(String::new(), |v| format!("{v}"));
+    for spec in runs {
+        let result = finished(runs_dir, spec).or_else(|| failed(runs_dir, spec));
+        let mut row = vec![spec.id.clone()];
+        row.extend(spec.point.iter().map(|(_, v)| match v {
+            toml::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }));
+        match result {
+            Some(r) => row.extend([
+                serde_json::to_value(r.status)?
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+                r.reason,
+                number(r.final_reward),
+                number(r.best_reward),
+                r.steps.to_string(),
+                r.generations.to_string(),
+                format!("{:.1}", r.wall_s),
+            ]),
+            None => row.extend(["pending", "", "", "", "", "", ""].map(String::from)),
+        }
+        writer.write_record(&row)?;
+    }
+    write_atomically(&out.join("summary.csv"), &writer.into_inner()?)
+}
+
+/// Every model the runs need loads, and each run's prompts plus new tokens fit its context —
+/// checked before any run starts.
+fn check_models(runs: &[RunSpec]) -> anyhow::Result<()> {
+    let mut checked: Vec<(String, usize)> = Vec::new();
+    for run in runs {
+        let config = &run.config;
+        let dir = model_dir(&config.model);
+        if config.model == "default" && !dir.exists() {
+            bail!(
+                "model \"default\": {} is missing; build it with `just pretrain` (or `pglab pretrain`)",
+                dir.display()
+            );
+        }
+        let checkpoint = Checkpoint::load(&dir, &burn::prelude::Device::flex())
+            .with_context(|| format!("model = {:?}", config.model))?;
+        for prompt in &config.train.prompts {
+            let tokens = checkpoint.tokenizer.encode(prompt)?.len();
+            let needed = tokens + config.sampling.max_new_tokens;
+            let n_positions = checkpoint.model.config().n_positions;
+            if needed > n_positions && !checked.contains(&(prompt.clone(), needed)) {
+                bail!(
+                    "train.prompts: {prompt:?} ({tokens} tokens) + sampling.max_new_tokens ({}) = {needed} exceeds the model's context of {n_positions} positions",
+                    config.sampling.max_new_tokens
+                );
+            }
+            checked.push((prompt.clone(), needed));
+        }
+    }
+    Ok(())
+}
+
+fn parse_shard(shard: &str) -> anyhow::Result<(usize, usize)> {
+    let parsed = shard
+        .split_once('/')
+        .and_then(|(i, n)| Some((i.trim().parse().ok()?, n.trim().parse().ok()?)));
+    match parsed {
+        Some((i, n)) if n > 0 && i < n => Ok((i, n)),
+        _ => bail!("--shard {shard}: expected I/N with 0 ≤ I < N, e.g. 0/4"),
+    }
+}
+
+pub fn hash(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Progress bars on a terminal (one overall, one per active run), plain lines otherwise.
+struct Progress {
+    bars: Option<MultiProgress>,
+    overall: ProgressBar,
+    total: usize,
+    finished: AtomicUsize,
+    lines: Mutex<()>,
+}
+
+impl Progress {
+    fn new(total: usize) -> Arc<Self> {
+        let terminal = std::io::stderr().is_terminal();
+        let bars = terminal.then(MultiProgress::new);
+        let overall = match &bars {
+            Some(m) => {
+                let bar = m.add(ProgressBar::new(total as u64));
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "runs {bar:30} {pos}/{len} [{elapsed_precise}, eta {eta}]",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                );
+                bar
+            }
+            None => ProgressBar::hidden(),
+        };
+        Arc::new(Self {
+            bars,
+            overall,
+            total,
+            finished: AtomicUsize::new(0),
+            lines: Mutex::new(()),
+        })
+    }
+
+    fn start(&self, id: &str) -> ProgressBar {
+        match &self.bars {
+            Some(m) => {
+                let bar = m.add(ProgressBar::new(1));
+                bar.set_style(
+                    ProgressStyle::with_template("  {prefix:24} {bar:20} step {pos}/{len} {msg}")
+                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                );
+                bar.set_prefix(id.to_string());
+                bar
+            }
+            None => ProgressBar::hidden(),
+        }
+    }
+
+    fn finish(&self, id: &str, bar: &ProgressBar, status: &Option<Status>) {
+        let n = self.finished.fetch_add(1, Ordering::Relaxed) + 1;
+        bar.finish_and_clear();
+        self.overall.inc(1);
+        let what = match status {
+            Some(s) => format!("{s:?}").to_lowercase(),
+            None => "interrupted".into(),
+        };
+        let line = format!(
+            "[{n}/{}] {id}: {what} (reward {})",
+            self.total,
+            bar.message()
+        );
+        match &self.bars {
+            Some(m) => {
+                let _ = m.println(line);
+            }
+            None => {
+                let _guard = self.lines.lock();
+                eprintln!("{line}");
+            }
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! `pglab sweep` end to end on the CI-sized smoke experiment (the committed tiny GPT-2): the
+//! files it writes, determinism, resume after a real kill, divergence, and sharding.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn pglab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pglab"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("pglab runs")
+}
+
+fn sweep(out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "sweep",
+        "experiments/smoke.toml",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    pglab(&args)
+}
+
+fn text(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A CSV with the named columns blanked (wall-clock figures differ between runs).
+fn without_columns(csv: &str, columns: &[&str]) -> Vec<Vec<String>> {
+    let mut rows = csv
+        .lines()
+        .map(|l| l.split(',').map(String::from).collect::<Vec<_>>());
+    let header = rows.next().unwrap();
+    let drop: Vec<usize> = columns
+        .iter()
+        .filter_map(|c| header.iter().position(|h| h == c))
+        .collect();
+    assert_eq!(
+        drop.len(),
+        columns.len(),
+        "columns {columns:?} in {header:?}"
+    );
+    std::iter::once(header.clone())
+        .chain(rows)
+        .map(|row| {
+            row.into_iter()
+                .enumerate()
+                .map(|(i, v)| if drop.contains(&i) { String::new() } else { v })
+                .collect()
+        })
+        .collect()
+}
+
+const RUNS: [&str; 4] = ["s0-reinforce", "s0-rloo", "s1-reinforce", "s1-rloo"];
+
+#[test]
+fn smoke_sweep_writes_every_runs_files_and_a_summary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let output = sweep(tmp.path(), &["--jobs", "2"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let dir = tmp.path().join("smoke");
+    let summary = text(&dir.join("summary.csv"));
+    assert!(
+        summary.starts_with("run_id,seed,train.estimator,status,"),
+        "{summary}"
+    );
+    for id in RUNS {
+        let run = dir.join("runs").join(id);
+        for file in [
+            "config.toml",
+            "metrics.csv",
+            "probe.csv",
+            "samples.jsonl",
+            "done.json",
+        ] {
+            assert!(run.join(file).is_file(), "{id}/{file}");
+        }
+        assert!(summary.contains(&format!("{id},")), "{summary}");
+        // 4 steps, one row each; probes at steps 0 and 2, six estimators each.
+        assert_eq!(
+            text(&run.join("metrics.csv")).lines().count(),
+            1 + 4,
+            "{id}"
+        );
+        let probe = text(&run.join("probe.csv"));
+        assert_eq!(probe.lines().count(), 1 + 2 * 6, "{id}");
+        assert!(probe.contains(",reinforce_pp,"), "{probe}");
+    }
+    assert_eq!(summary.matches(",done,").count(), 4, "{summary}");
+    assert!(dir.join("sweep.toml").is_file());
+
+    // A second run of the same sweep recomputes nothing.
+    let before = text(&dir.join("runs/s0-rloo/done.json"));
+    let again = sweep(tmp.path(), &[]);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        again.status.success() && stderr.contains("4 already finished, 0 to run"),
+        "{stderr}"
+    );
+    assert_eq!(text(&dir.join("runs/s0-rloo/done.json")), before);
+}
+
+#[test]
+fn same_seed_gives_identical_metrics_apart_from_time_columns() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for out in [a.path(), b.path()] {
+        let output = sweep(out, &["--jobs", "1"]);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    for id in RUNS {
+        let metrics = |out: &Path| {
+            without_columns(
+                &text(&out.join("smoke/runs").join(id).join("metrics.csv")),
+                &["tokens_per_s", "elapsed_s"],
+            )
+        };
+        assert_eq!(metrics(a.path()), metrics(b.path()), "{id}");
+        let probe = |out: &Path| text(&out.join("smoke/runs").join(id).join("probe.csv"));
+        assert_eq!(probe(a.path()), probe(b.path()), "{id}");
+    }
+}
+
+#[test]
+fn shards_cover_every_run_exactly_once_and_share_one_summary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut seen = Vec::new();
+    for shard in ["0/3", "1/3", "2/3"] {
+        let output = sweep(tmp.path(), &["--shard", shard, "--jobs", "1"]);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let runs = std::fs::read_dir(tmp.path().join("smoke/runs"))
+            .unwrap()
+            .count();
+        seen.push(runs);
+    }
+    // Shard i of 3 takes runs i, i+3, …: 2 + 1 + 1 of the 4 runs, each once.
+    assert_eq!(seen, [2, 3, 4]);
+    let summary = text(&tmp.path().join("smoke/summary.csv"));
+    assert_eq!(summary.matches(",done,").count(), 4, "{summary}");
+}
+
+#[test]
+fn bad_shard_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let output = sweep(tmp.path(), &["--shard", "3/3"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--shard 3/3"));
+}
+
+#[test]
+fn absurd_learning_rate_diverges_and_the_sweep_finishes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let output = sweep(tmp.path(), &["--set", "train.lr=1e30", "--jobs", "2"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let summary = text(&tmp.path().join("smoke/summary.csv"));
+    assert_eq!(summary.matches(",diverged,").count(), 4, "{summary}");
+    assert!(summary.contains("non-finite"), "{summary}");
+}
+
+#[test]
+fn killed_sweep_resumes_to_the_uninterrupted_result() {
+    let (killed, clean) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let longer = ["--set", "train.steps=12", "--jobs", "1"];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pglab"))
+        .args([
+            "sweep",
+            "experiments/smoke.toml",
+            "--out",
+            killed.path().to_str().unwrap(),
+        ])
+        .args(longer)
+        .current_dir(root())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it (SIGKILL) once the first run is finished and the second has started.
+    let runs = killed.path().join("smoke/runs");
+    let first_done = runs.join(RUNS[0]).join("done.json");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !(first_done.exists() && runs.join(RUNS[1]).join("metrics.csv").exists()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sweep never finished a run"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let finished_before = text(&runs.join(RUNS[0]).join("metrics.csv"));
+    assert!(
+        !runs.join(RUNS[3]).join("done.json").exists(),
+        "killed before the end"
+    );
+
+    let resumed = sweep(killed.path(), &longer);
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    assert!(String::from_utf8_lossy(&resumed.stderr).contains("1 already finished"));
+    assert_eq!(
+        text(&runs.join(RUNS[0]).join("metrics.csv")),
+        finished_before,
+        "finished run untouched"
+    );
+
+    let uninterrupted = sweep(clean.path(), &longer);
+    assert!(uninterrupted.status.success());
+    let summary = |out: &Path| without_columns(&text(&out.join("smoke/summary.csv")), &["wall_s"]);
+    assert_eq!(summary(killed.path()), summary(clean.path()));
+}
+
+#[test]
+fn check_lists_runs_and_writes_nothing() {
+    let output = pglab(&["check", "experiments/smoke.toml"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("4 run(s)") && stdout.contains("s1-rloo"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn tiny_stories_preset_validates_except_for_its_missing_model() {
+    let output = pglab(&["check", "experiments/tiny_stories_rl.toml"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("models/TinyStories-33M") && stderr.contains("missing"),
+        "{stderr}"
+    );
+}
