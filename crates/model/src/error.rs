@@ -62,6 +62,10 @@ pub enum ModelError {
     TokenOutOfRange { id: u32, vocab_size: usize },
     #[error("empty input: {0}")]
     Empty(&'static str),
+    #[error("{}: {message}", path.display())]
+    Corpus { path: PathBuf, message: String },
+    #[error("pretraining: {0}")]
+    Pretrain(String),
 }
 
 pub type Result<T> = std::result::Result<T, ModelError>;

@@ -25,6 +25,7 @@ pub mod sample;
 pub use logprob::{SequenceLogprobs, TokenBatch, sequence_logprobs};
 pub use sample::{Rollout, SamplingConfig, sample};
 pub mod checkpoint;
+pub mod pretrain;
 pub mod tokenizer;
 
 pub use checkpoint::{Checkpoint, load_model, save_model};

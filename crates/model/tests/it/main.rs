@@ -5,4 +5,5 @@ mod checkpoint;
 mod fixture;
 mod gradient;
 mod parity;
+mod pretrain;
 mod sampling;
