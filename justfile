@@ -17,3 +17,8 @@ score MODEL TEXT:
 # Sample from a model directory: `just sample models/x "Once upon a time"`.
 sample MODEL PROMPT *ARGS:
     cargo run --release -p pglab-runner -- sample --model {{MODEL}} --prompt "{{PROMPT}}" {{ARGS}}
+
+# Pretrain the default model into models/default/ (a no-op when it is already there):
+# `just pretrain`, `just pretrain --corpus my.txt --out models/mine`, `just pretrain --force`.
+pretrain *ARGS:
+    cargo run --release -p pglab-runner -- pretrain {{ARGS}}
