@@ -496,7 +496,7 @@ impl<'r> Teller<'r> {
                     with_article(&described),
                     self.place()
                 ));
-                self.line(&hero, &format!("It is mine! I saw it first!"), SAY);
+                self.line(&hero, "It is mine! I saw it first!", SAY);
                 self.line(&friend, &format!("No, I want the {object}!"), SAY);
                 self.say(format!(
                     "They pulled and pulled, and both of them felt {bad}."

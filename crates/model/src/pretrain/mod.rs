@@ -23,7 +23,7 @@ pub use train::{TrainRecord, learning_rate, lm_loss};
 
 /// Everything that decides a pretrained model, as written in `experiments/pretrain.toml`.
 /// Every field has a default; unknown keys are rejected.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct PretrainConfig {
     /// Seeds the corpus grammar, weight initialisation and batch sampling.
@@ -81,18 +81,6 @@ pub struct TrainSettings {
     pub eval_every: usize,
     /// Held-out windows of `seq_len` tokens evaluated each time (fewer if the split is short).
     pub eval_windows: usize,
-}
-
-impl Default for PretrainConfig {
-    fn default() -> Self {
-        Self {
-            seed: 0,
-            corpus: CorpusSettings::default(),
-            tokenizer: TokenizerSettings::default(),
-            model: ModelSettings::default(),
-            train: TrainSettings::default(),
-        }
-    }
 }
 
 impl Default for CorpusSettings {
