@@ -87,7 +87,7 @@ pub fn line_chart(path: &Path, chart: &Chart, series: &[Series]) -> anyhow::Resu
                     ctx.draw_series(LineSeries::new(points, color.stroke_width(3)))?
                         .label(s.name.as_str())
                         .legend(move |(x, y)| {
-                            PathElement::new(vec![(x, y), (x + 40, y)], color.stroke_width(4))
+                            PathElement::new(vec![(x - 12, y), (x + 14, y)], color.stroke_width(4))
                         });
                 }
                 ctx.configure_series_labels()

@@ -616,8 +616,8 @@ impl Progress for Bar {
     fn stage(&mut self, what: &str) {
         let line = format!("[{:>5.1}s] {what}", self.start.elapsed().as_secs_f64());
         match &self.bar {
-            Some(bar) => bar.println(line),
-            None => {
+            Some(bar) if !bar.is_hidden() => bar.println(line),
+            _ => {
                 let _ = writeln!(std::io::stderr(), "{line}");
             }
         }
@@ -641,11 +641,17 @@ impl Progress for Bar {
         }
         if let Some(eval) = record.eval_loss {
             let _ = write!(msg, " held-out {eval:.3}");
-            bar.println(format!(
+            let line = format!(
                 "step {:>5}: held-out loss {eval:.4} (perplexity {:.2})",
                 record.step,
                 eval.exp()
-            ));
+            );
+            // A hidden bar (stderr is not a terminal) prints nothing: log the line plainly.
+            if bar.is_hidden() {
+                let _ = writeln!(std::io::stderr(), "{line}");
+            } else {
+                bar.println(line);
+            }
         }
         let _ = write!(msg, " {:.0} tok/s", record.tokens_per_s);
         bar.set_message(msg);
