@@ -1,5 +1,11 @@
 # pglab tasks. `just --list` shows them.
 
+# Run an experiment grid (default: REINFORCE vs RLOO on the embedded model) into results/.
+# Pretrains the default model first when it is missing (a no-op when it is there).
+sweep FILE="experiments/reinforce_vs_rloo.toml" *ARGS:
+    cargo run --release -p pglab-runner -- pretrain
+    cargo run --release -p pglab-runner -- sweep {{FILE}} {{ARGS}}
+
 # Run every test of the workspace, then clippy (warnings are errors) and rustfmt.
 test:
     cargo test --workspace

@@ -230,8 +230,11 @@ pub fn parse(path: &Path, text: &str, overrides: &[String]) -> anyhow::Result<Ex
     table.remove("sweep");
     let shape: FileShape = toml::from_str(text)
         .map_err(|e| anyhow::anyhow!("{}: {}", here(e.span()), describe(e.message(), "")))?;
+    let mut shape = shape;
     for set in overrides {
         let (key, value) = parse_override(set)?;
+        // Setting a grid key pins it: the grid no longer varies it.
+        shape.grid.remove(&key);
         set_dotted(&mut table, &key, value.clone())
             .map_err(|e| anyhow::anyhow!("--set {key}: {e}"))?;
         eprintln!("set {key} = {value}");
@@ -497,7 +500,7 @@ fn set_dotted(table: &mut Table, key: &str, value: Value) -> Result<(), String> 
     let mut parts: Vec<&str> = key.split('.').collect();
     let leaf = parts.pop().filter(|l| !l.is_empty()).ok_or("empty key")?;
     let mut current = table;
-    for part in parts.iter().copied() {
+    for part in parts {
         let entry = current
             .entry(part.to_string())
             .or_insert_with(|| Value::Table(Table::new()));
@@ -779,6 +782,14 @@ steps = 10
             err.contains("grid.\"train.lr\" = -1") && err.contains("exp.toml:11:"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn set_on_a_grid_key_pins_it() {
+        let text = format!("{BASE}\n[grid]\nseed = [0, 1, 2]\n\"train.lr\" = [0.1, 0.2]\n");
+        let pinned = runs(&text, &["seed=7"]).unwrap();
+        assert_eq!(pinned.len(), 2);
+        assert!(pinned.iter().all(|r| r.config.seed == 7));
     }
 
     #[test]

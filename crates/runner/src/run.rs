@@ -164,13 +164,13 @@ pub fn run(
         metrics.write(&record)?;
         let log_every = config.logging.samples_every;
         if log_every > 0 && (step % log_every == 0 || step + 1 == steps) {
-            for i in 0..config.logging.samples.min(rollout.len()) {
+            for (i, &reward) in rewards.iter().enumerate().take(config.logging.samples) {
                 let (prompt, completion) = policy.texts(&rollout, i)?;
                 samples.write(&SampleRecord {
                     step,
                     prompt: &prompt,
                     completion: &completion,
-                    reward: rewards[i],
+                    reward,
                 })?;
             }
         }

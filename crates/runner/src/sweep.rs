@@ -393,11 +393,7 @@ impl Progress {
             Some(s) => format!("{s:?}").to_lowercase(),
             None => "interrupted".into(),
         };
-        let line = format!(
-            "[{n}/{}] {id}: {what} (reward {})",
-            self.total,
-            bar.message()
-        );
+        let line = format!("[{n}/{}] {id}: {what} ({})", self.total, bar.message());
         match &self.bars {
             Some(m) => {
                 let _ = m.println(line);
