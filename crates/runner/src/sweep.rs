@@ -126,6 +126,9 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
     let device = backend.device;
     pool.install(|| {
         pending.par_iter().for_each(|spec| {
+            if STOP.load(Ordering::Relaxed) {
+                return;
+            }
             let bar = progress.start(&spec.id);
             let result = execute(spec, &runs_dir.join(&spec.id), &device, &bar);
             progress.finish(&spec.id, &bar, &result);
