@@ -6,43 +6,95 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn fixture(name: &str) -> String {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../model/tests/fixtures").join(name);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../model/tests/fixtures")
+        .join(name);
     dir.to_string_lossy().into_owned()
 }
 
 fn pglab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pglab")).args(args).output().expect("pglab runs")
+    Command::new(env!("CARGO_BIN_EXE_pglab"))
+        .args(args)
+        .output()
+        .expect("pglab runs")
 }
 
 #[test]
 fn score_json_matches_the_transformers_reference() {
-    let reference: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(PathBuf::from(fixture("tiny-gpt-neo")).join("reference.json")).unwrap()).unwrap();
+    let reference: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(PathBuf::from(fixture("tiny-gpt-neo")).join("reference.json"))
+            .unwrap(),
+    )
+    .unwrap();
     let case = &reference["cases"][1];
     let text = case["text"].as_str().unwrap();
-    let output = pglab(&["score", "--model", &fixture("tiny-gpt-neo"), "--text", text, "--json", "--backend", "flex"]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = pglab(&[
+        "score",
+        "--model",
+        &fixture("tiny-gpt-neo"),
+        "--text",
+        text,
+        "--json",
+        "--backend",
+        "flex",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let score: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let n = case["input_ids"].as_array().unwrap().len() as u64;
     assert_eq!(score["n_tokens"].as_u64(), Some(n));
     let sum = case["sum_logprob"].as_f64().unwrap();
-    assert!((score["sum_logprob"].as_f64().unwrap() - sum).abs() < 1e-3, "{score}");
+    assert!(
+        (score["sum_logprob"].as_f64().unwrap() - sum).abs() < 1e-3,
+        "{score}"
+    );
     let mean = sum / (n - 1) as f64;
-    assert!((score["mean_logprob"].as_f64().unwrap() - mean).abs() < 1e-4, "{score}");
-    assert!((score["perplexity"].as_f64().unwrap() - (-mean).exp()).abs() < 1e-2, "{score}");
+    assert!(
+        (score["mean_logprob"].as_f64().unwrap() - mean).abs() < 1e-4,
+        "{score}"
+    );
+    assert!(
+        (score["perplexity"].as_f64().unwrap() - (-mean).exp()).abs() < 1e-2,
+        "{score}"
+    );
 }
 
 #[test]
 fn sample_prints_n_completions_of_the_requested_length() {
     let output = pglab(&[
-        "sample", "--model", &fixture("tiny-gpt2"), "--prompt", "Once upon a time", "-n", "3",
-        "--max-new-tokens", "7", "--seed", "1", "--json", "--backend", "flex",
+        "sample",
+        "--model",
+        &fixture("tiny-gpt2"),
+        "--prompt",
+        "Once upon a time",
+        "-n",
+        "3",
+        "--max-new-tokens",
+        "7",
+        "--seed",
+        "1",
+        "--json",
+        "--backend",
+        "flex",
     ]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let lines: Vec<serde_json::Value> =
-        String::from_utf8_lossy(&output.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 3);
-    assert!(lines.iter().all(|l| l["n_new_tokens"] == 7 && l["prompt"] == "Once upon a time"));
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["n_new_tokens"] == 7 && l["prompt"] == "Once upon a time")
+    );
 }
 
 #[test]
@@ -51,15 +103,50 @@ fn a_model_saved_by_pglab_samples_and_scores() {
     let tmp = tempfile::tempdir().unwrap();
     let model = tmp.path().join("model");
     let reference = fixture("tiny-gpt2");
-    let checkpoint = pglab_model::Checkpoint::load(std::path::Path::new(&reference), &burn::prelude::Device::flex()).unwrap();
+    let checkpoint = pglab_model::Checkpoint::load(
+        std::path::Path::new(&reference),
+        &burn::prelude::Device::flex(),
+    )
+    .unwrap();
     checkpoint.save(&model).unwrap();
     let model = model.to_str().unwrap();
     let text = "Anna had a ball.";
-    let saved = pglab(&["score", "--model", model, "--text", text, "--json", "--backend", "flex"]);
-    let original = pglab(&["score", "--model", &reference, "--text", text, "--json", "--backend", "flex"]);
+    let saved = pglab(&[
+        "score",
+        "--model",
+        model,
+        "--text",
+        text,
+        "--json",
+        "--backend",
+        "flex",
+    ]);
+    let original = pglab(&[
+        "score",
+        "--model",
+        &reference,
+        "--text",
+        text,
+        "--json",
+        "--backend",
+        "flex",
+    ]);
     assert!(saved.status.success());
-    assert_eq!(saved.stdout, original.stdout, "a saved model scores exactly like the original");
-    let sample = pglab(&["sample", "--model", model, "--prompt", "Anna", "--max-new-tokens", "5", "--backend", "flex"]);
+    assert_eq!(
+        saved.stdout, original.stdout,
+        "a saved model scores exactly like the original"
+    );
+    let sample = pglab(&[
+        "sample",
+        "--model",
+        model,
+        "--prompt",
+        "Anna",
+        "--max-new-tokens",
+        "5",
+        "--backend",
+        "flex",
+    ]);
     assert!(sample.status.success() && String::from_utf8_lossy(&sample.stdout).starts_with("Anna"));
 }
 
@@ -69,10 +156,22 @@ fn bad_inputs_are_one_line_errors_with_exit_code_2() {
     std::fs::write(tmp.path().join("config.json"), r#"{"model_type": "llama"}"#).unwrap();
     let unknown = tmp.path().to_str().unwrap().to_string();
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["score", "--model", "/no/such/dir", "--text", "hi there"], "/no/such/dir"),
-        (vec!["score", "--model", &unknown, "--text", "hi there"], "\"llama\""),
-        (vec!["score", "--model", &unknown, "--text", "hi there"], "config.json"),
-        (vec!["sample", "--model", "/no/such/dir", "--prompt", "hi"], "model directory"),
+        (
+            vec!["score", "--model", "/no/such/dir", "--text", "hi there"],
+            "/no/such/dir",
+        ),
+        (
+            vec!["score", "--model", &unknown, "--text", "hi there"],
+            "\"llama\"",
+        ),
+        (
+            vec!["score", "--model", &unknown, "--text", "hi there"],
+            "config.json",
+        ),
+        (
+            vec!["sample", "--model", "/no/such/dir", "--prompt", "hi"],
+            "model directory",
+        ),
     ];
     for (args, expected) in cases {
         let mut args = args;
@@ -80,11 +179,22 @@ fn bad_inputs_are_one_line_errors_with_exit_code_2() {
         let output = pglab(&args);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
-        assert!(stderr.starts_with("error: ") && stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains(expected),
+            "{args:?}: {stderr}"
+        );
         assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
-    let output = pglab(&["score", "--model", &fixture("tiny-gpt2"), "--text", "A", "--backend", "flex"]);
+    let output = pglab(&[
+        "score",
+        "--model",
+        &fixture("tiny-gpt2"),
+        "--text",
+        "A",
+        "--backend",
+        "flex",
+    ]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("at least 2"));
 }

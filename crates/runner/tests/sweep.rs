@@ -259,24 +259,42 @@ fn tiny_stories_preset_validates_except_for_its_missing_model() {
 fn ctrl_c_stops_cleanly_and_says_how_to_resume() {
     let tmp = tempfile::tempdir().unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_pglab"))
-        .args(["sweep", "experiments/smoke.toml", "--out", tmp.path().to_str().unwrap()])
+        .args([
+            "sweep",
+            "experiments/smoke.toml",
+            "--out",
+            tmp.path().to_str().unwrap(),
+        ])
         .args(["--set", "train.steps=200", "--jobs", "1"])
         .current_dir(root())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let metrics = tmp.path().join("smoke/runs").join(RUNS[0]).join("metrics.csv");
+    let metrics = tmp
+        .path()
+        .join("smoke/runs")
+        .join(RUNS[0])
+        .join("metrics.csv");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     while text_or_empty(&metrics).lines().count() < 3 {
-        assert!(std::time::Instant::now() < deadline, "the sweep never started");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sweep never started"
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(killed.success());
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("interrupted") && stderr.contains("again to resume"), "{stderr}");
+    assert!(
+        stderr.contains("interrupted") && stderr.contains("again to resume"),
+        "{stderr}"
+    );
     // Stopped mid-run: nothing is marked finished, and the summary says so.
     assert!(!metrics.with_file_name("done.json").exists());
     let summary = text(&tmp.path().join("smoke/summary.csv"));
