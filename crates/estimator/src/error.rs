@@ -169,3 +169,24 @@ pub enum EstimatorError {
         reason: String,
     },
 }
+
+impl EstimatorError {
+    /// `Ok` when an input of `what` has the `expected` length, else `LengthMismatch`.
+    pub(crate) fn check_len(
+        context: &'static str,
+        what: &'static str,
+        got: usize,
+        expected: usize,
+    ) -> Result<(), Self> {
+        if got == expected {
+            Ok(())
+        } else {
+            Err(Self::LengthMismatch {
+                context,
+                what,
+                got,
+                expected,
+            })
+        }
+    }
+}

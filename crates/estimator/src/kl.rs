@@ -25,8 +25,8 @@ pub fn kl_estimates(
     reduction: TokenReduction,
 ) -> Result<Vec<f32>, EstimatorError> {
     let n = policy_logp.len();
-    check_len("reference_logp", reference_logp.len(), n)?;
-    check_len("n_tokens", n_tokens.len(), n)?;
+    EstimatorError::check_len(CONTEXT, "reference_logp", reference_logp.len(), n)?;
+    EstimatorError::check_len(CONTEXT, "n_tokens", n_tokens.len(), n)?;
     check_finite("policy_logp", policy_logp)?;
     check_finite("reference_logp", reference_logp)?;
     (0..n)
@@ -59,7 +59,7 @@ pub fn shape_rewards(
     if !(kl_coef.is_finite() && kl_coef >= 0.0) {
         return Err(EstimatorError::BadKlCoef { kl_coef });
     }
-    check_len("kl", kl.len(), rewards.len())?;
+    EstimatorError::check_len(CONTEXT, "kl", kl.len(), rewards.len())?;
     check_finite("rewards", rewards)?;
     check_finite("kl", kl)?;
     Ok(rewards
@@ -67,19 +67,6 @@ pub fn shape_rewards(
         .zip(kl)
         .map(|(&r, &d)| (f64::from(r) - f64::from(kl_coef) * f64::from(d)) as f32)
         .collect())
-}
-
-fn check_len(what: &'static str, got: usize, expected: usize) -> Result<(), EstimatorError> {
-    if got == expected {
-        Ok(())
-    } else {
-        Err(EstimatorError::LengthMismatch {
-            context: CONTEXT,
-            what,
-            got,
-            expected,
-        })
-    }
 }
 
 fn check_finite(what: &'static str, values: &[f32]) -> Result<(), EstimatorError> {

@@ -77,8 +77,8 @@ pub fn policy_loss(
     options: &LossOptions,
 ) -> Result<Tensor<1>, EstimatorError> {
     let [n] = seq_logp.dims();
-    check_len("advantages", advantages.len(), n)?;
-    check_len("n_tokens", n_tokens.len(), n)?;
+    EstimatorError::check_len(CONTEXT, "advantages", advantages.len(), n)?;
+    EstimatorError::check_len(CONTEXT, "n_tokens", n_tokens.len(), n)?;
     if n == 0 {
         return Err(EstimatorError::NoSequences { context: CONTEXT });
     }
@@ -117,19 +117,6 @@ pub fn policy_loss(
     }
     let weights = Tensor::<1>::from_data(TensorData::new(weights, [n]), &seq_logp.device());
     Ok((seq_logp * weights).sum())
-}
-
-fn check_len(what: &'static str, got: usize, expected: usize) -> Result<(), EstimatorError> {
-    if got == expected {
-        Ok(())
-    } else {
-        Err(EstimatorError::LengthMismatch {
-            context: CONTEXT,
-            what,
-            got,
-            expected,
-        })
-    }
 }
 
 #[cfg(test)]
