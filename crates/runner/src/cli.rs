@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::bench::BenchArgs;
 use crate::device::Backend;
 use crate::pretrain::PretrainArgs;
+use crate::report::ReportArgs;
 use crate::sweep::{CheckArgs, SweepArgs};
 
 #[derive(Parser, Debug)]
@@ -37,6 +38,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Pretrain the default model (or a model on your own text) into a model directory.
     Pretrain(PretrainArgs),
+    /// Figures and tables of a sweep directory, from its CSV files (`pglab sweep` runs it too).
+    Report(ReportArgs),
 }
 
 #[derive(Args, Debug)]

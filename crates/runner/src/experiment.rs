@@ -485,7 +485,7 @@ pub fn run_id(point: &[(String, Value)]) -> String {
 }
 
 /// `3e-4` rather than `0.0003`; integers as `1`, not `1.0`.
-fn format_float(f: f64) -> String {
+pub fn format_float(f: f64) -> String {
     if f != 0.0 && (f.abs() < 1e-2 || f.abs() >= 1e4) {
         let s = format!("{f:e}");
         s.replace("e-0", "e-")

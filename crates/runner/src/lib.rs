@@ -9,6 +9,7 @@ pub mod plot;
 pub mod pretrain;
 pub mod probe;
 pub mod record;
+pub mod report;
 pub mod run;
 pub mod sample;
 pub mod score;

@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use pglab_runner::cli::{Cli, Command};
-use pglab_runner::{bench, pretrain, sample, score, sweep};
+use pglab_runner::{bench, pretrain, report, sample, score, sweep};
 
 fn main() {
     let cli = Cli::parse();
@@ -14,6 +14,7 @@ fn main() {
         Command::Sweep(args) => sweep::sweep(args),
         Command::Run(args) => sweep::run_one(args),
         Command::Check(args) => sweep::check(args),
+        Command::Report(args) => report::run(args),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");

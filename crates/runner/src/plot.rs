@@ -1,37 +1,94 @@
-//! Line charts as PNG files, drawn with plotters' bitmap backend. Text renders with the DejaVu
-//! Sans font embedded in the binary (`assets/DejaVuSans.ttf`, Bitstream Vera license), so charts
-//! need no system fonts.
+//! Figures as PNG files, drawn with plotters' bitmap backend: one or more panels with shared
+//! axes, lines with shaded bands or error bars, and a legend above the panels (so it never
+//! covers data). Text renders with the DejaVu Sans font embedded in the binary
+//! (`assets/DejaVuSans.ttf`, Bitstream Vera license), so figures need no system fonts and come
+//! out byte-identical on every machine.
 
 use std::path::Path;
 use std::sync::OnceLock;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
+use plotters::coord::Shift;
+use plotters::coord::combinators::{BindKeyPoints, LogCoord, WithKeyPoints};
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, register_font};
 
-/// The font family every chart uses.
+use crate::record::temporary_beside;
+
+/// The font family every figure uses.
 const FONT: &str = "sans-serif";
 const FONT_BYTES: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 
-/// Width and height of every chart, in pixels.
+/// The smallest figure, in pixels; figures with several panels grow from it.
 pub const SIZE: (u32, u32) = (1600, 1000);
 
-/// One named line of (x, y) points.
+/// A figure: panels on a grid (`columns` per row) sharing one x and one y axis.
 #[derive(Debug, Clone)]
-pub struct Series {
-    pub name: String,
-    pub points: Vec<(f64, f64)>,
+pub struct Figure {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub log_x: bool,
+    /// Where a log x axis puts its labels (e.g. the learning rates of a grid); empty: decades.
+    pub x_ticks: Vec<f64>,
+    /// A logarithmic y axis; values ≤ 0 are left out.
+    pub log_y: bool,
+    pub panels: Vec<Panel>,
+    pub columns: usize,
+    /// One entry per colour, drawn above the panels.
+    pub legend: Vec<(String, RGBColor)>,
+    /// A horizontal reference line at this y in every panel (e.g. a ratio of 1).
+    pub reference: Option<f64>,
 }
 
-/// What a chart shows and how its axes are labelled.
-#[derive(Debug, Clone)]
-pub struct Chart<'a> {
-    pub title: &'a str,
-    pub x_label: &'a str,
-    pub y_label: &'a str,
-    /// A logarithmic y axis (all y values must be > 0).
-    pub log_y: bool,
+#[derive(Debug, Clone, Default)]
+pub struct Panel {
+    pub title: String,
+    pub lines: Vec<Line>,
 }
+
+/// One curve; non-finite points are skipped.
+#[derive(Debug, Clone)]
+pub struct Line {
+    pub color: RGBColor,
+    pub width: u32,
+    pub points: Vec<(f64, f64)>,
+    /// A shaded band (x, low, high) under the line: a confidence interval.
+    pub band: Vec<(f64, f64, f64)>,
+    /// Vertical error bars (x, low, high) with caps.
+    pub error_bars: Vec<(f64, f64, f64)>,
+    /// A dot at every point.
+    pub dots: bool,
+    /// A cross at the last point: where a run stopped (diverged).
+    pub cross_at_end: bool,
+}
+
+impl Line {
+    pub fn new(color: RGBColor, points: Vec<(f64, f64)>) -> Self {
+        Self {
+            color,
+            width: 3,
+            points,
+            band: Vec::new(),
+            error_bars: Vec::new(),
+            dots: false,
+            cross_at_end: false,
+        }
+    }
+}
+
+/// Colours that stay apart for readers with the common colour-vision deficiencies (Okabe–Ito).
+pub const PALETTE: [RGBColor; 8] = [
+    RGBColor(0, 114, 178),
+    RGBColor(213, 94, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(230, 159, 0),
+    RGBColor(86, 180, 233),
+    RGBColor(120, 120, 120),
+    RGBColor(0, 0, 0),
+];
 
 fn register_fonts() -> anyhow::Result<()> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
@@ -40,127 +97,372 @@ fn register_fonts() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Draws `series` as lines, one colour each, with a title, axis labels and a legend, into the
-/// PNG file `path` (`SIZE` pixels). Non-finite points are skipped.
-pub fn line_chart(path: &Path, chart: &Chart, series: &[Series]) -> anyhow::Result<()> {
+/// The (width, height) in pixels of a figure with `rows` × `columns` panels.
+pub fn figure_size(rows: usize, columns: usize) -> (u32, u32) {
+    let (rows, columns) = (rows.max(1) as u32, columns.max(1) as u32);
+    (SIZE.0.max(640 * columns), SIZE.1.max(180 + 560 * rows))
+}
+
+/// Draws `figure` into the PNG file `path`, through a temporary file and a rename, so a
+/// reader never sees half a picture.
+pub fn draw(path: &Path, figure: &Figure) -> anyhow::Result<()> {
     register_fonts()?;
-    let finite = |&(x, y): &(f64, f64)| x.is_finite() && y.is_finite() && (!chart.log_y || y > 0.0);
-    let all: Vec<(f64, f64)> = series
-        .iter()
-        .flat_map(|s| s.points.iter().copied().filter(finite))
-        .collect();
-    if all.is_empty() {
-        bail!("{}: no finite points to plot", path.display());
-    }
-    let (mut x0, mut x1) = min_max(all.iter().map(|p| p.0));
-    let (mut y0, mut y1) = min_max(all.iter().map(|p| p.1));
-    if x1 <= x0 {
-        (x0, x1) = (x0 - 0.5, x1 + 0.5);
-    }
-    if chart.log_y {
-        (y0, y1) = (y0 / 1.2, y1 * 1.2);
-    } else {
-        let pad = ((y1 - y0) * 0.05).max(1e-9);
-        (y0, y1) = (y0 - pad, y1 + pad);
-    }
-    let draw = || -> Result<(), Box<dyn std::error::Error + '_>> {
-        let root = BitMapBackend::new(path, SIZE).into_drawing_area();
+    let ranges = Ranges::of(figure)
+        .with_context(|| format!("{}: no finite points to plot", path.display()))?;
+    // plotters picks the image format from the extension.
+    let tmp = temporary_beside(path, ".png")?;
+    let columns = figure.columns.clamp(1, figure.panels.len().max(1));
+    let rows = figure.panels.len().div_ceil(columns);
+    let size = figure_size(rows, columns);
+    let render = || -> Result<(), Box<dyn std::error::Error + '_>> {
+        let root = BitMapBackend::new(tmp.path(), size).into_drawing_area();
         root.fill(&WHITE)?;
-        let mut builder = ChartBuilder::on(&root);
-        builder
-            .caption(chart.title, (FONT, 44))
-            .margin(30)
-            .x_label_area_size(90)
-            .y_label_area_size(120);
-        macro_rules! finish {
-            ($ctx:expr) => {{
-                let mut ctx = $ctx;
-                ctx.configure_mesh()
-                    .x_desc(chart.x_label)
-                    .y_desc(chart.y_label)
-                    .label_style((FONT, 26))
-                    .axis_desc_style((FONT, 32))
-                    .draw()?;
-                for (i, s) in series.iter().enumerate() {
-                    let color = Palette99::pick(i).to_rgba();
-                    let points: Vec<(f64, f64)> = s.points.iter().copied().filter(finite).collect();
-                    ctx.draw_series(LineSeries::new(points, color.stroke_width(3)))?
-                        .label(s.name.as_str())
-                        .legend(move |(x, y)| {
-                            PathElement::new(vec![(x - 12, y), (x + 14, y)], color.stroke_width(4))
-                        });
-                }
-                ctx.configure_series_labels()
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(BLACK)
-                    .label_font((FONT, 28))
-                    .position(SeriesLabelPosition::UpperRight)
-                    .draw()?;
-            }};
-        }
-        if chart.log_y {
-            finish!(builder.build_cartesian_2d(x0..x1, (y0..y1).log_scale())?);
-        } else {
-            finish!(builder.build_cartesian_2d(x0..x1, y0..y1)?);
+        let header = if figure.legend.is_empty() { 90 } else { 150 };
+        let (top, body) = root.split_vertically(header);
+        draw_header(&top, figure)?;
+        let areas = body.split_evenly((rows, columns));
+        for (i, (panel, area)) in figure.panels.iter().zip(&areas).enumerate() {
+            let labels = AxisLabels {
+                x: if i / columns == rows - 1 || i + columns >= figure.panels.len() {
+                    figure.x_label.as_str()
+                } else {
+                    ""
+                },
+                y: if i % columns == 0 {
+                    figure.y_label.as_str()
+                } else {
+                    ""
+                },
+            };
+            draw_panel(area, figure, panel, &ranges, &labels)?;
         }
         root.present()?;
         Ok(())
     };
-    draw().map_err(|e| anyhow::anyhow!("{}: cannot draw the chart: {e}", path.display()))
+    render().map_err(|e| anyhow::anyhow!("{}: cannot draw the figure: {e}", path.display()))?;
+    tmp.persist(path)
+        .with_context(|| format!("{}", path.display()))?;
+    Ok(())
 }
 
-fn min_max(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-        (lo.min(v), hi.max(v))
-    })
+/// The title, centred, and the legend as one centred row of colour swatches and names.
+fn draw_header(
+    area: &DrawingArea<BitMapBackend, Shift>,
+    figure: &Figure,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let (width, _) = area.dim_in_pixel();
+    let centred = Pos::new(HPos::Center, VPos::Top);
+    let title = TextStyle::from((FONT, 44).into_font()).pos(centred);
+    area.draw_text(&figure.title, &title, (width as i32 / 2, 22))?;
+    let label = TextStyle::from((FONT, 30).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
+    let (swatch, gap) = (48, 44);
+    let widths: Vec<i32> = figure
+        .legend
+        .iter()
+        .map(|(name, _)| area.estimate_text_size(name, &label).map(|(w, _)| w as i32))
+        .collect::<Result<_, _>>()?;
+    let total: i32 = widths.iter().map(|w| swatch + 12 + w + gap).sum::<i32>() - gap;
+    let (mut x, y) = ((width as i32 - total) / 2, 110);
+    for ((name, color), w) in figure.legend.iter().zip(&widths) {
+        area.draw(&PathElement::new(
+            vec![(x, y), (x + swatch, y)],
+            color.stroke_width(6),
+        ))?;
+        area.draw_text(name, &label, (x + swatch + 12, y))?;
+        x += swatch + 12 + w + gap;
+    }
+    Ok(())
+}
+
+/// Axis descriptions of one panel: only the bottom row names x and the left column names y.
+struct AxisLabels<'a> {
+    x: &'a str,
+    y: &'a str,
+}
+
+/// The axes every panel shares, padded so nothing sits on the frame.
+struct Ranges {
+    x: (f64, f64),
+    y: (f64, f64),
+}
+
+impl Ranges {
+    fn of(figure: &Figure) -> Option<Self> {
+        let x_ok = |x: f64| x.is_finite() && (!figure.log_x || x > 0.0);
+        let y_ok = |y: f64| y.is_finite() && (!figure.log_y || y > 0.0);
+        let mut xs = Vec::new();
+        let mut ys: Vec<f64> = figure.reference.into_iter().collect();
+        for line in figure.panels.iter().flat_map(|p| &p.lines) {
+            let ranges = line.band.iter().chain(&line.error_bars);
+            for &(x, y) in line.points.iter().filter(|&&(x, y)| x_ok(x) && y_ok(y)) {
+                xs.push(x);
+                ys.push(y);
+            }
+            for &(_, lo, hi) in ranges.filter(|&&(x, _, _)| x_ok(x)) {
+                ys.extend([lo, hi].into_iter().filter(|&y| y_ok(y)));
+            }
+        }
+        if xs.is_empty() {
+            return None;
+        }
+        let (x0, x1) = min_max(&xs);
+        let (y0, y1) = min_max(&ys);
+        Some(Self {
+            x: pad(x0, x1, figure.log_x, 0.0),
+            y: pad(y0, y1, figure.log_y, 0.05),
+        })
+    }
+}
+
+/// Widens `lo..hi` by `share` of its span (a factor on a log axis), and an empty range to one.
+fn pad(lo: f64, hi: f64, log: bool, share: f64) -> (f64, f64) {
+    if log {
+        let factor = if hi > lo { 1.25 } else { 2.0 };
+        (lo / factor, hi * factor)
+    } else if hi > lo {
+        let pad = (hi - lo) * share;
+        (lo - pad, hi + pad)
+    } else {
+        (lo - 0.5, hi + 0.5)
+    }
+}
+
+fn min_max(values: &[f64]) -> (f64, f64) {
+    values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        })
+}
+
+/// Tick labels short enough not to collide: 3e-5, 0.25, 1200, 2e6.
+pub fn tick(v: f64) -> String {
+    let a = v.abs();
+    if v == 0.0 {
+        "0".into()
+    } else if !(1e-3..1e5).contains(&a) {
+        let s = format!("{v:.0e}");
+        s.replace("e-0", "e-")
+    } else {
+        let s = format!("{v:.4}");
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        s.to_string()
+    }
+}
+
+fn draw_panel(
+    area: &DrawingArea<BitMapBackend, Shift>,
+    figure: &Figure,
+    panel: &Panel,
+    ranges: &Ranges,
+    labels: &AxisLabels,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut builder = ChartBuilder::on(area);
+    builder
+        .margin(18)
+        .margin_right(36)
+        .x_label_area_size(if labels.x.is_empty() { 50 } else { 95 })
+        .y_label_area_size(if labels.y.is_empty() { 100 } else { 140 });
+    if !panel.title.is_empty() {
+        builder.caption(&panel.title, (FONT, 32));
+    }
+    let (x0, x1) = ranges.x;
+    let (y0, y1) = ranges.y;
+    let x_ok = |x: f64| x.is_finite() && (!figure.log_x || x > 0.0);
+    let y_ok = |y: f64| y.is_finite() && (!figure.log_y || y > 0.0);
+    // A band's low edge may fall below a log axis: clamp it to the axis.
+    let floor = |y: f64| if figure.log_y { y.max(y0) } else { y };
+    macro_rules! finish {
+        ($ctx:expr) => {{
+            let mut ctx = $ctx;
+            ctx.configure_mesh()
+                .x_desc(labels.x)
+                .y_desc(labels.y)
+                .x_labels(8)
+                .y_labels(8)
+                .x_label_formatter(&|v| tick(*v))
+                .y_label_formatter(&|v| tick(*v))
+                .label_style((FONT, 24))
+                .axis_desc_style((FONT, 28))
+                .light_line_style(RGBColor(238, 238, 238))
+                .bold_line_style(RGBColor(215, 215, 215))
+                .draw()?;
+            if let Some(y) = figure.reference {
+                ctx.draw_series(LineSeries::new(
+                    vec![(x0, y), (x1, y)],
+                    BLACK.mix(0.6).stroke_width(2),
+                ))?;
+            }
+            for line in &panel.lines {
+                let band: Vec<(f64, f64, f64)> = line
+                    .band
+                    .iter()
+                    .copied()
+                    .filter(|&(x, lo, hi)| x_ok(x) && lo.is_finite() && y_ok(hi))
+                    .collect();
+                if band.len() >= 2 {
+                    let outline: Vec<(f64, f64)> = band
+                        .iter()
+                        .map(|&(x, _, hi)| (x, hi))
+                        .chain(band.iter().rev().map(|&(x, lo, _)| (x, floor(lo))))
+                        .collect();
+                    ctx.draw_series(std::iter::once(Polygon::new(
+                        outline,
+                        line.color.mix(0.18).filled(),
+                    )))?;
+                }
+            }
+            for line in &panel.lines {
+                let style = line.color.stroke_width(line.width);
+                let points: Vec<(f64, f64)> = line
+                    .points
+                    .iter()
+                    .copied()
+                    .filter(|&(x, y)| x_ok(x) && y_ok(y))
+                    .collect();
+                for &(x, lo, hi) in line.error_bars.iter().filter(|&&(x, _, _)| x_ok(x)) {
+                    if lo.is_finite() && y_ok(hi) {
+                        let (lo, hi) = (floor(lo), hi);
+                        ctx.draw_series(std::iter::once(PathElement::new(
+                            vec![(x, lo), (x, hi)],
+                            style,
+                        )))?;
+                        for y in [lo, hi] {
+                            ctx.draw_series(std::iter::once(
+                                EmptyElement::at((x, y))
+                                    + PathElement::new(vec![(-10, 0), (10, 0)], style),
+                            ))?;
+                        }
+                    }
+                }
+                ctx.draw_series(LineSeries::new(points.clone(), style))?;
+                if line.dots {
+                    ctx.draw_series(
+                        points
+                            .iter()
+                            .map(|&p| Circle::new(p, 7, line.color.filled())),
+                    )?;
+                }
+                if let (true, Some(&last)) = (line.cross_at_end, points.last()) {
+                    ctx.draw_series(std::iter::once(Cross::new(
+                        last,
+                        12,
+                        line.color.stroke_width(4),
+                    )))?;
+                }
+            }
+        }};
+    }
+    match (figure.log_x, figure.log_y) {
+        (false, false) => finish!(builder.build_cartesian_2d(x0..x1, y0..y1)?),
+        (true, false) => finish!(builder.build_cartesian_2d(log_x_axis(figure, x0, x1), y0..y1)?),
+        (false, true) => finish!(builder.build_cartesian_2d(x0..x1, (y0..y1).log_scale())?),
+        (true, true) => {
+            finish!(builder.build_cartesian_2d(log_x_axis(figure, x0, x1), (y0..y1).log_scale())?)
+        }
+    }
+    Ok(())
+}
+
+/// A log x axis labelled at `figure.x_ticks`, or at the powers of ten in range (plotters' own
+/// choice on a narrow log range can be a single label).
+fn log_x_axis(figure: &Figure, x0: f64, x1: f64) -> WithKeyPoints<LogCoord<f64>> {
+    let ticks = if figure.x_ticks.is_empty() {
+        (x0.log10().ceil() as i32..=x1.log10().floor() as i32)
+            .map(|e| 10f64.powi(e))
+            .collect()
+    } else {
+        figure.x_ticks.clone()
+    };
+    (x0..x1).log_scale().with_key_points(ticks)
+}
+
+/// Checks that `bytes` are a PNG and returns its (width, height) from the IHDR chunk.
+pub fn png_size(bytes: &[u8]) -> anyhow::Result<(u32, u32)> {
+    if bytes.len() < 24 || &bytes[1..4] != b"PNG" {
+        bail!("not a PNG file");
+    }
+    let be =
+        |at: usize| u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+    Ok((be(16), be(20)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn line_chart_writes_a_png_of_the_chart_size() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("chart.png");
-        let series = vec![
-            Series {
-                name: "train".into(),
-                points: (0..50)
-                    .map(|i| (i as f64, 8.0 / (1.0 + i as f64)))
-                    .collect(),
-            },
-            Series {
-                name: "held-out".into(),
-                points: vec![(0.0, 8.0), (25.0, 0.5), (49.0, 0.3)],
-            },
-        ];
-        for log_y in [false, true] {
-            let chart = Chart {
-                title: "Loss",
-                x_label: "step",
-                y_label: "nats per token",
-                log_y,
-            };
-            line_chart(&path, &chart, &series).unwrap();
-            let bytes = std::fs::read(&path).unwrap();
-            assert_eq!(&bytes[1..4], b"PNG");
-            // The IHDR chunk holds width and height, big-endian, at bytes 16..24.
-            let width = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
-            let height = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
-            assert_eq!((width, height), SIZE);
+    fn figure(panels: Vec<Panel>, log_x: bool, log_y: bool) -> Figure {
+        Figure {
+            title: "Loss".into(),
+            x_label: "step".into(),
+            y_label: "nats per token".into(),
+            log_x,
+            x_ticks: Vec::new(),
+            log_y,
+            columns: 3,
+            legend: vec![
+                ("train".into(), PALETTE[0]),
+                ("held-out".into(), PALETTE[1]),
+            ],
+            reference: Some(1.0),
+            panels,
+        }
+    }
+
+    fn panel() -> Panel {
+        let mut line = Line::new(
+            PALETTE[0],
+            (1..50).map(|i| (i as f64, 8.0 / i as f64)).collect(),
+        );
+        line.band = (1..50)
+            .map(|i| (i as f64, 6.0 / i as f64, 10.0 / i as f64))
+            .collect();
+        let mut bars = Line::new(PALETTE[1], vec![(1.0, 8.0), (25.0, 0.5), (49.0, 0.3)]);
+        bars.error_bars = vec![(1.0, 7.0, 9.0), (25.0, -0.5, 1.5), (49.0, 0.2, 0.4)];
+        bars.dots = true;
+        bars.cross_at_end = true;
+        Panel {
+            title: "lr = 1e-4".into(),
+            lines: vec![line, bars],
         }
     }
 
     #[test]
-    fn a_chart_without_points_is_an_error_naming_the_file() {
-        let chart = Chart {
-            title: "t",
-            x_label: "x",
-            y_label: "y",
-            log_y: false,
+    fn every_axis_kind_draws_a_png_of_the_figure_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("figure.png");
+        for (log_x, log_y) in [(false, false), (true, false), (false, true), (true, true)] {
+            draw(&path, &figure(vec![panel()], log_x, log_y)).unwrap();
+            let size = png_size(&std::fs::read(&path).unwrap()).unwrap();
+            assert_eq!(size, SIZE, "log_x {log_x}, log_y {log_y}");
+        }
+        // Four panels, three per row: two rows, three columns, wider and taller.
+        draw(&path, &figure(vec![panel(); 4], false, false)).unwrap();
+        let size = png_size(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(size, (1920, 1300));
+        assert_eq!(size, figure_size(2, 3));
+        // Nothing but the picture is left in the directory.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_figure_without_points_is_an_error_naming_the_file() {
+        let err = draw(Path::new("empty.png"), &figure(vec![], false, false)).unwrap_err();
+        assert!(format!("{err:#}").contains("empty.png"), "{err:#}");
+        let only_nan = Panel {
+            title: String::new(),
+            lines: vec![Line::new(PALETTE[0], vec![(1.0, f64::NAN)])],
         };
-        let err = line_chart(Path::new("empty.png"), &chart, &[]).unwrap_err();
-        assert!(format!("{err:#}").contains("empty.png"));
+        assert!(draw(Path::new("nan.png"), &figure(vec![only_nan], false, false)).is_err());
+    }
+
+    #[test]
+    fn tick_labels_are_short() {
+        assert_eq!(tick(0.0), "0");
+        assert_eq!(tick(3e-5), "3e-5");
+        assert_eq!(tick(0.25), "0.25");
+        assert_eq!(tick(1200.0), "1200");
+        assert_eq!(tick(2e6), "2e6");
+        assert_eq!(tick(-40.0), "-40");
     }
 }

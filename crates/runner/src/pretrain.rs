@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::device::Backend;
-use crate::plot::{self, Chart, Series};
+use crate::plot::{self, Figure, Line, PALETTE, Panel};
 
 /// Bumped whenever pglab's pretraining changes what the same settings produce; a model stamped
 /// with another version is rebuilt.
@@ -542,27 +542,35 @@ fn write_log(path: &Path, records: &[TrainRecord]) -> anyhow::Result<()> {
 }
 
 fn plot_loss(path: &Path, records: &[TrainRecord]) -> anyhow::Result<()> {
-    let series = |name: &str, pick: fn(&TrainRecord) -> Option<f64>| Series {
-        name: name.into(),
-        points: records
+    let line = |color, pick: fn(&TrainRecord) -> Option<f64>| {
+        let points = records
             .iter()
             .filter_map(|r| pick(r).map(|v| (r.step as f64, v)))
-            .collect(),
+            .collect();
+        Line::new(color, points)
     };
-    let chart = Chart {
-        title: "Pretraining loss",
-        x_label: "step",
-        y_label: "loss (nats per token)",
+    let figure = Figure {
+        title: "Pretraining loss".into(),
+        x_label: "step".into(),
+        y_label: "loss (nats per token, log scale)".into(),
+        log_x: false,
+        x_ticks: Vec::new(),
         log_y: true,
-    };
-    plot::line_chart(
-        path,
-        &chart,
-        &[
-            series("train (batch)", |r| r.train_loss),
-            series("held-out", |r| r.eval_loss),
+        panels: vec![Panel {
+            title: String::new(),
+            lines: vec![
+                line(PALETTE[0], |r| r.train_loss),
+                line(PALETTE[1], |r| r.eval_loss),
+            ],
+        }],
+        columns: 1,
+        legend: vec![
+            ("train (batch)".into(), PALETTE[0]),
+            ("held-out".into(), PALETTE[1]),
         ],
-    )
+        reference: None,
+    };
+    plot::draw(path, &figure)
 }
 
 fn print_results(out: &Path, r: &Results) {

@@ -129,9 +129,7 @@ impl JsonLines {
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so a
 /// reader sees the old file or the whole new one, never half of one.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp =
-        tempfile::NamedTempFile::new_in(dir).with_context(|| format!("{}", dir.display()))?;
+    let mut tmp = temporary_beside(path, "")?;
     tmp.write_all(bytes)
         .with_context(|| format!("{}", path.display()))?;
     tmp.as_file()
@@ -140,4 +138,24 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     tmp.persist(path)
         .with_context(|| format!("{}", path.display()))?;
     Ok(())
+}
+
+/// An empty temporary file in `path`'s directory, ending in `suffix`, readable by everyone
+/// like a file `File::create` makes (tempfile's default, owner-only, would hide results from
+/// colleagues on a shared machine once renamed into place).
+pub fn temporary_beside(path: &Path, suffix: &str) -> anyhow::Result<tempfile::NamedTempFile> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut builder = tempfile::Builder::new();
+    builder.suffix(suffix);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    builder
+        .tempfile_in(dir)
+        .with_context(|| format!("{}", dir.display()))
 }

@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 
 use crate::experiment::{self, Experiment, RunSpec};
 use crate::record::{RunResult, Status, write_atomically};
+use crate::report;
 use crate::run::{self, model_dir};
 
 #[derive(Args, Debug)]
@@ -135,6 +136,10 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
         })
     });
     write_summary(&out, &runs, &runs_dir, &experiment)?;
+    if runs.iter().any(|r| status(&runs_dir, r).is_some()) {
+        let index = report::write(&out).context("writing the report")?;
+        eprintln!("report: {}", index.display());
+    }
     if STOP.load(Ordering::Relaxed) {
         bail!(
             "interrupted: finished runs are kept; run the same command again to resume ({})",
@@ -234,6 +239,9 @@ fn status(runs_dir: &Path, spec: &RunSpec) -> Option<Status> {
         .map(|r| r.status)
 }
 
+/// Columns `summary.csv` always has, grid or not.
+const SUMMARY_KEYS: [&str; 3] = ["train.estimator", "train.lr", "seed"];
+
 /// `summary.csv`: one row per run of the whole grid (every shard's), built from the run
 /// directories, so shards sharing a directory agree on one summary.
 fn write_summary(
@@ -243,8 +251,16 @@ fn write_summary(
     experiment: &Experiment,
 ) -> anyhow::Result<()> {
     let mut writer = csv::Writer::from_writer(Vec::new());
+    // The grid's keys, then the estimator, learning rate and seed of every run even when they
+    // are not in the grid: the report groups and plots by them.
+    let mut columns: Vec<String> = experiment.grid.iter().map(|(k, _)| k.clone()).collect();
+    for key in SUMMARY_KEYS {
+        if !columns.iter().any(|c| c == key) {
+            columns.push(key.to_string());
+        }
+    }
     let mut header = vec!["run_id".to_string()];
-    header.extend(experiment.grid.iter().map(|(k, _)| k.clone()));
+    header.extend(columns.iter().cloned());
     header.extend(
         [
             "status",
@@ -262,9 +278,15 @@ fn write_summary(
     for spec in runs {
         let result = finished(runs_dir, spec).or_else(|| failed(runs_dir, spec));
         let mut row = vec![spec.id.clone()];
-        row.extend(spec.point.iter().map(|(_, v)| match v {
-            toml::Value::String(s) => s.clone(),
-            other => other.to_string(),
+        row.extend(columns.iter().map(|column| {
+            let value = spec.point.iter().find(|(k, _)| k == column).map(|(_, v)| v);
+            match (value, column.as_str()) {
+                (Some(toml::Value::String(s)), _) => s.clone(),
+                (Some(other), _) => other.to_string(),
+                (None, "train.estimator") => spec.config.train.estimator.name().to_string(),
+                (None, "train.lr") => spec.config.train.lr.to_string(),
+                (None, _) => spec.config.seed.to_string(),
+            }
         }));
         match result {
             Some(r) => row.extend([
