@@ -217,7 +217,8 @@ fn bad_settings_name_the_file_and_key() {
 
 #[test]
 fn the_committed_settings_are_the_defaults() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments/pretrain.toml");
+    let path = Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo"))
+        .join("../../experiments/pretrain.toml");
     let file = PretrainFile::load(&path).unwrap();
     assert_eq!(file, PretrainFile::default());
 }

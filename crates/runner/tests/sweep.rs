@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo")).join("../..")
 }
 
 fn pglab(args: &[&str]) -> Output {
@@ -71,7 +71,7 @@ fn smoke_sweep_writes_every_runs_files_and_a_summary() {
     let dir = tmp.path().join("smoke");
     let summary = text(&dir.join("summary.csv"));
     assert!(
-        summary.starts_with("run_id,seed,train.estimator,status,"),
+        summary.starts_with("run_id,seed,train.estimator,train.lr,status,"),
         "{summary}"
     );
     for id in RUNS {
@@ -98,6 +98,21 @@ fn smoke_sweep_writes_every_runs_files_and_a_summary() {
     }
     assert_eq!(summary.matches(",done,").count(), 4, "{summary}");
     assert!(dir.join("sweep.toml").is_file());
+    // The sweep ends with its report (tests/report.rs checks what is in it).
+    for file in [
+        "index.html",
+        "summary.md",
+        "report.csv",
+        "variance.csv",
+        "plots/reward.png",
+        "plots/reward_seeds.png",
+        "plots/grad_variance.png",
+        "plots/variance_ratio.png",
+        "plots/snr.png",
+        "plots/lr_sensitivity.png",
+    ] {
+        assert!(dir.join(file).is_file(), "{file}");
+    }
 
     // A second run of the same sweep recomputes nothing.
     let before = text(&dir.join("runs/s0-rloo/done.json"));

@@ -10,7 +10,7 @@ use serde::Deserialize;
 pub const MODELS: [&str; 2] = ["tiny-gpt2", "tiny-gpt-neo"];
 
 pub fn dir(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo"))
         .join("tests/fixtures")
         .join(name)
 }

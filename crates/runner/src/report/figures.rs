@@ -317,66 +317,75 @@ fn snr(sweep: &Sweep) -> Result<Figure, String> {
     finite(figure, "no finite snr in probe.csv")
 }
 
+/// One line of `lr_sensitivity.png`: an estimator (at one setting of the other grid keys) and
+/// its finished runs' final rewards at each learning rate.
+struct LrLine {
+    label: String,
+    estimator: String,
+    finals: Vec<(f64, Vec<f64>)>,
+}
+
+impl LrLine {
+    fn push(&mut self, lr: f64, reward: f64) {
+        match self.finals.iter_mut().find(|(x, _)| *x == lr) {
+            Some((_, rewards)) => rewards.push(reward),
+            None => self.finals.push((lr, vec![reward])),
+        }
+    }
+
+    /// Means with clipped 95 % bars, moved sideways by `dodge` (a factor on the log axis).
+    fn draw(mut self, dodge: f64) -> Line {
+        self.finals.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut line = Line::new(color(&self.estimator), Vec::new());
+        for (lr, rewards) in &self.finals {
+            let Some(s) = spread(rewards) else { continue };
+            line.points.push((lr * dodge, s.mean));
+            if let Some((lo, hi)) = clipped_ci(rewards, &s) {
+                line.error_bars.push((lr * dodge, lo, hi));
+            }
+        }
+        line.dots = true;
+        line
+    }
+}
+
 fn lr_sensitivity(sweep: &Sweep) -> Result<Figure, String> {
     if sweep.runs.iter().all(|r| r.lr.is_none()) {
         return Err("summary.csv has no train.lr column".into());
     }
-    // One line per estimator and per grid point other than the learning rate.
-    let mut lines: Vec<(String, BTreeMap<u64, (f64, Vec<f64>)>)> = Vec::new();
+    let mut lines: Vec<LrLine> = Vec::new();
     for run in sweep.runs.iter().filter(|r| r.status == Status::Done) {
         let (Some(lr), Some(reward)) = (run.lr, run.final_reward) else {
             continue;
         };
         let rest = rest_of_panel(sweep, run);
-        let key = if rest.is_empty() {
+        let label = if rest.is_empty() {
             run.estimator.clone()
         } else {
             format!("{} ({rest})", run.estimator)
         };
-        let at = match lines.iter().position(|(k, _)| *k == key) {
-            Some(at) => at,
-            None => {
-                lines.push((key, BTreeMap::new()));
-                lines.len() - 1
-            }
-        };
-        lines[at]
-            .1
-            .entry(lr.to_bits())
-            .or_insert((lr, Vec::new()))
-            .1
-            .push(reward);
+        match lines.iter_mut().find(|l| l.label == label) {
+            Some(line) => line.push(lr, reward),
+            None => lines.push(LrLine {
+                label,
+                estimator: run.estimator.clone(),
+                finals: vec![(lr, vec![reward])],
+            }),
+        }
     }
     let mut ticks: Vec<f64> = sweep.runs.iter().filter_map(|r| r.lr).collect();
     ticks.sort_by(f64::total_cmp);
     ticks.dedup();
-    let mut legend = Vec::new();
-    let count = lines.len();
+    let legend = lines
+        .iter()
+        .map(|l| (l.label.clone(), color(&l.estimator)))
+        .collect();
+    let count = lines.len() as f64;
     let lines = lines
         .into_iter()
         .enumerate()
-        .map(|(i, (key, by_lr))| {
-            // Lines side by side at each learning rate, so error bars don't hide each other.
-            let dodge = 10f64.powf(0.012 * (i as f64 - (count as f64 - 1.0) / 2.0));
-            let estimator = key.split(' ').next().unwrap_or(&key).to_string();
-            let mut by_lr: Vec<(f64, Vec<f64>)> = by_lr.into_values().collect();
-            by_lr.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let stats: Vec<(f64, Spread, Option<(f64, f64)>)> = by_lr
-                .iter()
-                .filter_map(|(lr, v)| spread(v).map(|s| (lr * dodge, s, clipped_ci(v, &s))))
-                .collect();
-            let mut line = Line::new(
-                color(&estimator),
-                stats.iter().map(|(lr, s, _)| (*lr, s.mean)).collect(),
-            );
-            line.error_bars = stats
-                .iter()
-                .filter_map(|(lr, _, ci)| ci.map(|(lo, hi)| (*lr, lo, hi)))
-                .collect();
-            line.dots = true;
-            legend.push((key, color(&estimator)));
-            line
-        })
+        // Lines side by side at each learning rate, so error bars don't hide each other.
+        .map(|(i, l)| l.draw(10f64.powf(0.012 * (i as f64 - (count - 1.0) / 2.0))))
         .collect();
     let mut figure = figure(
         "Final reward vs learning rate (mean over seeds, 95 % CI)",
