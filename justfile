@@ -12,9 +12,22 @@ test:
     cargo clippy --workspace --all-targets -- -D warnings
     cargo fmt --all -- --check
 
-# Time sampling and a training step on random weights (`just bench --config medium`, `--json`).
+# Time pglab's RL step (sampling, then a training step) on random weights for the small and
+# medium configs, side by side with the PyTorch reference when it is installed (BENCHMARKS.md):
+# `just bench`, `just bench --configs small --repeats 3 --backend flex`.
 bench *ARGS:
-    cargo run --release -p pglab-runner -- bench {{ARGS}}
+    cargo build --release -p pglab-runner
+    python3 bench/compare.py {{ARGS}}
+
+# The PyTorch reference alone (needs torch and transformers; never run by CI):
+# `just bench-torch --config small --flavour generate`.
+bench-torch *ARGS:
+    {{env_var_or_default("PGLAB_TORCH_PYTHON", "python3")}} bench/torch_reference.py {{ARGS}}
+
+# Figures and tables of a sweep directory, rebuilt from its CSV files (`just sweep` writes them
+# too): `just report results/reinforce_vs_rloo`, then open its index.html.
+report DIR="results/reinforce_vs_rloo":
+    cargo run --release -p pglab-runner -- report {{DIR}}
 
 # Score a text under a model directory: `just score models/x "Once upon a time"`.
 score MODEL TEXT:

@@ -236,7 +236,7 @@ pub fn parse(path: &Path, text: &str, overrides: &[String]) -> anyhow::Result<Ex
         // Setting a grid key pins it: the grid no longer varies it.
         shape.grid.remove(&key);
         set_dotted(&mut table, &key, value.clone())
-            .map_err(|e| anyhow::anyhow!("--set {key}: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("--set {}: {e}", key.escape_debug()))?;
         eprintln!("set {key} = {value}");
     }
     // The base settings must form a valid run on their own (grid keys may fill required ones,
@@ -526,7 +526,7 @@ fn set_dotted(table: &mut Table, key: &str, value: Value) -> Result<(), String> 
 fn parse_override(set: &str) -> anyhow::Result<(String, Value)> {
     let (key, raw) = set
         .split_once('=')
-        .ok_or_else(|| anyhow::anyhow!("--set {set}: expected key=value"))?;
+        .ok_or_else(|| anyhow::anyhow!("--set {}: expected key=value", set.escape_debug()))?;
     let key = key.trim().to_string();
     let raw = raw.trim();
     let value = format!("v = {raw}")

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod cli;
 pub mod device;
 pub mod experiment;
+pub mod lock;
 pub mod plot;
 pub mod pretrain;
 pub mod probe;

@@ -19,6 +19,7 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::experiment::{self, Experiment, RunSpec};
+use crate::lock::lock;
 use crate::record::{RunResult, Status, write_atomically};
 use crate::report;
 use crate::run::{self, model_dir};
@@ -89,6 +90,7 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
     let runs_dir = out.join("runs");
     std::fs::create_dir_all(&runs_dir)
         .with_context(|| format!("creating {}", runs_dir.display()))?;
+    let _lock = lock(&out, shard)?;
     write_atomically(&out.join("sweep.toml"), experiment.text.as_bytes())?;
 
     let mine: Vec<&RunSpec> = runs
@@ -125,20 +127,34 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
     let progress = Progress::new(pending.len());
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build()?;
     let device = backend.device;
+    let failures: Mutex<Vec<String>> = Mutex::new(Vec::new());
     pool.install(|| {
         pending.par_iter().for_each(|spec| {
             if STOP.load(Ordering::Relaxed) {
                 return;
             }
             let bar = progress.start(&spec.id);
-            let result = execute(spec, &runs_dir.join(&spec.id), &device, &bar);
-            progress.finish(&spec.id, &bar, &result);
+            let outcome = execute(spec, &runs_dir.join(&spec.id), &device, &bar);
+            progress.finish(&spec.id, &bar, &outcome);
+            if let Err(reason) = outcome {
+                let mut failures = failures.lock().unwrap_or_else(|e| e.into_inner());
+                failures.push(format!("{}: {reason}", spec.id));
+            }
         })
     });
-    write_summary(&out, &runs, &runs_dir, &experiment)?;
+    // Summary and report go on a full or read-only disk too: their errors are reported beside
+    // the runs' own, not instead of them.
+    let mut problems = failures.into_inner().unwrap_or_else(|e| e.into_inner());
+    let failed = problems.len();
+    match write_summary(&out, &runs, &runs_dir, &experiment) {
+        Ok(()) => eprintln!("summary: {}", out.join("summary.csv").display()),
+        Err(e) => problems.push(format!("summary.csv not written: {e:#}")),
+    }
     if runs.iter().any(|r| status(&runs_dir, r).is_some()) {
-        let index = report::write(&out).context("writing the report")?;
-        eprintln!("report: {}", index.display());
+        match report::write(&out) {
+            Ok(index) => eprintln!("report: {}", index.display()),
+            Err(e) => problems.push(format!("report not written: {e:#}")),
+        }
     }
     if STOP.load(Ordering::Relaxed) {
         bail!(
@@ -146,25 +162,24 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
             out.display()
         );
     }
-    let failed = mine
-        .iter()
-        .filter(|r| matches!(status(&runs_dir, r), Some(Status::Failed)))
-        .count();
-    eprintln!("summary: {}", out.join("summary.csv").display());
-    if failed > 0 {
-        bail!("{failed} run(s) failed; see summary.csv and runs/<run>/failed.json");
+    if !problems.is_empty() {
+        bail!(
+            "{failed} run(s) failed (rerun the same command to retry them; finished runs are kept): {}",
+            problems.join("; ")
+        );
     }
     Ok(())
 }
 
-/// Runs one grid point into `dir` (from scratch), and records how it ended. Errors and panics
-/// become a `failed.json`; the sweep goes on.
+/// Runs one grid point into `dir` (from scratch), and records how it ended: its status (None
+/// when interrupted), or why it failed. Errors and panics become a `failed.json`; the sweep
+/// goes on.
 fn execute(
     spec: &RunSpec,
     dir: &Path,
     device: &burn::prelude::Device,
     bar: &ProgressBar,
-) -> Option<Status> {
+) -> Result<Option<Status>, String> {
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(
         || -> anyhow::Result<Option<RunResult>> {
             if dir.exists() {
@@ -191,8 +206,8 @@ fn execute(
         },
     ));
     let message = match outcome {
-        Ok(Ok(Some(result))) => return Some(result.status),
-        Ok(Ok(None)) => return None,
+        Ok(Ok(Some(result))) => return Ok(Some(result.status)),
+        Ok(Ok(None)) => return Ok(None),
         Ok(Err(e)) => format!("{e:#}"),
         Err(panic) => panic
             .downcast_ref::<String>()
@@ -203,13 +218,14 @@ fn execute(
     let failed = RunResult {
         config_hash: String::new(),
         status: Status::Failed,
-        reason: message,
+        reason: message.clone(),
         final_reward: None,
         best_reward: None,
         steps: 0,
         generations: 0,
         wall_s: 0.0,
     };
+    // On a full disk this may fail too; the sweep's final error still names the run and why.
     let _ = std::fs::create_dir_all(dir);
     let _ = write_atomically(
         &dir.join("failed.json"),
@@ -217,7 +233,7 @@ fn execute(
             .unwrap_or_default()
             .as_bytes(),
     );
-    Some(Status::Failed)
+    Err(message)
 }
 
 /// The finished result of a run, if its `done.json` matches its current settings.
@@ -410,15 +426,16 @@ impl Progress {
         }
     }
 
-    fn finish(&self, id: &str, bar: &ProgressBar, status: &Option<Status>) {
+    fn finish(&self, id: &str, bar: &ProgressBar, outcome: &Result<Option<Status>, String>) {
         let n = self.finished.fetch_add(1, Ordering::Relaxed) + 1;
         bar.finish_and_clear();
         self.overall.inc(1);
-        let what = match status {
-            Some(s) => format!("{s:?}").to_lowercase(),
-            None => "interrupted".into(),
+        let what = match outcome {
+            Ok(Some(s)) => format!("{s:?} ({})", bar.message()).to_lowercase(),
+            Ok(None) => format!("interrupted ({})", bar.message()),
+            Err(reason) => format!("failed: {reason}"),
         };
-        let line = format!("[{n}/{}] {id}: {what} ({})", self.total, bar.message());
+        let line = format!("[{n}/{}] {id}: {what}", self.total);
         match &self.bars {
             Some(m) => {
                 let _ = m.println(line);
