@@ -106,6 +106,52 @@ fn dir_pages(dir: &Path) -> u64 {
         .sum()
 }
 
+/// Runs `script` (sh, with `$1`… = `args`) in a private mount namespace, where it may mount a
+/// tmpfs without real root where user namespaces are allowed. None when this machine cannot
+/// (the script exits 90 when its mount fails): containers without mount rights, non-Linux
+/// systems. CI can, and sets PGLAB_REQUIRE_TMPFS so that these tests cannot pass by skipping.
+fn in_mount_namespace(script: &str, args: &[&std::ffi::OsStr]) -> Option<Output> {
+    let output = Command::new("unshare")
+        .args(["-rm", "sh", "-c", script, "sh"])
+        .args(args)
+        .current_dir(root())
+        .output();
+    match output {
+        Ok(o) if o.status.code() != Some(90) => Some(o),
+        other => {
+            assert!(
+                std::env::var_os("PGLAB_REQUIRE_TMPFS").is_none(),
+                "cannot mount a tmpfs: {other:?}"
+            );
+            eprintln!("skipped: cannot mount a tmpfs here");
+            None
+        }
+    }
+}
+
+#[test]
+fn a_read_only_output_directory_is_an_error_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mount = tmp.path().join("mnt");
+    std::fs::create_dir_all(&mount).unwrap();
+    let script = "mount -t tmpfs -o size=1m,ro tmpfs \"$1\" || exit 90; \
+                  \"$2\" sweep experiments/smoke.toml --out \"$1\"";
+    let Some(output) = in_mount_namespace(
+        script,
+        &[mount.as_os_str(), env!("CARGO_BIN_EXE_pglab").as_ref()],
+    ) else {
+        return;
+    };
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{message}");
+    assert!(
+        message.contains(&format!("creating {}", mount.join("smoke/runs").display()))
+            && message.contains("Read-only file system (os error 30)"),
+        "{message}"
+    );
+    assert!(!message.contains("panicked"), "{message}");
+}
+
 #[test]
 fn a_full_disk_fails_the_run_with_the_os_error_and_keeps_finished_runs() {
     let tmp = tempfile::tempdir().unwrap();
@@ -118,8 +164,7 @@ fn a_full_disk_fails_the_run_with_the_os_error_and_keeps_finished_runs() {
     // of the third: the third run meets a full disk part-way.
     let size_pages = 1 + weight("s0-reinforce") + weight("s0-rloo") + weight("s1-reinforce") / 2;
 
-    // A tmpfs of that size in a private mount namespace (no root needed where user namespaces
-    // are allowed); the sweep's directory is copied out afterwards for the checks.
+    // A tmpfs of that size; the sweep's directory is copied out afterwards for the checks.
     let mount = tmp.path().join("mnt");
     let copy = tmp.path().join("copy");
     std::fs::create_dir_all(&mount).unwrap();
@@ -127,26 +172,18 @@ fn a_full_disk_fails_the_run_with_the_os_error_and_keeps_finished_runs() {
     let script = "mount -t tmpfs -o size=\"$1\" tmpfs \"$2\" || exit 90; \
                   \"$3\" sweep experiments/smoke.toml --jobs 1 --out \"$2\"; code=$?; \
                   cp -a \"$2\"/. \"$4\"; exit $code";
-    let full = Command::new("unshare")
-        .args(["-rm", "sh", "-c", script, "sh"])
-        .arg(format!("{}k", size_pages * 4))
-        .arg(&mount)
-        .arg(env!("CARGO_BIN_EXE_pglab"))
-        .arg(&copy)
-        .current_dir(root())
-        .output();
-    let mounted = full.as_ref().is_ok_and(|o| o.status.code() != Some(90));
-    if !mounted {
-        // Containers without mount rights and non-Linux systems cannot build the full disk;
-        // CI can, and sets PGLAB_REQUIRE_TMPFS so that this test cannot pass by skipping.
-        assert!(
-            std::env::var_os("PGLAB_REQUIRE_TMPFS").is_none(),
-            "cannot mount a size-limited tmpfs: {full:?}"
-        );
-        eprintln!("skipped: cannot mount a size-limited tmpfs here");
+    let size = format!("{}k", size_pages * 4);
+    let Some(full) = in_mount_namespace(
+        script,
+        &[
+            size.as_ref(),
+            mount.as_os_str(),
+            env!("CARGO_BIN_EXE_pglab").as_ref(),
+            copy.as_os_str(),
+        ],
+    ) else {
         return;
-    }
-    let full = full.unwrap();
+    };
     let message = stderr(&full);
     assert_eq!(full.status.code(), Some(2), "{message}");
     assert!(
