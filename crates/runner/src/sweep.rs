@@ -162,11 +162,14 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
             out.display()
         );
     }
-    if !problems.is_empty() {
+    if failed > 0 {
         bail!(
             "{failed} run(s) failed (rerun the same command to retry them; finished runs are kept): {}",
             problems.join("; ")
         );
+    }
+    if !problems.is_empty() {
+        bail!("{}", problems.join("; "));
     }
     Ok(())
 }

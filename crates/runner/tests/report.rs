@@ -316,8 +316,14 @@ fn a_sweep_without_probe_skips_the_probe_figures_and_says_why() {
     let (_tmp, dir) = fixture_copy();
     // A stale figure from an earlier report must not survive.
     pglab_runner::report::write(&dir).unwrap();
-    for run in std::fs::read_dir(dir.join("runs")).unwrap() {
-        let _ = std::fs::remove_file(run.unwrap().path().join("probe.csv"));
+    // No probe.csv, or the empty one a run with `probe.every = 0` leaves.
+    for (i, run) in std::fs::read_dir(dir.join("runs")).unwrap().enumerate() {
+        let probe = run.unwrap().path().join("probe.csv");
+        if i % 2 == 0 {
+            let _ = std::fs::remove_file(probe);
+        } else {
+            std::fs::write(probe, "").unwrap();
+        }
     }
     pglab_runner::report::write(&dir).unwrap();
     for figure in ["grad_variance.png", "variance_ratio.png", "snr.png"] {

@@ -301,9 +301,10 @@ fn read_rewards(path: &Path, required: bool) -> anyhow::Result<Vec<(u64, f64)>> 
         .collect()
 }
 
-/// The rows of `probe.csv`; none when the run had no probe.
+/// The rows of `probe.csv`; none when the run had no probe (no file, or the empty file a run
+/// with `probe.every = 0` leaves).
 fn read_probe(path: &Path) -> anyhow::Result<Vec<ProbePoint>> {
-    if !path.exists() {
+    if std::fs::metadata(path).map_or(true, |m| m.len() == 0) {
         return Ok(Vec::new());
     }
     let table = Table::read(path)?;
