@@ -48,8 +48,9 @@ impl Mlp {
 /// GPT-2's `gelu_new`: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), written as
 /// x·sigmoid(2·√(2/π)·(x + 0.044715·x³)) (the same function, since 1 + tanh(u) = 2·sigmoid(2u)).
 /// burn's `gelu_approximate` takes x³ with `powf` and calls `tanh`; on the flex backend both
-/// are per-element libm calls (powf, tanhf → expm1f) that a profile of the training step put at
-/// about 16 % of its time. Products and one sigmoid do the same work in fewer, cheaper ops.
+/// are per-element libm calls (powf, tanhf → expm1f) that a profile of `pglab bench` (sampling
+/// and a training step) put at about 16 % of its time. Products and one sigmoid (flex fuses it,
+/// forward and backward) do the same work in fewer, cheaper ops.
 fn gelu_new<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     const TWO_SQRT_2_OVER_PI: f64 =
         2.0 * core::f64::consts::FRAC_2_SQRT_PI * core::f64::consts::FRAC_1_SQRT_2;

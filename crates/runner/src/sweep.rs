@@ -304,7 +304,8 @@ fn write_summary(
                 (Some(other), _) => other.to_string(),
                 (None, "train.estimator") => spec.config.train.estimator.name().to_string(),
                 (None, "train.lr") => spec.config.train.lr.to_string(),
-                (None, _) => spec.config.seed.to_string(),
+                (None, "seed") => spec.config.seed.to_string(),
+                (None, other) => unreachable!("{other} is neither a grid key nor a SUMMARY_KEY"),
             }
         }));
         match result {
