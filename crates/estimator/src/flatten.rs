@@ -1,8 +1,9 @@
-//! Flattening a module's gradients after `backward()` into one vector, in a fixed parameter
+//! Flattening a module's parameter gradients into one vector, in a fixed parameter
 //! order, for the gradient-variance statistics.
 
 use burn::module::{Module, ModuleVisitor, Param};
-use burn::tensor::{Gradients, Tensor};
+use burn::optim::GradientsParams;
+use burn::tensor::Tensor;
 
 use crate::EstimatorError;
 
@@ -18,7 +19,7 @@ use crate::EstimatorError;
 /// [`EstimatorError::GradientRead`] if a gradient cannot be read back from the device.
 pub fn flatten_gradients<M: Module>(
     module: &M,
-    gradients: &Gradients,
+    gradients: &GradientsParams,
 ) -> Result<Vec<f32>, EstimatorError> {
     let mut visitor = Flattener {
         gradients,
@@ -33,7 +34,7 @@ pub fn flatten_gradients<M: Module>(
 }
 
 struct Flattener<'a> {
-    gradients: &'a Gradients,
+    gradients: &'a GradientsParams,
     out: Vec<f32>,
     error: Option<EstimatorError>,
 }
@@ -43,9 +44,8 @@ impl ModuleVisitor for Flattener<'_> {
         if self.error.is_some() || !param.is_require_grad() {
             return;
         }
-        let value = param.val();
-        let Some(grad) = value.grad(self.gradients) else {
-            let zeros = value.shape().num_elements();
+        let Some(grad) = self.gradients.get::<D>(param.id) else {
+            let zeros = param.val().shape().num_elements();
             self.out.extend(std::iter::repeat_n(0.0, zeros));
             return;
         };
@@ -109,7 +109,7 @@ mod tests {
         let row0 = w.clone().slice([0..1, 0..3]).sum();
         let b0 = b.clone().narrow(0, 0, 1);
         let loss = (w * c).sum() + row0 * b0 + (b * d).sum();
-        let grads = loss.backward();
+        let grads = GradientsParams::from_grads(loss.backward(), &module);
         let flat = flatten_gradients(&module, &grads).expect("readable");
         // W row 0: 10.5, 20.5, 30.5; row 1: 40, 50, 60; b: 1+2+3+7 = 13, 8; unused: 0, 0, 0.
         assert_eq!(

@@ -7,7 +7,8 @@
 //! 2. turn them into advantages with an [`Estimator`], configured for the run as
 //!    [`Advantages`] (which carries `reinforce_ema`'s baseline);
 //! 3. build the scalar loss from the per-sequence log-probs with [`policy_loss`]; its
-//!    `backward()` gives the gradient.
+//!    `backward()` gives the gradient. The loss is linear in the log-probs, and
+//!    [`loss_weights`] gives its coefficients, for a log-prob pass that runs in shards.
 //!
 //! The gradient-variance probe flattens each estimator's gradient with [`flatten_gradients`]
 //! and accumulates it in a [`GradStats`].
@@ -26,5 +27,5 @@ pub use advantage::{AdvantageOptions, Advantages, Estimator};
 pub use error::EstimatorError;
 pub use flatten::flatten_gradients;
 pub use kl::{kl_estimates, shape_rewards};
-pub use loss::{GroupReduction, LossOptions, TokenReduction, policy_loss};
+pub use loss::{GroupReduction, LossOptions, TokenReduction, loss_weights, policy_loss};
 pub use variance::{GradStats, mean_gradient};

@@ -78,6 +78,24 @@ pub fn policy_loss(
 ) -> Result<Tensor<1>, EstimatorError> {
     let [n] = seq_logp.dims();
     EstimatorError::check_len(CONTEXT, "advantages", advantages.len(), n)?;
+    let weights = loss_weights(n_tokens, advantages, k, options)?;
+    let weights = Tensor::<1>::from_data(TensorData::new(weights, [n]), &seq_logp.device());
+    Ok((seq_logp * weights).sum())
+}
+
+/// The loss as weights on the summed log-probs: [`policy_loss`] is L = Σ_i w_i s_i with
+/// w_i = −A_i / (D·n_i) (n_i = 1 under `TokenReduction::Sum`). A loss linear in the s_i lets the
+/// log-prob pass run in shards whose gradients add up to the whole batch's.
+///
+/// # Errors
+/// As [`policy_loss`].
+pub fn loss_weights(
+    n_tokens: &[usize],
+    advantages: &[f32],
+    k: usize,
+    options: &LossOptions,
+) -> Result<Vec<f32>, EstimatorError> {
+    let n = advantages.len();
     EstimatorError::check_len(CONTEXT, "n_tokens", n_tokens.len(), n)?;
     if n == 0 {
         return Err(EstimatorError::NoSequences { context: CONTEXT });
@@ -115,8 +133,7 @@ pub fn policy_loss(
         };
         weights.push((-f64::from(a) / (denominator * per_token)) as f32);
     }
-    let weights = Tensor::<1>::from_data(TensorData::new(weights, [n]), &seq_logp.device());
-    Ok((seq_logp * weights).sum())
+    Ok(weights)
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@
 use std::sync::OnceLock;
 
 use burn::module::{Module, Param};
+use burn::optim::GradientsParams;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use pglab_estimator::{
@@ -168,7 +169,7 @@ fn simulate() -> Simulation {
             let seq_logp = bandit.seq_logp(&actions, &device);
             let loss = policy_loss(seq_logp, &n_tokens, &adv, K, &LossOptions::default())
                 .expect("consistent inputs");
-            let grads = loss.backward();
+            let grads = GradientsParams::from_grads(loss.backward(), &bandit);
             let loss_grad = flatten_gradients(&bandit, &grads).expect("readable gradients");
             let estimate: Vec<f32> = loss_grad.iter().map(|g| -g).collect();
             stats

@@ -60,6 +60,8 @@ pub enum ModelError {
     ContextTooLong { needed: usize, n_positions: usize },
     #[error("token id {id} is outside the vocabulary of {vocab_size}")]
     TokenOutOfRange { id: u32, vocab_size: usize },
+    #[error("loss weights: {found} given for a batch of {expected} sequences")]
+    LossWeights { expected: usize, found: usize },
     #[error("empty input: {0}")]
     Empty(&'static str),
     #[error("{}: {message}", path.display())]

@@ -21,9 +21,11 @@ pub use gpt::Gpt;
 
 pub mod logprob;
 pub mod sample;
+pub mod shard;
 
 pub use logprob::{SequenceLogprobs, TokenBatch, sequence_logprobs};
 pub use sample::{Rollout, SamplingConfig, sample};
+pub use shard::{SHARD_ROWS, ShardedLogprobs, sharded_logprobs};
 pub mod checkpoint;
 pub mod pretrain;
 pub mod tokenizer;

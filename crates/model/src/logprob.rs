@@ -1,6 +1,8 @@
 //! Log-probabilities of chosen tokens, per token and per sequence, and per-token entropy, from
 //! one batched forward pass. On an autodiff device the results carry gradients.
 
+use std::ops::Range;
+
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 
@@ -50,6 +52,26 @@ impl TokenBatch {
             scored: Tensor::from_data(TensorData::new(scored, [b, t - 1]), device),
             n_scored,
         })
+    }
+
+    /// Number of sequences (rows).
+    pub fn len(&self) -> usize {
+        self.pad.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pad.is_empty()
+    }
+
+    /// Rows `rows` of the batch, still padded to the whole batch's length.
+    pub fn rows(&self, rows: Range<usize>) -> Self {
+        let [_, t] = self.ids.dims();
+        Self {
+            ids: self.ids.clone().slice([rows.clone(), 0..t]),
+            pad: self.pad[rows.clone()].to_vec(),
+            scored: self.scored.clone().slice([rows.clone(), 0..t - 1]),
+            n_scored: self.n_scored[rows].to_vec(),
+        }
     }
 }
 

@@ -3,8 +3,8 @@
 //! estimator with Welford's method.
 
 use burn::prelude::*;
-use pglab_estimator::{Advantages, GradStats, flatten_gradients, mean_gradient, policy_loss};
-use pglab_model::{Gpt, sample, sequence_logprobs};
+use pglab_estimator::{Advantages, GradStats, flatten_gradients, loss_weights, mean_gradient};
+use pglab_model::{Gpt, sample, sharded_logprobs};
 use rand::rngs::StdRng;
 
 use crate::record::ProbeRecord;
@@ -55,15 +55,14 @@ impl Probe {
                         let g = if advantages.iter().all(|&a| a == 0.0) {
                             vec![0.0; model.config().n_params()]
                         } else {
-                            let logprobs = sequence_logprobs(model, &batch, false)?;
-                            let loss = policy_loss(
-                                logprobs.sum,
-                                &logprobs.n_scored,
+                            let logprobs = sharded_logprobs(model, &batch, false)?;
+                            let weights = loss_weights(
+                                &logprobs.n_scored(),
                                 &advantages,
                                 config.train.k,
                                 &config.train.loss_options(),
                             )?;
-                            flatten_gradients(model, &loss.backward())?
+                            flatten_gradients(model, &logprobs.backward(&weights)?)?
                         };
                         done.push((advantages, g.clone()));
                         g

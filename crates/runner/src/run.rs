@@ -7,10 +7,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::Context;
-use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, SgdConfig};
+use burn::optim::{AdamConfig, AdamWConfig, SgdConfig};
 use burn::prelude::*;
-use pglab_estimator::{Advantages, flatten_gradients, kl_estimates, policy_loss, shape_rewards};
-use pglab_model::{Checkpoint, Gpt, Rollout, Tokenizer, sample, sequence_logprobs};
+use pglab_estimator::{Advantages, flatten_gradients, kl_estimates, loss_weights, shape_rewards};
+use pglab_model::{
+    Checkpoint, Gpt, Rollout, Tokenizer, sample, sequence_logprobs, sharded_logprobs,
+};
 use pglab_reward::Reward;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -228,10 +230,12 @@ fn rl_step(
     )?;
     // 2. Score them.
     let rewards = policy.score(&rollout)?;
-    // The log-prob pass: the only one that records a graph.
+    // The log-prob pass: the only one that records a graph, in parallel shards of rows.
     let batch = rollout.token_batch(t.loss_includes_prompt, &policy.device)?;
-    let logprobs = sequence_logprobs(&model, &batch, true)?;
-    let entropy = mean(&host(logprobs.mean_entropy().context("entropy")?));
+    let logprobs = sharded_logprobs(&model, &batch, true)?;
+    let seq_logp = logprobs.sum();
+    let n_scored = logprobs.n_scored();
+    let entropy = mean(&logprobs.mean_entropy().context("entropy")?);
     // Optional KL shaping against the starting model (no gradient through it).
     let (shaped, kl) = match reference {
         Some(reference) => {
@@ -240,35 +244,27 @@ fn rl_step(
                 &policy.device.clone().without_autodiff(),
             )?;
             let ref_logp = host(sequence_logprobs(reference, &ref_batch, false)?.sum);
-            let kl = kl_estimates(
-                &host(logprobs.sum.clone()),
-                &ref_logp,
-                &logprobs.n_scored,
-                t.token_reduction,
-            )?;
+            let kl = kl_estimates(&seq_logp, &ref_logp, &n_scored, t.token_reduction)?;
             (shape_rewards(&rewards, &kl, t.kl_coef)?, Some(mean(&kl)))
         }
         None => (rewards.clone(), None),
     };
     // 3. Advantages.
     let advantage = advantages.step(&shaped)?;
-    // 4. The policy loss and its gradient.
-    let loss = policy_loss(
-        logprobs.sum,
-        &logprobs.n_scored,
-        &advantage,
-        t.k,
-        &t.loss_options(),
-    )?;
-    let loss_value = loss.clone().into_scalar::<f32>() as f64;
-    let grads = loss.backward();
+    // 4. The policy loss L = Σ_i w_i s_i and its gradient.
+    let weights = loss_weights(&n_scored, &advantage, t.k, &t.loss_options())?;
+    let loss_value: f64 = weights
+        .iter()
+        .zip(&seq_logp)
+        .map(|(&w, &s)| w as f64 * s as f64)
+        .sum();
+    let grads = logprobs.backward(&weights)?;
     let grad_norm = flatten_gradients(&model, &grads)?
         .iter()
         .map(|&g| (g as f64).powi(2))
         .sum::<f64>()
         .sqrt();
     // 5. One optimiser step.
-    let grads = GradientsParams::from_grads(grads, &model);
     let model = optimizer.step(t.lr, model, grads);
 
     let record = StepRecord {

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use burn::optim::GradientsParams;
 use burn::prelude::*;
 use pglab_estimator::{Advantages, Estimator, flatten_gradients, policy_loss};
 use pglab_model::{Checkpoint, sample, sequence_logprobs};
@@ -75,7 +76,8 @@ fn probe_figures_match_a_two_pass_recomputation_from_the_same_samples() {
                 &t.loss_options(),
             )
             .unwrap();
-            let g = flatten_gradients(&model, &loss.backward()).unwrap();
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            let g = flatten_gradients(&model, &grads).unwrap();
             gradients[e].push(g.iter().map(|&x| x as f64).collect());
         }
     }

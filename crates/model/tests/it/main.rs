@@ -7,3 +7,4 @@ mod gradient;
 mod parity;
 mod pretrain;
 mod sampling;
+mod shard;

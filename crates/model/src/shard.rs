@@ -1,0 +1,128 @@
+//! The training log-prob pass, data-parallel: the batch's rows cut into shards of at most
+//! [`SHARD_ROWS`] sequences, each run forward and backward on its own fork of the model (its own
+//! autodiff graph) on the rayon pool, and the parameter gradients summed in shard order.
+//!
+//! Why: on the flex CPU backend most element-wise ops of a forward or backward pass run on one
+//! thread, so one autodiff graph keeps about one core busy (`pglab bench`'s training step used
+//! 1.1 cores of 2). Independent graphs over disjoint rows keep every core busy, and the gradient
+//! of a loss that is a sum over sequences is the sum of the shards' gradients.
+//!
+//! The shard size is fixed rather than derived from the number of threads, so a batch is always
+//! cut the same way and gives bitwise the same gradient on any machine and under any `--jobs`.
+
+use std::ops::Range;
+
+use burn::module::Module;
+use burn::optim::{GradientsAccumulator, GradientsParams};
+use burn::prelude::*;
+use rayon::prelude::*;
+
+use crate::error::{ModelError, Result};
+use crate::gpt::Gpt;
+use crate::logprob::{SequenceLogprobs, TokenBatch, sequence_logprobs};
+
+/// Sequences per shard. 8 keeps two cores busy from a batch of 16 on; a batch of 32 splits in 4,
+/// which measured no slower than 2 shards of 16 (BENCHMARKS.md).
+pub const SHARD_ROWS: usize = 8;
+
+/// The log-probs of a batch, computed shard by shard, each shard still holding its graph.
+pub struct ShardedLogprobs {
+    shards: Vec<Shard>,
+}
+
+struct Shard {
+    /// The fork of the model this shard's graph was recorded on.
+    replica: Gpt,
+    rows: Range<usize>,
+    logprobs: SequenceLogprobs,
+}
+
+/// The log-probs of `batch`'s scored tokens under `model` (see [`sequence_logprobs`]), computed
+/// in parallel shards on an autodiff device, ready for [`ShardedLogprobs::backward`].
+pub fn sharded_logprobs(
+    model: &Gpt,
+    batch: &TokenBatch,
+    with_entropy: bool,
+) -> Result<ShardedLogprobs> {
+    let n = batch.len();
+    let device = batch.ids.device();
+    let shards = (0..n.div_ceil(SHARD_ROWS))
+        .into_par_iter()
+        .map(|s| {
+            let rows = s * SHARD_ROWS..((s + 1) * SHARD_ROWS).min(n);
+            // A fork shares the weights' values but starts a graph of its own, so shards never
+            // wait on one another's graph lock.
+            let replica = model.clone().fork(&device);
+            let logprobs = sequence_logprobs(&replica, &batch.rows(rows.clone()), with_entropy)?;
+            Ok(Shard {
+                replica,
+                rows,
+                logprobs,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(ShardedLogprobs { shards })
+}
+
+impl ShardedLogprobs {
+    /// Summed log-prob of each sequence's scored tokens, in batch order.
+    pub fn sum(&self) -> Vec<f32> {
+        self.gather(|l| Some(l.sum.clone()))
+            .expect("every shard has sums")
+    }
+
+    /// Mean entropy per scored token of each sequence, if entropy was asked for.
+    pub fn mean_entropy(&self) -> Option<Vec<f32>> {
+        self.gather(SequenceLogprobs::mean_entropy)
+    }
+
+    /// Number of scored tokens of each sequence.
+    pub fn n_scored(&self) -> Vec<usize> {
+        self.shards
+            .iter()
+            .flat_map(|s| s.logprobs.n_scored.iter().copied())
+            .collect()
+    }
+
+    /// The gradient of L = Σ_i `weights[i]`·s_i (s_i the summed log-probs of sequence i) with
+    /// respect to the model's parameters: every shard's backward pass in parallel, then the
+    /// shards' gradients added in shard order.
+    ///
+    /// # Errors
+    /// [`ModelError::LossWeights`] unless `weights` has one entry per sequence.
+    pub fn backward(self, weights: &[f32]) -> Result<GradientsParams> {
+        let n = self.shards.last().map_or(0, |s| s.rows.end);
+        if weights.len() != n {
+            return Err(ModelError::LossWeights {
+                expected: n,
+                found: weights.len(),
+            });
+        }
+        let grads: Vec<(Gpt, GradientsParams)> = self
+            .shards
+            .into_par_iter()
+            .map(|shard| {
+                let w = &weights[shard.rows];
+                let device = shard.logprobs.sum.device();
+                let w = Tensor::<1>::from_data(TensorData::new(w.to_vec(), [w.len()]), &device);
+                let loss = (shard.logprobs.sum * w).sum();
+                let grads = GradientsParams::from_grads(loss.backward(), &shard.replica);
+                (shard.replica, grads)
+            })
+            .collect();
+        let mut sum = GradientsAccumulator::new();
+        for (replica, grads) in grads {
+            sum.accumulate(&replica, grads);
+        }
+        Ok(sum.grads())
+    }
+
+    fn gather(&self, part: impl Fn(&SequenceLogprobs) -> Option<Tensor<1>>) -> Option<Vec<f32>> {
+        let mut out = Vec::new();
+        for shard in &self.shards {
+            let values = part(&shard.logprobs)?.into_data();
+            out.extend(values.iter::<f32>());
+        }
+        Some(out)
+    }
+}
