@@ -24,7 +24,7 @@ pub mod sample;
 pub mod shard;
 
 pub use logprob::{SequenceLogprobs, TokenBatch, sequence_logprobs};
-pub use sample::{Rollout, SamplingConfig, sample};
+pub use sample::{Rollout, SAMPLE_SHARD_ROWS, SamplingConfig, sample};
 pub use shard::{SHARD_ROWS, ShardedLogprobs, sharded_logprobs};
 pub mod checkpoint;
 pub mod pretrain;

@@ -5,11 +5,17 @@ use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ModelError, Result};
 use crate::gpt::Gpt;
 use crate::logprob::TokenBatch;
+
+/// Rows per sampling shard. Shards run in parallel on the rayon pool: on the flex CPU backend
+/// one shard's token-by-token ops keep about one core busy. 32 rows sampled in 2 shards of 16
+/// took 0.25 s against 0.55 s in one (shards of 8: 0.28 s; `small` config, 2 cores).
+pub const SAMPLE_SHARD_ROWS: usize = 16;
 
 /// How to pick each new token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -107,7 +113,8 @@ impl Rollout {
 ///
 /// Each row draws from its own RNG stream, seeded from one number taken from `rng`, so a row's
 /// tokens depend on the seed and its row index, not on what else is in the batch: a left-padded
-/// row samples exactly what it samples alone.
+/// row samples exactly what it samples alone, and shards of [`SAMPLE_SHARD_ROWS`] rows run in
+/// parallel.
 pub fn sample(
     model: &Gpt,
     prompts: &[Vec<u32>],
@@ -134,17 +141,42 @@ pub fn sample(
         model.check_ids(prompt)?;
     }
 
+    let base_seed = rng.next_u64();
+    // Rows sample in parallel shards: each row's tokens depend only on its prompt and its RNG
+    // stream, so how the batch is cut changes nothing but the speed.
+    let shards: Vec<Vec<Vec<u32>>> = prompts
+        .par_chunks(SAMPLE_SHARD_ROWS)
+        .enumerate()
+        .map(|(s, shard)| {
+            let first_row = s * SAMPLE_SHARD_ROWS;
+            let row_rngs = (first_row..first_row + shard.len())
+                .map(|row| StdRng::seed_from_u64(base_seed.wrapping_add(row as u64)))
+                .collect();
+            sample_shard(model, shard, config, row_rngs)
+        })
+        .collect::<Result<_>>()?;
+    Ok(Rollout {
+        prompt_lens: prompts.iter().map(Vec::len).collect(),
+        sequences: shards.into_iter().flatten().collect(),
+    })
+}
+
+/// Completions of one shard of prompts, row b drawing from `row_rngs[b]`.
+fn sample_shard(
+    model: &Gpt,
+    prompts: &[Vec<u32>],
+    config: &SamplingConfig,
+    mut row_rngs: Vec<StdRng>,
+) -> Result<Vec<Vec<u32>>> {
+    let model_config = model.config();
     let device = model.wte.weight.val().device();
     let b = prompts.len();
+    let longest = prompts.iter().map(Vec::len).max().unwrap_or(0);
     let pad: Vec<usize> = prompts.iter().map(|p| longest - p.len()).collect();
     let ids: Vec<i64> = prompts
         .iter()
         .zip(&pad)
         .flat_map(|(p, &n)| std::iter::repeat_n(0, n).chain(p.iter().map(|&id| id as i64)))
-        .collect();
-    let base_seed = rng.next_u64();
-    let mut row_rngs: Vec<StdRng> = (0..b)
-        .map(|row| StdRng::seed_from_u64(base_seed.wrapping_add(row as u64)))
         .collect();
 
     // Prefill: one pass over the prompts, logits for the last position only.
@@ -176,10 +208,7 @@ pub fn sample(
             &mut cache,
         )?;
     }
-    Ok(Rollout {
-        prompt_lens: prompts.iter().map(Vec::len).collect(),
-        sequences,
-    })
+    Ok(sequences)
 }
 
 /// Picks one token per row from `[B, V]` logits by inverse-CDF sampling: one uniform number

@@ -3,7 +3,7 @@
 
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
-use pglab_model::{Gpt, SamplingConfig, sample};
+use pglab_model::{Gpt, SAMPLE_SHARD_ROWS, SamplingConfig, sample};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -51,6 +51,40 @@ fn padded_row_samples_what_it_samples_alone() {
         assert_eq!(batch.sequences[0], alone.sequences[0], "{name}");
         assert_eq!(batch.completion(0).len(), 25);
     }
+}
+
+/// Rows sample in parallel shards of `SAMPLE_SHARD_ROWS`; a row's completion must not depend on
+/// how the batch was cut: row 17 sits in a 16-row shard padded to 9 positions in the long batch
+/// and in a 4-row shard padded to 4 in the short one.
+#[test]
+fn a_row_samples_the_same_whatever_shard_it_falls_in() {
+    assert_eq!(
+        SAMPLE_SHARD_ROWS, 16,
+        "the rows below are placed for 16-row shards"
+    );
+    let model = fixture::load("tiny-gpt2").model;
+    let mut prompts: Vec<Vec<u32>> = (0..2 * SAMPLE_SHARD_ROWS + 3)
+        .map(|i| {
+            let len = if i == 30 { 9 } else { 2 + i % 3 };
+            (0..len).map(|j| (5 + 3 * i + j) as u32 % 300).collect()
+        })
+        .collect();
+    // The first row of the second shard repeats row 0's prompt.
+    prompts[16] = prompts[0].clone();
+    let sampling = config(15);
+    let run = |prompts: &[Vec<u32>]| {
+        sample(&model, prompts, &sampling, &mut StdRng::seed_from_u64(11)).unwrap()
+    };
+    let long = run(&prompts);
+    let short = run(&prompts[..20]);
+    assert_eq!(long.sequences[..20], short.sequences[..]);
+    assert_eq!(long, run(&prompts), "same seed, same rollout");
+    assert!(long.sequences.iter().all(|s| s.len() <= 9 + 15));
+    assert_ne!(
+        long.completion(16),
+        long.completion(0),
+        "a shard's rows continue the batch's RNG streams, not restart them"
+    );
 }
 
 /// Feeding tokens one at a time through the cache gives, at every position, the logits of one
