@@ -15,21 +15,34 @@ use crate::config::AttentionKind;
 const MASKED: f32 = -1e9;
 
 /// Keys and values of past positions, one entry per layer, outside the `Module`.
+///
+/// With a capacity, each layer's keys and values live in buffers of that many positions,
+/// allocated at the first append and written in place after it: appending a token then costs
+/// O(1) copies instead of re-copying the whole cache (`Tensor::cat`), which made sampling 200
+/// tokens take 2.4× as long as 100. Past the capacity (or without one) appends concatenate.
 #[derive(Debug, Clone)]
 pub struct KvCache {
     layers: Vec<Option<(Tensor<4>, Tensor<4>)>>,
     pad: Vec<usize>,
     len: usize,
+    capacity: usize,
 }
 
 impl KvCache {
     /// An empty cache for `n_layer` layers and a batch whose row b has `pad[b]` padding
     /// positions at its start.
     pub fn new(n_layer: usize, pad: Vec<usize>) -> Self {
+        Self::with_capacity(n_layer, pad, 0)
+    }
+
+    /// An empty cache that will hold up to `capacity` positions (padding included) without
+    /// reallocating.
+    pub fn with_capacity(n_layer: usize, pad: Vec<usize>, capacity: usize) -> Self {
         Self {
             layers: vec![None; n_layer],
             pad,
             len: 0,
+            capacity,
         }
     }
 
@@ -58,12 +71,41 @@ impl KvCache {
         k: Tensor<4>,
         v: Tensor<4>,
     ) -> (Tensor<4>, Tensor<4>) {
+        let [b, h, t, d] = k.dims();
+        let end = self.len + t;
         let (k, v) = match self.layers[layer].take() {
-            Some((past_k, past_v)) => (
-                Tensor::cat(vec![past_k, k], 2),
-                Tensor::cat(vec![past_v, v], 2),
-            ),
+            // The first append of a cache with room: buffers of `capacity` positions.
+            None if end < self.capacity => {
+                let buffer = |x: Tensor<4>| {
+                    Tensor::<4>::zeros([b, h, self.capacity, d], &x.device())
+                        .slice_assign([0..b, 0..h, 0..t, 0..d], x)
+                };
+                self.layers[layer] = Some((buffer(k.clone()), buffer(v.clone())));
+                return (k, v);
+            }
             None => (k, v),
+            // In place: the views returned last time are dropped by now, so flex writes into
+            // the buffer it owns alone.
+            Some((past_k, past_v)) if end <= past_k.dims()[2] && self.capacity > 0 => {
+                let at = [0..b, 0..h, self.len..end, 0..d];
+                let past_k = past_k.slice_assign(at.clone(), k);
+                let past_v = past_v.slice_assign(at, v);
+                let seen = [0..b, 0..h, 0..end, 0..d];
+                let views = (
+                    past_k.clone().slice(seen.clone()),
+                    past_v.clone().slice(seen),
+                );
+                self.layers[layer] = Some((past_k, past_v));
+                return views;
+            }
+            Some((past_k, past_v)) => {
+                let [.., stored, _] = past_k.dims();
+                let seen = [0..b, 0..h, 0..self.len.min(stored), 0..d];
+                (
+                    Tensor::cat(vec![past_k.slice(seen.clone()), k], 2),
+                    Tensor::cat(vec![past_v.slice(seen), v], 2),
+                )
+            }
         };
         self.layers[layer] = Some((k.clone(), v.clone()));
         (k, v)

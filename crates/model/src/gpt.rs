@@ -50,6 +50,12 @@ impl Gpt {
         KvCache::new(self.config.n_layer, pad)
     }
 
+    /// An empty cache with room for `capacity` positions (padding included), for decoding
+    /// token by token.
+    pub fn new_cache_with_capacity(&self, pad: Vec<usize>, capacity: usize) -> KvCache {
+        KvCache::with_capacity(self.config.n_layer, pad, capacity)
+    }
+
     /// Runs the T new positions through the transformer, extending `cache`, and returns the
     /// final hidden states (after `ln_f`).
     ///

@@ -180,7 +180,7 @@ fn sample_shard(
         .collect();
 
     // Prefill: one pass over the prompts, logits for the last position only.
-    let mut cache = model.new_cache(pad);
+    let mut cache = model.new_cache_with_capacity(pad, longest + config.max_new_tokens);
     let hidden = model.forward_hidden(
         Tensor::from_data(TensorData::new(ids, [b, longest]), &device),
         &mut cache,

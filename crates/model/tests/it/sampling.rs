@@ -88,10 +88,15 @@ fn a_row_samples_the_same_whatever_shard_it_falls_in() {
 }
 
 /// Feeding tokens one at a time through the cache gives, at every position, the logits of one
-/// full forward pass — for GPT-Neo past its local window, and for a left-padded row.
+/// full forward pass — for GPT-Neo past its local window, and for a left-padded row — whether
+/// the cache concatenates (capacity 0), writes into buffers that fill up half-way through the
+/// 23 positions and then concatenates (10), or writes in place throughout (32).
 #[test]
 fn kv_cache_logits_equal_full_forward_logits_at_every_position() {
-    for name in fixture::MODELS {
+    for (name, capacity) in fixture::MODELS
+        .into_iter()
+        .flat_map(|name| [0, 10, 32].map(|capacity| (name, capacity)))
+    {
         let model = fixture::load(name).model;
         let device = fixture::device();
         let seq: Vec<u32> = (0..20).map(|i| (i * 37 + 5) % 400).collect();
@@ -100,7 +105,7 @@ fn kv_cache_logits_equal_full_forward_logits_at_every_position() {
 
         // Row 0: 3 padding positions, then `seq`; row 1: `seq` alone. Prefill 4 real tokens.
         let pad = 3;
-        let mut cache = model.new_cache(vec![pad, 0]);
+        let mut cache = model.new_cache_with_capacity(vec![pad, 0], capacity);
         let mut rows: [Vec<u32>; 2] = [vec![0; pad], vec![]];
         let step = |ids: &[Vec<u32>; 2]| {
             let data: Vec<i64> = ids.iter().flatten().map(|&i| i as i64).collect();
@@ -124,13 +129,13 @@ fn kv_cache_logits_equal_full_forward_logits_at_every_position() {
             &cached[0],
             &full,
             1e-4,
-            &format!("{name} padded row, cached"),
+            &format!("{name} padded row, cached, capacity {capacity}"),
         );
         assert_close(
             &cached[1],
             &full[..4 * v],
             1e-4,
-            &format!("{name} unpadded row, prefill"),
+            &format!("{name} unpadded row, prefill, capacity {capacity}"),
         );
     }
 }
