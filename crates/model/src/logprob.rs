@@ -4,7 +4,6 @@
 use std::ops::Range;
 
 use burn::prelude::*;
-use burn::tensor::activation::log_softmax;
 
 use crate::error::{ModelError, Result};
 use crate::gpt::Gpt;
@@ -109,7 +108,8 @@ impl SequenceLogprobs {
 }
 
 /// Log-probabilities of `batch`'s scored tokens under `model`, and, if `with_entropy`, the
-/// entropy of each scored position's predictive distribution.
+/// entropy of each scored position's predictive distribution. On an autodiff device the
+/// log-probs carry gradients; the entropy is a reported figure and does not.
 pub fn sequence_logprobs(
     model: &Gpt,
     batch: &TokenBatch,
@@ -119,19 +119,35 @@ pub fn sequence_logprobs(
     let mut cache = model.new_cache(batch.pad.clone());
     let hidden = model.forward_hidden(batch.ids.clone(), &mut cache)?; // [B, T, C]
     let c = hidden.dims()[2];
-    // The last position predicts nothing we score: drop it before the LM head.
-    let logits = model.lm_head(hidden.slice([0..b, 0..t - 1, 0..c])); // [B, T-1, V]
-    let log_probs = log_softmax(logits, 2);
-    let targets = batch.ids.clone().slice([0..b, 1..t]).unsqueeze_dim(2); // [B, T-1, 1]
-    let token_logprobs = log_probs.clone().gather(2, targets).squeeze_dim(2) * batch.scored.clone();
+    // Only the last S positions predict a scored token (S: the most scored tokens of any row);
+    // the LM head's [B, S, V] logits are the step's largest tensor, so the prompt's positions
+    // stay out of it.
+    let s = batch.n_scored.iter().copied().max().unwrap_or(0).max(1);
+    let logits = model.lm_head(hidden.slice([0..b, t - 1 - s..t - 1, 0..c])); // [B, S, V]
+    let targets = batch.ids.clone().slice([0..b, t - s..t]).unsqueeze_dim(2); // [B, S, 1]
+    let scored = batch.scored.clone().slice([0..b, t - 1 - s..t - 1]); // [B, S]
+    // log p(target) = logit(target) − log Z with log Z = logsumexp(logits): no [B, S, V]
+    // log-softmax is formed, and the backward pass of log Z is a single softmax.
+    let max = logits.clone().detach().max_dim(2); // [B, S, 1], for stability only
+    let log_z = (logits.clone() - max.clone()).exp().sum_dim(2).log() + max; // [B, S, 1]
+    let picked = logits.clone().gather(2, targets) - log_z.clone();
+    let token_logprobs = picked.squeeze_dim(2) * scored.clone();
     let entropy = with_entropy.then(|| {
-        let plogp = log_probs.clone().exp() * log_probs;
-        plogp.sum_dim(2).squeeze_dim(2).neg() * batch.scored.clone()
+        // H = log Z − Σ_v p_v·logit_v.
+        let (logits, log_z) = (logits.detach(), log_z.detach());
+        let p = (logits.clone() - log_z.clone()).exp();
+        let mean_logit = (p * logits).sum_dim(2);
+        (log_z - mean_logit).squeeze_dim(2) * scored
     });
+    // Back to the documented [B, T-1]: zeros before the first scored column.
+    let widen = |x: Tensor<2>| match t - 1 - s {
+        0 => x,
+        unscored => Tensor::cat(vec![Tensor::zeros([b, unscored], &x.device()), x], 1),
+    };
     Ok(SequenceLogprobs {
         sum: token_logprobs.clone().sum_dim(1).squeeze_dim(1),
-        token_logprobs,
-        entropy,
+        token_logprobs: widen(token_logprobs),
+        entropy: entropy.map(widen),
         n_scored: batch.n_scored.clone(),
     })
 }

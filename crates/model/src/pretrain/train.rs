@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use burn::optim::{AdamWConfig, GradientsParams};
+use burn::optim::AdamWConfig;
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use rand::rngs::StdRng;
@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 use super::{Progress, TrainSettings};
 use crate::error::{ModelError, Result};
 use crate::gpt::Gpt;
+use crate::logprob::TokenBatch;
+use crate::shard::sharded_logprobs;
 
 /// One row of the training log (`pretrain.csv`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -150,10 +152,13 @@ pub fn train(
         let starts: Vec<usize> = (0..settings.batch_size)
             .map(|_| rng.random_range(0..train.len() - t))
             .collect();
-        let [inputs, targets] = batch(train, &starts, t, &device);
-        // Forward: the mean token NLL of the batch.
-        let loss = lm_loss(&model, inputs, targets)?;
-        let train_loss = scalar(loss.clone())?;
+        // Forward, in parallel shards of rows: every token after a window's first is scored,
+        // and the mean token NLL is Σ_i w_i s_i with w_i = −1/(B·T) on each window's sum s_i.
+        let windows: Vec<Vec<u32>> = starts.iter().map(|&s| train[s..=s + t].to_vec()).collect();
+        let batch = TokenBatch::new(&windows, &vec![1; windows.len()], &device)?;
+        let logprobs = sharded_logprobs(&model, &batch, false)?;
+        let tokens = (windows.len() * t) as f64;
+        let train_loss = -logprobs.sum().iter().map(|&s| s as f64).sum::<f64>() / tokens;
         if !train_loss.is_finite() {
             return Err(ModelError::Pretrain(format!(
                 "the training loss diverged ({train_loss}) at step {}; lower train.lr",
@@ -161,7 +166,7 @@ pub fn train(
             )));
         }
         // Backward and one AdamW step.
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let grads = logprobs.backward(&vec![(-1.0 / tokens) as f32; windows.len()])?;
         model = optimizer.step(lr, model, grads);
         let elapsed = start.elapsed().as_secs_f64();
         let done = step + 1;

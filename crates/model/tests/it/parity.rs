@@ -34,6 +34,48 @@ fn gpt2_vocab_and_merges_files_tokenize_like_tokenizer_json() {
     }
 }
 
+/// Scoring only a suffix (a completion after its prompt) gives transformers' log-probs on the
+/// scored tokens and exact zeros before them; rows scored from different points share a batch.
+#[test]
+fn scored_suffix_matches_transformers_and_is_zero_before() {
+    for name in MODELS {
+        let checkpoint = fixture::load(name);
+        let cases = fixture::reference(name).cases;
+        let case = cases.iter().max_by_key(|c| c.input_ids.len()).unwrap();
+        let n = case.input_ids.len();
+        assert!(n >= 6, "{name}: the longest case has {n} tokens");
+        let sequences = vec![case.input_ids.clone(); 2];
+        let score_from = [n - 2, 3];
+        let batch = TokenBatch::new(&sequences, &score_from, &fixture::device()).unwrap();
+        let lp = sequence_logprobs(&checkpoint.model, &batch, true).unwrap();
+        assert_eq!(lp.n_scored, vec![2, n - 3]);
+        assert_eq!(lp.token_logprobs.dims(), [2, n - 1]);
+        let rows = floats(lp.token_logprobs);
+        let entropy = floats(lp.entropy.unwrap());
+        for (row, &from) in score_from.iter().enumerate() {
+            let got = &rows[row * (n - 1)..(row + 1) * (n - 1)];
+            let expected: Vec<f32> = (1..n)
+                .map(|j| {
+                    if j >= from {
+                        case.token_logprobs[j - 1] as f32
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            assert_close(got, &expected, 1e-4, &format!("{name} row {row}"));
+            let h = &entropy[row * (n - 1)..(row + 1) * (n - 1)];
+            for (j, &h) in (1..n).zip(h) {
+                assert_eq!(
+                    h == 0.0,
+                    j < from,
+                    "{name} row {row}: entropy at target {j} is {h}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn token_logprobs_match_transformers() {
     for name in MODELS {
