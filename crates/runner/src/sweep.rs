@@ -136,9 +136,8 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
         }
     };
     // Each job takes the next pending run, on a rayon pool of its own (cores / jobs threads):
-    // a run's parallel work (its shards, flex's matmuls) then stays on its job's threads. With
-    // one pool shared by all jobs, rayon let runs steal each other's tasks, and every run was
-    // 13 % slower with 2 jobs than alone.
+    // a run's parallel work (its shards, flex's matmuls) stays on its job's threads, and one job
+    // alone gets every core (a shared pool of `jobs` threads left a 1-job sweep on one core).
     let threads = (cores() / jobs).max(1);
     let pools = (0..jobs)
         .map(|_| rayon::ThreadPoolBuilder::new().num_threads(threads).build())
