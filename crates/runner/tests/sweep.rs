@@ -125,11 +125,13 @@ fn smoke_sweep_writes_every_runs_files_and_a_summary() {
     assert_eq!(text(&dir.join("runs/s0-rloo/done.json")), before);
 }
 
+/// Also across `--jobs`: one job runs on a rayon pool of every core, two jobs on pools of half
+/// of them each, and a run's numbers must not depend on how many threads it had.
 #[test]
-fn same_seed_gives_identical_metrics_apart_from_time_columns() {
+fn same_seed_gives_identical_metrics_apart_from_time_columns_whatever_the_jobs() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    for out in [a.path(), b.path()] {
-        let output = sweep(out, &["--jobs", "1"]);
+    for (out, jobs) in [(a.path(), "1"), (b.path(), "2")] {
+        let output = sweep(out, &["--jobs", jobs]);
         assert!(
             output.status.success(),
             "{}",
