@@ -22,7 +22,7 @@ use crate::gpt::Gpt;
 use crate::logprob::{SequenceLogprobs, TokenBatch, sequence_logprobs};
 
 /// Sequences per shard. 8 keeps two cores busy from a batch of 16 on; a batch of 32 splits in 4,
-/// which measured no slower than 2 shards of 16 (BENCHMARKS.md).
+/// which measured slightly faster than 2 shards of 16 (whole-process bench, BENCHMARKS.md).
 pub const SHARD_ROWS: usize = 8;
 
 /// The log-probs of a batch, computed shard by shard, each shard still holding its graph.
@@ -50,7 +50,7 @@ pub fn sharded_logprobs(
         .into_par_iter()
         .map(|s| {
             let rows = s * SHARD_ROWS..((s + 1) * SHARD_ROWS).min(n);
-            // A fork shares the weights' values but starts a graph of its own, so shards never
+            // A fork holds the same weights but starts a graph of its own, so shards never
             // wait on one another's graph lock.
             let replica = model.clone().fork(&device);
             let logprobs = sequence_logprobs(&replica, &batch.rows(rows.clone()), with_entropy)?;
