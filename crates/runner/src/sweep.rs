@@ -27,7 +27,8 @@ use crate::run::{self, model_dir};
 pub struct SweepArgs {
     /// The experiment file (TOML).
     pub file: PathBuf,
-    /// Runs at once (default: one per core on a CPU backend, 1 on a GPU).
+    /// Runs at once, each job on its own share of the cores (default: one per core on a CPU
+    /// backend, 1 on a GPU). A run's results do not depend on it.
     #[arg(long)]
     pub jobs: Option<usize>,
     /// Run only shard I of N (`--shard 0/4`): runs i with i mod N = I. Shards may share `--out`.
