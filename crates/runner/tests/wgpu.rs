@@ -5,9 +5,11 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::optim::{GradientsParams, SgdConfig};
+use burn::optim::SgdConfig;
 use burn::prelude::*;
-use pglab_model::{Checkpoint, SamplingConfig, TokenBatch, sample, sequence_logprobs};
+use pglab_model::{
+    Checkpoint, SHARD_ROWS, SamplingConfig, TokenBatch, sample, sequence_logprobs, sharded_logprobs,
+};
 use pglab_runner::device::Backend;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -22,14 +24,26 @@ fn floats<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data().try_into_vec_as::<f32>().unwrap()
 }
 
-/// Per-token log-probs of `sequences` and those after one SGD step on −Σ log-probs.
+/// Per-token log-probs of `sequences` and those after one SGD step on −Σ log-probs of
+/// `SHARD_ROWS + 1` copies of them, taken as a run takes it: through the sharded pass (two
+/// shards, two graphs on the device at once).
 fn logprobs_and_step(dir: &Path, sequences: &[Vec<u32>], device: &Device) -> (Vec<f32>, Vec<f32>) {
     let device = device.clone().autodiff();
     let model = Checkpoint::load(dir, &device).unwrap().model;
     let batch = TokenBatch::new(sequences, &vec![1; sequences.len()], &device).unwrap();
     let lp = sequence_logprobs(&model, &batch, false).unwrap();
     let before = floats(lp.token_logprobs.clone());
-    let grads = GradientsParams::from_grads(lp.sum.sum().neg().backward(), &model);
+    let rows: Vec<Vec<u32>> = sequences
+        .iter()
+        .cycle()
+        .take(SHARD_ROWS + 1)
+        .cloned()
+        .collect();
+    let step_batch = TokenBatch::new(&rows, &vec![1; rows.len()], &device).unwrap();
+    let grads = sharded_logprobs(&model, &step_batch, false)
+        .unwrap()
+        .backward(&vec![-1.0; rows.len()])
+        .unwrap();
     let model = SgdConfig::new().init().step(0.01, model, grads);
     let after = floats(
         sequence_logprobs(&model, &batch, false)
