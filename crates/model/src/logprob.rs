@@ -129,15 +129,17 @@ pub fn sequence_logprobs(
     // log p(target) = logit(target) − log Z with log Z = logsumexp(logits): no [B, S, V]
     // log-softmax is formed, and the backward pass of log Z is a single softmax.
     let max = logits.clone().detach().max_dim(2); // [B, S, 1], for stability only
-    let log_z = (logits.clone() - max.clone()).exp().sum_dim(2).log() + max; // [B, S, 1]
+    let exp = (logits.clone() - max.clone()).exp(); // [B, S, V]
+    let sum_exp = exp.clone().sum_dim(2); // [B, S, 1]
+    let log_z = sum_exp.clone().log() + max;
     let picked = logits.clone().gather(2, targets) - log_z.clone();
     let token_logprobs = picked.squeeze_dim(2) * scored.clone();
     let entropy = with_entropy.then(|| {
-        // H = log Z − Σ_v p_v·logit_v.
-        let (logits, log_z) = (logits.detach(), log_z.detach());
-        let p = (logits.clone() - log_z.clone()).exp();
-        let mean_logit = (p * logits).sum_dim(2);
-        (log_z - mean_logit).squeeze_dim(2) * scored
+        // H = log Z − Σ_v p_v·logit_v with p = exp / Σ exp: the softmax's numerator is reused
+        // (detached: the entropy is reported, never differentiated), not recomputed.
+        let weighted = (exp.detach() * logits.detach()).sum_dim(2);
+        let mean_logit = weighted / sum_exp.detach();
+        (log_z.detach() - mean_logit).squeeze_dim(2) * scored
     });
     // Back to the documented [B, T-1]: zeros before the first scored column.
     let widen = |x: Tensor<2>| match t - 1 - s {

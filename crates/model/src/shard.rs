@@ -3,12 +3,13 @@
 //! autodiff graph) on the rayon pool, and the parameter gradients summed in shard order.
 //!
 //! Why: on the flex CPU backend most element-wise ops of a forward or backward pass run on one
-//! thread, so one autodiff graph keeps about one core busy (`pglab bench`'s training step used
-//! 1.1 cores of 2). Independent graphs over disjoint rows keep every core busy, and the gradient
-//! of a loss that is a sum over sequences is the sum of the shards' gradients.
+//! thread, so one autodiff graph keeps about one core busy (the training pass of `pglab bench`'s
+//! `small` workload used 1.1 cores of 2). Independent graphs over disjoint rows keep every core
+//! busy, and the gradient of a loss that is a sum over sequences is the sum of the shards'
+//! gradients.
 //!
 //! The shard size is fixed rather than derived from the number of threads, so a batch is always
-//! cut the same way and gives bitwise the same gradient on any machine and under any `--jobs`.
+//! cut the same way and gives bitwise the same gradient whatever the thread count or `--jobs`.
 
 use std::ops::Range;
 

@@ -28,10 +28,14 @@ fn batch(device: &Device) -> (TokenBatch, Vec<f32>) {
     )
 }
 
-fn model(device: &Device) -> Gpt {
-    pglab_model::Checkpoint::load(&fixture::dir("tiny-gpt2"), device)
+/// The tiny GPT-2 fixture on an autodiff device, with the batch above.
+fn setup() -> (Device, Gpt, TokenBatch, Vec<f32>) {
+    let device = fixture::device().autodiff();
+    let model = pglab_model::Checkpoint::load(&fixture::dir("tiny-gpt2"), &device)
         .unwrap()
-        .model
+        .model;
+    let (batch, weights) = batch(&device);
+    (device, model, batch, weights)
 }
 
 /// Every parameter's gradient, flattened in the module's order.
@@ -53,9 +57,7 @@ fn flat(model: &Gpt, grads: &GradientsParams) -> Vec<f32> {
 
 #[test]
 fn shards_give_the_one_graph_logprobs_entropy_and_gradient() {
-    let device = fixture::device().autodiff();
-    let model = model(&device);
-    let (batch, weights) = batch(&device);
+    let (device, model, batch, weights) = setup();
     let n = batch.len();
 
     let whole = sequence_logprobs(&model, &batch, true).unwrap();
@@ -88,9 +90,7 @@ fn shards_give_the_one_graph_logprobs_entropy_and_gradient() {
 
 #[test]
 fn sharded_gradient_is_bitwise_reproducible() {
-    let device = fixture::device().autodiff();
-    let model = model(&device);
-    let (batch, weights) = batch(&device);
+    let (_, model, batch, weights) = setup();
     let grad = || {
         let grads = sharded_logprobs(&model, &batch, false)
             .unwrap()
@@ -105,9 +105,7 @@ fn sharded_gradient_is_bitwise_reproducible() {
 
 #[test]
 fn wrong_number_of_loss_weights_is_an_error_naming_both_counts() {
-    let device = fixture::device().autodiff();
-    let model = model(&device);
-    let (batch, weights) = batch(&device);
+    let (_, model, batch, weights) = setup();
     let n = batch.len();
     let err = sharded_logprobs(&model, &batch, false)
         .unwrap()
