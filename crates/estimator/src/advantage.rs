@@ -12,6 +12,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::EstimatorError;
+use crate::stats::{mean, sample_std};
 
 /// A policy-gradient estimator: how the rewards of one step become advantages A_i.
 ///
@@ -257,15 +258,10 @@ fn per_group(r: &[f64], k: usize, f: impl Fn(&[f64]) -> Vec<f64>) -> Vec<f64> {
     r.chunks(k).flat_map(f).collect()
 }
 
-fn mean(x: &[f64]) -> f64 {
-    x.iter().sum::<f64>() / x.len() as f64
-}
-
 /// (x_i − x̄) / (s + ε) with s the Bessel-corrected std; needs at least two values.
 fn standardise(x: &[f64], eps: f64) -> Vec<f64> {
     let mean = mean(x);
-    let var = x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (x.len() as f64 - 1.0);
-    let scale = var.sqrt() + eps;
+    let scale = sample_std(x) + eps;
     x.iter().map(|v| (v - mean) / scale).collect()
 }
 

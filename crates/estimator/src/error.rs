@@ -158,16 +158,6 @@ pub enum EstimatorError {
         /// Batches pushed.
         got: usize,
     },
-    /// Reading a gradient back from the device failed.
-    #[error(
-        "flattening gradients: reading parameter {param} back from the device failed: {reason}"
-    )]
-    GradientRead {
-        /// The parameter's id.
-        param: String,
-        /// burn's message.
-        reason: String,
-    },
 }
 
 impl EstimatorError {

@@ -6,26 +6,28 @@
 //! 1. optionally shape the rewards with a KL penalty ([`kl_estimates`], [`shape_rewards`]);
 //! 2. turn them into advantages with an [`Estimator`], configured for the run as
 //!    [`Advantages`] (which carries `reinforce_ema`'s baseline);
-//! 3. build the scalar loss from the per-sequence log-probs with [`policy_loss`]; its
-//!    `backward()` gives the gradient. The loss is linear in the log-probs, and
-//!    [`loss_weights`] gives its coefficients, for a log-prob pass that runs in shards.
+//! 3. turn them, with the per-sequence log-probs, into the loss with [`policy_loss`]: its
+//!    value and its weights ∂L/∂s_i, from which the model crate's backward pass gives the
+//!    gradient.
 //!
-//! The gradient-variance probe flattens each estimator's gradient with [`flatten_gradients`]
-//! and accumulates it in a [`GradStats`].
+//! The gradient-variance probe accumulates each estimator's flattened gradient in a
+//! [`GradStats`]; [`stats`] holds the summary statistics every crate uses.
+//!
+//! Everything here is arithmetic on host vectors: the crate knows no tensors (burn lives in the
+//! model crate), so the report can know estimators by type without compiling burn.
 //!
 //! Shapes: P prompts per step, k completions per prompt, N = P·k sequences, always prompt-major
 //! (the k completions of prompt 0 first).
 
 mod advantage;
 mod error;
-mod flatten;
 mod kl;
 mod loss;
+pub mod stats;
 mod variance;
 
 pub use advantage::{AdvantageOptions, Advantages, Estimator};
 pub use error::EstimatorError;
-pub use flatten::flatten_gradients;
 pub use kl::{kl_estimates, shape_rewards};
-pub use loss::{GroupReduction, LossOptions, TokenReduction, loss_weights, policy_loss};
+pub use loss::{GroupReduction, LossOptions, PolicyLoss, TokenReduction, policy_loss};
 pub use variance::{GradStats, mean_gradient};

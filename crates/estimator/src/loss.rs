@@ -1,6 +1,5 @@
 //! The policy-gradient loss: per-sequence log-probs and advantages in, one scalar out.
 
-use burn::tensor::{Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use crate::EstimatorError;
@@ -46,6 +45,16 @@ pub struct LossOptions {
     pub loss_includes_prompt: bool,
 }
 
+/// The policy-gradient loss of one step: its value, and its gradient with respect to each
+/// sequence's summed log-prob, which is all the backward pass needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyLoss {
+    /// L = Σ_i w_i s_i, accumulated in f64.
+    pub value: f64,
+    /// w_i = ∂L/∂s_i = −A_i / (D·n_i), one per sequence, in batch order.
+    pub weights: Vec<f32>,
+}
+
 /// The scalar policy-gradient loss of one step:
 ///
 /// L = −(1/D) Σ_i A_i ℓ_i,  ℓ_i = s_i (`Sum`) or s_i / n_i (`Mean`),
@@ -54,15 +63,14 @@ pub struct LossOptions {
 /// `n_tokens[i]` their number, A_i = `advantages[i]` (constants: no gradient flows through
 /// them) and D = N for `GroupReduction::Mean`, P = N/k for `GroupReduction::Sum`.
 ///
-/// ∂L/∂s_i = −A_i / (D·n_i): minimising L with SGD moves the weights by +lr·A_i·∇ℓ_i/D, so a
-/// completion with a positive advantage becomes more likely.
-///
-/// Works on any device; the result is on `seq_logp`'s device and carries its graph.
+/// L is linear in the s_i, so it is returned as its value and its weights w_i = ∂L/∂s_i =
+/// −A_i / (D·n_i): the gradient of L with respect to the weights of a model is Σ_i w_i ∇s_i,
+/// which a log-prob pass cut into shards computes shard by shard (`pglab_model::shard`).
+/// Minimising L with SGD moves the weights by +lr·A_i·∇ℓ_i/D, so a completion with a positive
+/// advantage becomes more likely.
 ///
 /// # Shapes
-/// - `seq_logp`: `[N]`, per-sequence summed log-probs (with grad)
-/// - `n_tokens`, `advantages`: N entries, the same order (prompt-major)
-/// - returns: `[1]`
+/// - `seq_logp`, `n_tokens`, `advantages`: N entries each, the same order (prompt-major)
 ///
 /// # Errors
 /// [`EstimatorError::LengthMismatch`] if the inputs disagree on N,
@@ -70,26 +78,24 @@ pub struct LossOptions {
 /// positive multiple of k, [`EstimatorError::NonFinite`] for a NaN or infinite advantage,
 /// [`EstimatorError::NoTokens`] for n_i = 0 under `TokenReduction::Mean`.
 pub fn policy_loss(
-    seq_logp: Tensor<1>,
+    seq_logp: &[f32],
     n_tokens: &[usize],
     advantages: &[f32],
     k: usize,
     options: &LossOptions,
-) -> Result<Tensor<1>, EstimatorError> {
-    let [n] = seq_logp.dims();
-    EstimatorError::check_len(CONTEXT, "advantages", advantages.len(), n)?;
+) -> Result<PolicyLoss, EstimatorError> {
+    EstimatorError::check_len(CONTEXT, "advantages", advantages.len(), seq_logp.len())?;
     let weights = loss_weights(n_tokens, advantages, k, options)?;
-    let weights = Tensor::<1>::from_data(TensorData::new(weights, [n]), &seq_logp.device());
-    Ok((seq_logp * weights).sum())
+    let value = weights
+        .iter()
+        .zip(seq_logp)
+        .map(|(&w, &s)| f64::from(w) * f64::from(s))
+        .sum();
+    Ok(PolicyLoss { value, weights })
 }
 
-/// The loss as weights on the summed log-probs: [`policy_loss`] is L = Σ_i w_i s_i with
-/// w_i = −A_i / (D·n_i) (n_i = 1 under `TokenReduction::Sum`). A loss linear in the s_i lets the
-/// log-prob pass run in shards whose gradients add up to the whole batch's.
-///
-/// # Errors
-/// As [`policy_loss`].
-pub fn loss_weights(
+/// w_i = −A_i / (D·n_i) (n_i = 1 under `TokenReduction::Sum`), after checking the inputs.
+fn loss_weights(
     n_tokens: &[usize],
     advantages: &[f32],
     k: usize,
@@ -138,22 +144,7 @@ pub fn loss_weights(
 
 #[cfg(test)]
 mod tests {
-    use burn::tensor::activation::log_softmax;
-    use burn::tensor::{Device, Int};
-
     use super::*;
-
-    fn device() -> Device {
-        Device::flex().autodiff()
-    }
-
-    fn tensor(values: &[f32], device: &Device) -> Tensor<1> {
-        Tensor::<1>::from_data(TensorData::new(values.to_vec(), [values.len()]), device)
-    }
-
-    fn to_vec(t: Tensor<1>) -> Vec<f32> {
-        t.into_data().try_into_vec_as::<f32>().expect("f32 data")
-    }
 
     fn options(token: TokenReduction, group: GroupReduction) -> LossOptions {
         LossOptions {
@@ -171,13 +162,8 @@ mod tests {
 
     /// The loss value and ∂L/∂s for the fixed example.
     fn loss_and_grad(options: &LossOptions) -> (f32, Vec<f32>) {
-        let device = device();
-        let s = tensor(&S, &device).require_grad();
-        let loss = policy_loss(s.clone(), &N_TOKENS, &A, 2, options).expect("valid inputs");
-        assert_eq!(loss.dims(), [1]);
-        let grads = loss.backward();
-        let grad = s.grad(&grads).expect("s takes part in the loss");
-        (to_vec(loss)[0], to_vec(grad))
+        let loss = policy_loss(&S, &N_TOKENS, &A, 2, options).expect("valid inputs");
+        (loss.value as f32, loss.weights)
     }
 
     fn assert_close(got: &[f32], want: &[f32]) {
@@ -221,18 +207,26 @@ mod tests {
 
     #[test]
     fn sgd_on_the_loss_makes_a_positive_advantage_completion_more_likely() {
-        // A 3-action softmax policy with equal logits; action 0 was sampled with A = +1 and
-        // action 1 with A = −1. One SGD step θ ← θ − lr·∂L/∂θ must raise π(0) and lower π(1).
-        let device = device();
-        let logits = tensor(&[0.0, 0.0, 0.0], &device).require_grad();
-        let log_probs = log_softmax(logits.clone(), 0);
-        let actions = Tensor::<1, Int>::from_ints([0, 1], &device);
-        let s = log_probs.select(0, actions);
-        let loss = policy_loss(s, &[1, 1], &[1.0, -1.0], 2, &LossOptions::default())
+        // A 3-action softmax policy with equal logits θ; action 0 was sampled with A = +1 and
+        // action 1 with A = −1. With s_i = log π(a_i), ∂s_i/∂θ_j = [j = a_i] − π_j, so
+        // ∂L/∂θ = Σ_i w_i (e_{a_i} − π). One SGD step θ ← θ − lr·∂L/∂θ must raise π(0) and
+        // lower π(1).
+        let pi = [1.0 / 3.0; 3];
+        let actions = [0usize, 1];
+        let s: Vec<f32> = actions.iter().map(|&a| (pi[a] as f32).ln()).collect();
+        let loss = policy_loss(&s, &[1, 1], &[1.0, -1.0], 2, &LossOptions::default())
             .expect("valid inputs");
-        let grad = to_vec(logits.grad(&loss.backward()).expect("logits take part"));
+        let grad: Vec<f64> = (0..3)
+            .map(|j| {
+                actions
+                    .iter()
+                    .zip(&loss.weights)
+                    .map(|(&a, &w)| f64::from(w) * (f64::from(u8::from(j == a)) - pi[j]))
+                    .sum()
+            })
+            .collect();
         let lr = 0.5;
-        let stepped: Vec<f64> = grad.iter().map(|g| -lr * f64::from(*g)).collect();
+        let stepped: Vec<f64> = grad.iter().map(|g| -lr * g).collect();
         let z: f64 = stepped.iter().map(|t| t.exp()).sum();
         let after: Vec<f64> = stepped.iter().map(|t| t.exp() / z).collect();
         let before = 1.0 / 3.0;
@@ -250,9 +244,8 @@ mod tests {
 
     #[test]
     fn mismatched_lengths_are_errors_naming_the_input() {
-        let device = device();
         let err = policy_loss(
-            tensor(&S, &device),
+            &S,
             &N_TOKENS,
             &A[..3],
             2,
@@ -272,14 +265,13 @@ mod tests {
             err.to_string()
                 .contains("advantages has 3 entries, expected 4")
         );
-        assert!(policy_loss(tensor(&S, &device), &[1], &A, 2, &LossOptions::default()).is_err());
+        assert!(policy_loss(&S, &[1], &A, 2, &LossOptions::default()).is_err());
     }
 
     #[test]
     fn uneven_groups_and_empty_batches_are_errors() {
-        let device = device();
         let err = policy_loss(
-            tensor(&S, &device),
+            &S,
             &N_TOKENS,
             &A,
             3,
@@ -296,7 +288,7 @@ mod tests {
         );
         assert!(
             policy_loss(
-                tensor(&S, &device),
+                &S,
                 &N_TOKENS,
                 &A,
                 0,
@@ -305,7 +297,7 @@ mod tests {
             .is_err()
         );
         assert_eq!(
-            policy_loss(tensor(&[], &device), &[], &[], 1, &LossOptions::default())
+            policy_loss(&[], &[], &[], 1, &LossOptions::default())
                 .expect_err("empty"),
             EstimatorError::NoSequences { context: CONTEXT }
         );
@@ -313,9 +305,8 @@ mod tests {
 
     #[test]
     fn non_finite_advantage_is_an_error_naming_it() {
-        let device = device();
         let err = policy_loss(
-            tensor(&S, &device),
+            &S,
             &N_TOKENS,
             &[1.0, f32::NAN, 0.0, 0.0],
             2,
@@ -327,9 +318,8 @@ mod tests {
 
     #[test]
     fn zero_tokens_under_mean_reduction_is_an_error() {
-        let device = device();
         let err = policy_loss(
-            tensor(&S, &device),
+            &S,
             &[1, 2, 0, 4],
             &A,
             2,
@@ -346,7 +336,7 @@ mod tests {
         // Under Sum the count is not used, so 0 is fine.
         assert!(
             policy_loss(
-                tensor(&S, &device),
+                &S,
                 &[1, 2, 0, 4],
                 &A,
                 2,

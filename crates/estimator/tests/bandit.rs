@@ -1,5 +1,6 @@
 //! The analytic bandit: every estimator's Monte Carlo mean and variance, computed through the
-//! real loss and burn's autodiff, against closed forms and exact enumerations.
+//! real loss (`policy_loss`'s weights, chained through the softmax's score function by hand),
+//! against closed forms and exact enumerations.
 //!
 //! The policy is a softmax over five actions (one-token completions) with fixed logits θ and
 //! fixed rewards r. Its exact policy gradient is ∇_θ J = π ⊙ (r − E_π[r]), and a one-sample
@@ -13,12 +14,8 @@
 
 use std::sync::OnceLock;
 
-use burn::module::{Module, Param};
-use burn::optim::GradientsParams;
-use burn::tensor::activation::log_softmax;
-use burn::tensor::{Device, Int, Tensor, TensorData};
 use pglab_estimator::{
-    AdvantageOptions, Advantages, Estimator, GradStats, LossOptions, flatten_gradients, policy_loss,
+    AdvantageOptions, Advantages, Estimator, GradStats, LossOptions, policy_loss,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -35,23 +32,6 @@ const SEED: u64 = 20_240_601;
 const EPS: f64 = 1e-6;
 
 type Vector = [f64; ACTIONS];
-
-#[derive(Module, Debug)]
-struct Bandit {
-    logits: Param<Tensor<1>>,
-}
-
-impl Bandit {
-    /// Per-sequence log-probs of the sampled actions: log softmax(θ)[a_i].
-    ///
-    /// # Shapes
-    /// - returns: `[N]`
-    fn seq_logp(&self, actions: &[usize], device: &Device) -> Tensor<1> {
-        let ids: Vec<i32> = actions.iter().map(|&a| a as i32).collect();
-        let ids = Tensor::<1, Int>::from_data(TensorData::new(ids, [actions.len()]), device);
-        log_softmax(self.logits.val(), 0).select(0, ids)
-    }
-}
 
 /// π = softmax(θ), in f64.
 fn policy() -> Vector {
@@ -142,14 +122,6 @@ fn simulation() -> &'static Simulation {
 }
 
 fn simulate() -> Simulation {
-    let device = Device::flex().autodiff();
-    let logits: Vec<f32> = LOGITS.iter().map(|&t| t as f32).collect();
-    let bandit = Bandit {
-        logits: Param::from_tensor(Tensor::<1>::from_data(
-            TensorData::new(logits, [ACTIONS]),
-            &device,
-        )),
-    };
     let pi = policy();
     let mut rng = StdRng::seed_from_u64(SEED);
     let mut estimators: Vec<(Advantages, GradStats)> = Estimator::ALL
@@ -166,12 +138,20 @@ fn simulate() -> Simulation {
         let rewards: Vec<f32> = actions.iter().map(|&a| REWARDS[a] as f32).collect();
         for (advantages, stats) in &mut estimators {
             let adv = advantages.step(&rewards).expect("finite rewards");
-            let seq_logp = bandit.seq_logp(&actions, &device);
-            let loss = policy_loss(seq_logp, &n_tokens, &adv, K, &LossOptions::default())
+            let seq_logp: Vec<f32> = actions.iter().map(|&a| pi[a].ln() as f32).collect();
+            let loss = policy_loss(&seq_logp, &n_tokens, &adv, K, &LossOptions::default())
                 .expect("consistent inputs");
-            let grads = GradientsParams::from_grads(loss.backward(), &bandit);
-            let loss_grad = flatten_gradients(&bandit, &grads).expect("readable gradients");
-            let estimate: Vec<f32> = loss_grad.iter().map(|g| -g).collect();
+            // s_i = log π(a_i), ∂s_i/∂θ = e_{a_i} − π: ∇_θ L = Σ_i w_i (e_{a_i} − π).
+            let estimate: Vec<f32> = (0..ACTIONS)
+                .map(|j| {
+                    let loss_grad: f64 = actions
+                        .iter()
+                        .zip(&loss.weights)
+                        .map(|(&a, &w)| f64::from(w) * (f64::from(u8::from(a == j)) - pi[j]))
+                        .sum();
+                    -loss_grad as f32
+                })
+                .collect();
             stats
                 .push(&estimate)
                 .expect("finite gradient of the right length");

@@ -11,12 +11,14 @@ pub mod block;
 pub mod cache;
 pub mod config;
 pub mod error;
+mod flatten;
 pub mod gpt;
 mod init;
 
 pub use cache::KvCache;
 pub use config::{Activation, Arch, AttentionKind, GptConfig};
 pub use error::{ModelError, Result};
+pub use flatten::flatten_gradients;
 pub use gpt::Gpt;
 
 pub mod logprob;

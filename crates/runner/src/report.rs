@@ -4,7 +4,6 @@
 
 mod figures;
 mod load;
-mod stats;
 mod summary;
 mod table;
 
@@ -16,7 +15,7 @@ use clap::Args;
 use crate::record::write_atomically;
 pub use figures::color;
 pub use load::{Sweep, load};
-pub use stats::{Spread, spread, t95};
+pub use pglab_estimator::stats::{Spread, spread, t95};
 pub use table::{GroupRow, VarianceRow, group_rows, variance_rows};
 
 #[derive(Args, Debug)]

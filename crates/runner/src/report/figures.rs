@@ -11,7 +11,7 @@ use plotters::style::RGBColor;
 use crate::plot::{self, Figure, Line, PALETTE, Panel};
 use crate::record::Status;
 use crate::report::load::{LR, RunCurves, Sweep, leaf, short_value};
-use crate::report::stats::{Spread, spread};
+use pglab_estimator::stats::{Spread, spread};
 use crate::report::table::{REFERENCE, paired_ratios};
 
 /// A figure the report wrote, or why it could not.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::record::Status;
 use crate::report::load::{RunCurves, Sweep, leaf, short_value};
-use crate::report::stats::{Spread, median, spread};
+use pglab_estimator::stats::{Spread, median, spread};
 
 /// The estimator every variance is compared with.
 pub const REFERENCE: &str = "rloo";

@@ -5,7 +5,7 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::Tensor;
 
-use crate::EstimatorError;
+use crate::error::{ModelError, Result};
 
 /// All gradients of `module`'s trainable float parameters, concatenated into one vector.
 ///
@@ -16,11 +16,11 @@ use crate::EstimatorError;
 /// trainable elements; parameters that do not require grad (frozen) are left out.
 ///
 /// # Errors
-/// [`EstimatorError::GradientRead`] if a gradient cannot be read back from the device.
+/// [`ModelError::GradientRead`] if a gradient cannot be read back from the device.
 pub fn flatten_gradients<M: Module>(
     module: &M,
     gradients: &GradientsParams,
-) -> Result<Vec<f32>, EstimatorError> {
+) -> Result<Vec<f32>> {
     let mut visitor = Flattener {
         gradients,
         out: Vec::new(),
@@ -36,7 +36,7 @@ pub fn flatten_gradients<M: Module>(
 struct Flattener<'a> {
     gradients: &'a GradientsParams,
     out: Vec<f32>,
-    error: Option<EstimatorError>,
+    error: Option<ModelError>,
 }
 
 impl ModuleVisitor for Flattener<'_> {
@@ -56,7 +56,7 @@ impl ModuleVisitor for Flattener<'_> {
         match read {
             Ok(values) => self.out.extend(values),
             Err(reason) => {
-                self.error = Some(EstimatorError::GradientRead {
+                self.error = Some(ModelError::GradientRead {
                     param: param.id.to_string(),
                     reason,
                 });

@@ -1,5 +1,23 @@
-//! Summary statistics over seeds: mean, Bessel-corrected standard deviation, a Student-t 95 %
-//! confidence interval for the mean, and medians.
+//! Summary statistics, the one place pglab computes them: mean, Bessel-corrected standard
+//! deviation, a Student-t 95 % confidence interval for the mean, and medians. Used for a step's
+//! rewards, the estimators' standardisation, pretraining's reward check and the report's
+//! statistics over seeds, so every one of them means the same thing by "std".
+
+/// The arithmetic mean; NaN for no values.
+pub fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len() as f64
+}
+
+/// The Bessel-corrected sample standard deviation, sqrt(Σ (x − x̄)² / (n − 1)); NaN for fewer
+/// than two values, where it is undefined.
+pub fn sample_std(values: &[f64]) -> f64 {
+    let n = values.len();
+    if n < 2 {
+        return f64::NAN;
+    }
+    let mean = mean(values);
+    (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
+}
 
 /// Mean and spread of a handful of values (one per seed).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -19,21 +37,27 @@ pub fn spread(values: &[f64]) -> Option<Spread> {
     if n == 0 {
         return None;
     }
-    let mean = values.iter().sum::<f64>() / n as f64;
-    let (std, ci95) = if n < 2 {
-        (f64::NAN, f64::NAN)
+    let std = sample_std(values);
+    let ci95 = if n < 2 {
+        f64::NAN
     } else {
-        let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-        let std = var.sqrt();
-        (std, t95(n - 1) * std / (n as f64).sqrt())
+        t95(n - 1) * std / (n as f64).sqrt()
     };
-    Some(Spread { n, mean, std, ci95 })
+    Some(Spread {
+        n,
+        mean: mean(values),
+        std,
+        ci95,
+    })
 }
 
 /// The 0.975 quantile of Student's t distribution with `df` degrees of freedom: exact to the
 /// printed digits up to 30 (the table every statistics book prints; seeds rarely number more),
 /// then the Cornish–Fisher expansion around the normal quantile, within 1e-5 there. A table
-/// rather than a statistics crate: this is the one quantile the report needs.
+/// rather than a statistics crate: this is the one quantile pglab needs.
+///
+/// # Panics
+/// For `df = 0`, where the distribution is undefined; callers ask only with n ≥ 2 values.
 pub fn t95(df: usize) -> f64 {
     const TABLE: [f64; 30] = [
         12.706205, 4.302653, 3.182446, 2.776445, 2.570582, 2.446912, 2.364624, 2.306004, 2.262157,
@@ -69,6 +93,14 @@ pub fn median(values: impl IntoIterator<Item = f64>) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mean_and_std_by_hand() {
+        // 1, 2, 3, 6: mean 3; squared deviations 4 + 1 + 0 + 9 = 14, /3, std √(14/3).
+        assert_eq!(mean(&[1.0, 2.0, 3.0, 6.0]), 3.0);
+        assert!((sample_std(&[1.0, 2.0, 3.0, 6.0]) - (14.0f64 / 3.0).sqrt()).abs() < 1e-15);
+        assert!(sample_std(&[4.0]).is_nan() && mean(&[]).is_nan());
+    }
 
     #[test]
     fn spread_of_three_values_by_hand() {
