@@ -4,7 +4,9 @@
 pub mod bench;
 pub mod cli;
 pub mod device;
+pub mod environment;
 pub mod experiment;
+pub mod gradient;
 pub mod lock;
 pub mod plot;
 pub mod pretrain;
@@ -14,4 +16,5 @@ pub mod report;
 pub mod run;
 pub mod sample;
 pub mod score;
+pub mod step;
 pub mod sweep;
