@@ -13,6 +13,7 @@ pub mod config;
 pub mod error;
 mod flatten;
 pub mod gpt;
+pub mod progress;
 mod init;
 
 pub use cache::KvCache;
@@ -20,6 +21,7 @@ pub use config::{Activation, Arch, AttentionKind, GptConfig};
 pub use error::{ModelError, Result};
 pub use flatten::flatten_gradients;
 pub use gpt::Gpt;
+pub use progress::{Progress, Silent};
 
 pub mod logprob;
 pub mod sample;

@@ -15,8 +15,8 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use burn::prelude::Device;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
-use pglab_model::pretrain::{Corpus, PretrainConfig, Pretrained, Progress, TrainRecord, pretrain};
+use pglab_model::Progress;
+use pglab_model::pretrain::{Corpus, PretrainConfig, Pretrained, TrainRecord, pretrain};
 use pglab_estimator::stats::{mean, sample_std};
 use pglab_model::{Checkpoint, SamplingConfig, sample};
 use pglab_reward::RewardSpec;
@@ -24,9 +24,10 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 use toml::{Table, Value};
-use sha2::{Digest, Sha256};
 
 use crate::device::Backend;
+use crate::hash::sha256_hex;
+use crate::progress::Bar;
 use crate::experiment::diagnostics::{describe, first_line, locate_key, location, offending_key};
 use crate::plot::{self, Figure, Line, PALETTE, Panel};
 
@@ -214,7 +215,7 @@ pub fn run(args: &PretrainArgs) -> anyhow::Result<()> {
         None => Corpus::Grammar,
     };
     let selected = args.backend.select()?;
-    let mut progress = Bar::new();
+    let mut progress = Bar::new("{elapsed_precise} [{wide_bar}] {pos}/{len} steps, eta {eta} {msg}");
     let outcome = build(
         &settings,
         &corpus,
@@ -253,19 +254,11 @@ pub fn settings_hash(settings: &PretrainFile, corpus: &CorpusStamp) -> String {
         settings,
         corpus,
     };
-    hex_sha256(
+    sha256_hex(
         serde_json::to_string(&identity)
             .unwrap_or_default()
             .as_bytes(),
     )
-}
-
-fn hex_sha256(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
 }
 
 fn corpus_stamp(corpus: &Corpus) -> CorpusStamp {
@@ -273,7 +266,7 @@ fn corpus_stamp(corpus: &Corpus) -> CorpusStamp {
         Corpus::Grammar => CorpusStamp::Grammar,
         Corpus::File { path, text } => CorpusStamp::File {
             path: path.clone(),
-            sha256: hex_sha256(text.as_bytes()),
+            sha256: sha256_hex(text.as_bytes()),
         },
     }
 }
@@ -310,7 +303,7 @@ pub fn stale_reason(dir: &Path, expected: &str, device: &Device) -> Option<Strin
         let recorded = stamp.files.get(name);
         match std::fs::read(dir.join(name)) {
             Err(_) => return Some(format!("{name} is missing")),
-            Ok(bytes) if recorded != Some(&hex_sha256(&bytes)) => {
+            Ok(bytes) if recorded != Some(&sha256_hex(&bytes)) => {
                 return Some(format!("{name} does not match its recorded hash (corrupt)"));
             }
             Ok(_) => {}
@@ -371,7 +364,7 @@ pub fn build(
     for name in MODEL_FILES {
         let path = tmp.path().join(name);
         let bytes = std::fs::read(&path).with_context(|| format!("{}", path.display()))?;
-        files.insert(name.to_string(), hex_sha256(&bytes));
+        files.insert(name.to_string(), sha256_hex(&bytes));
     }
     let stamp = Stamp {
         format_version: FORMAT_VERSION,
@@ -570,76 +563,5 @@ fn print_results(out: &Path, r: &Results) {
     );
     for (i, s) in r.samples.iter().enumerate() {
         println!("  sample {}: {}", i + 1, s.replace('\n', " "));
-    }
-}
-
-/// Progress on the terminal: a line per stage and a bar over the training steps.
-struct Bar {
-    bar: Option<ProgressBar>,
-    start: Instant,
-}
-
-impl Bar {
-    fn new() -> Self {
-        Self {
-            bar: None,
-            start: Instant::now(),
-        }
-    }
-
-    fn finish(&mut self) {
-        if let Some(bar) = self.bar.take() {
-            bar.finish_and_clear();
-        }
-    }
-}
-
-impl Progress for Bar {
-    fn stage(&mut self, what: &str) {
-        let line = format!("[{:>5.1}s] {what}", self.start.elapsed().as_secs_f64());
-        match &self.bar {
-            Some(bar) if !bar.is_hidden() => bar.println(line),
-            _ => {
-                let _ = writeln!(std::io::stderr(), "{line}");
-            }
-        }
-    }
-
-    fn train_step(&mut self, record: &TrainRecord, steps: usize) {
-        let bar = self.bar.get_or_insert_with(|| {
-            let bar = ProgressBar::new(steps as u64);
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{elapsed_precise} [{wide_bar}] {pos}/{len} steps, eta {eta} {msg}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            bar
-        });
-        bar.set_position(record.step as u64);
-        let mut msg = String::new();
-        if let Some(loss) = record.train_loss {
-            let _ = write!(msg, "loss {loss:.3}");
-        }
-        if let Some(eval) = record.eval_loss {
-            let _ = write!(msg, " held-out {eval:.3}");
-            let line = format!(
-                "step {:>5}: held-out loss {eval:.4} (perplexity {:.2})",
-                record.step,
-                eval.exp()
-            );
-            // A hidden bar (stderr is not a terminal) prints nothing: log the line plainly.
-            if bar.is_hidden() {
-                let _ = writeln!(std::io::stderr(), "{line}");
-            } else {
-                bar.println(line);
-            }
-        }
-        let _ = write!(msg, " {:.0} tok/s", record.tokens_per_s);
-        bar.set_message(msg);
-        if record.step == steps {
-            bar.finish_and_clear();
-            self.bar = None;
-        }
     }
 }

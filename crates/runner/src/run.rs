@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use burn::prelude::*;
 use pglab_estimator::Advantages;
+use pglab_model::Progress;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -16,15 +17,15 @@ use crate::probe::Probe;
 use crate::record::{CsvLog, FINAL_WINDOW, JsonLines, RunResult, SampleRecord, Status};
 use crate::step::{Step, optimizer, rl_step};
 
-/// Trains `config` into `dir` (which must exist and be empty of results), calling `progress`
-/// with (steps done, total steps, mean reward) after every step. Stops early, with `Ok(None)`,
+/// Trains `config` into `dir` (which must exist and be empty of results), reporting every step
+/// and its mean reward to `progress`. Stops early, with `Ok(None)`,
 /// when `stop` is raised; a NaN/inf loss or reward ends the run as `Diverged`.
 pub fn train(
     config: &RunConfig,
     dir: &Path,
     base: &Device,
     stop: &AtomicBool,
-    progress: &dyn Fn(usize, usize, f64),
+    progress: &mut dyn Progress,
 ) -> anyhow::Result<Option<RunResult>> {
     let start = Instant::now();
     let (environment, mut policy) = Environment::load(config, base)?;
@@ -83,7 +84,7 @@ pub fn train(
                 })?;
             }
         }
-        progress(step + 1, steps, record.reward_mean);
+        progress.step(step + 1, steps, &format!("reward {:.2}", record.reward_mean));
         rewards_by_step.push(record.reward_mean);
         let finite = record.loss.is_finite()
             && record.grad_norm.is_finite()

@@ -6,19 +6,18 @@
 //! finished when its `done.json` exists and names the hash of its `config.toml`; any other
 //! run directory is redone from the start.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use pglab_model::Checkpoint;
-use sha2::{Digest, Sha256};
 
 use crate::experiment::{self, Experiment, RunSpec};
+use crate::hash::sha256_hex;
 use crate::lock::lock;
+use crate::progress::{Bar, Bars};
 use crate::record::{RunResult, Status, write_atomically};
 use crate::report;
 use crate::environment::model_dir;
@@ -125,12 +124,12 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
         eprintln!("\ninterrupt: stopping after the current step of each run…");
     });
 
-    let progress = Progress::new(pending.len());
+    let progress = Bars::new(pending.len());
     let device = backend.device;
     let failures: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let run_next = |spec: &RunSpec| {
-        let bar = progress.start(&spec.id);
-        let outcome = run_point(spec, &runs_dir.join(&spec.id), &device, &bar);
+        let mut bar = progress.start(&spec.id);
+        let outcome = run_point(spec, &runs_dir.join(&spec.id), &device, &mut bar);
         progress.finish(&spec.id, &bar, &outcome);
         if let Err(reason) = outcome {
             let mut failures = failures.lock().unwrap_or_else(|e| e.into_inner());
@@ -198,7 +197,7 @@ fn run_point(
     spec: &RunSpec,
     dir: &Path,
     device: &burn::prelude::Device,
-    bar: &ProgressBar,
+    bar: &mut Bar,
 ) -> Result<Option<Status>, String> {
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(
         || -> anyhow::Result<Option<RunResult>> {
@@ -209,15 +208,10 @@ fn run_point(
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             let config_text = toml::to_string_pretty(&spec.config)?;
             write_atomically(&dir.join("config.toml"), config_text.as_bytes())?;
-            let progress = |step: usize, steps: usize, reward: f64| {
-                bar.set_length(steps as u64);
-                bar.set_position(step as u64);
-                bar.set_message(format!("reward {reward:.2}"));
-            };
-            let Some(mut result) = run::train(&spec.config, dir, device, &STOP, &progress)? else {
+            let Some(mut result) = run::train(&spec.config, dir, device, &STOP, bar)? else {
                 return Ok(None);
             };
-            result.config_hash = hash(&config_text);
+            result.config_hash = sha256_hex(config_text.as_bytes());
             write_atomically(
                 &dir.join("done.json"),
                 serde_json::to_string_pretty(&result)?.as_bytes(),
@@ -262,7 +256,7 @@ fn finished(runs_dir: &Path, spec: &RunSpec) -> Option<RunResult> {
     let result: RunResult =
         serde_json::from_slice(&std::fs::read(dir.join("done.json")).ok()?).ok()?;
     let config_text = toml::to_string_pretty(&spec.config).ok()?;
-    (result.config_hash == hash(&config_text)).then_some(result)
+    (result.config_hash == sha256_hex(config_text.as_bytes())).then_some(result)
 }
 
 fn failed(runs_dir: &Path, spec: &RunSpec) -> Option<RunResult> {
@@ -386,85 +380,6 @@ fn parse_shard(shard: &str) -> anyhow::Result<(usize, usize)> {
     }
 }
 
-pub fn hash(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-/// Progress bars on a terminal (one overall, one per active run), plain lines otherwise.
-struct Progress {
-    bars: Option<MultiProgress>,
-    overall: ProgressBar,
-    total: usize,
-    finished: AtomicUsize,
-    lines: Mutex<()>,
-}
-
-impl Progress {
-    fn new(total: usize) -> Arc<Self> {
-        let terminal = std::io::stderr().is_terminal();
-        let bars = terminal.then(MultiProgress::new);
-        let overall = match &bars {
-            Some(m) => {
-                let bar = m.add(ProgressBar::new(total as u64));
-                bar.set_style(
-                    ProgressStyle::with_template(
-                        "runs {bar:30} {pos}/{len} [{elapsed_precise}, eta {eta}]",
-                    )
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-                );
-                bar
-            }
-            None => ProgressBar::hidden(),
-        };
-        Arc::new(Self {
-            bars,
-            overall,
-            total,
-            finished: AtomicUsize::new(0),
-            lines: Mutex::new(()),
-        })
-    }
-
-    fn start(&self, id: &str) -> ProgressBar {
-        match &self.bars {
-            Some(m) => {
-                let bar = m.add(ProgressBar::new(1));
-                bar.set_style(
-                    ProgressStyle::with_template("  {prefix:24} {bar:20} step {pos}/{len} {msg}")
-                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-                );
-                bar.set_prefix(id.to_string());
-                bar
-            }
-            None => ProgressBar::hidden(),
-        }
-    }
-
-    fn finish(&self, id: &str, bar: &ProgressBar, outcome: &Result<Option<Status>, String>) {
-        let n = self.finished.fetch_add(1, Ordering::Relaxed) + 1;
-        bar.finish_and_clear();
-        self.overall.inc(1);
-        let what = match outcome {
-            Ok(Some(s)) => format!("{s:?} ({})", bar.message()).to_lowercase(),
-            Ok(None) => format!("interrupted ({})", bar.message()),
-            Err(reason) => format!("failed: {reason}"),
-        };
-        let line = format!("[{n}/{}] {id}: {what}", self.total);
-        match &self.bars {
-            Some(m) => {
-                let _ = m.println(line);
-            }
-            None => {
-                let _guard = self.lines.lock();
-                eprintln!("{line}");
-            }
-        }
-    }
 }

@@ -6,7 +6,8 @@ use std::path::Path;
 
 use burn::prelude::Device;
 use pglab_model::Checkpoint;
-use pglab_model::pretrain::{Corpus, Silent};
+use pglab_model::Silent;
+use pglab_model::pretrain::Corpus;
 use pglab_runner::pretrain::{Outcome, PretrainFile, STAMP_FILE, build};
 
 /// A model small enough to pretrain in well under a second.

@@ -2,7 +2,7 @@
 //! text), a byte-level BPE tokenizer trained on it, and a language-model training loop. The
 //! result is a [`Checkpoint`] that saves in the Hugging Face layout.
 //!
-//! Nothing here prints: progress goes through the [`Progress`] trait.
+//! Nothing here prints: progress goes through the [`Progress`](crate::Progress) trait.
 
 pub mod bpe;
 pub mod corpus;
@@ -17,6 +17,7 @@ use crate::checkpoint::Checkpoint;
 use crate::config::GptConfig;
 use crate::error::{ModelError, Result};
 use crate::gpt::Gpt;
+use crate::progress::Progress;
 
 pub use bpe::{END_OF_TEXT, train_tokenizer};
 pub use train::{TrainRecord, learning_rate, lm_loss};
@@ -263,19 +264,6 @@ impl Corpus {
         }
     }
 }
-
-/// Reports pretraining's progress; the runner draws it, tests ignore it.
-pub trait Progress {
-    /// A stage starts ("writing the corpus", "training the tokenizer", …).
-    fn stage(&mut self, _what: &str) {}
-    /// A training record, of `steps` in all.
-    fn train_step(&mut self, _record: &TrainRecord, _steps: usize) {}
-}
-
-/// Progress that goes nowhere.
-pub struct Silent;
-
-impl Progress for Silent {}
 
 /// A pretrained model and how it got there.
 #[derive(Debug)]

@@ -11,7 +11,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use super::{Progress, TrainSettings};
+use super::TrainSettings;
+use crate::progress::Progress;
 use crate::error::{ModelError, Result};
 use crate::gpt::Gpt;
 use crate::logprob::TokenBatch;
@@ -144,7 +145,7 @@ pub fn train(
         lr: 0.0,
         tokens_per_s: 0.0,
     };
-    progress.train_step(&first, settings.steps);
+    report(progress, &first, settings.steps);
     records.push(first);
     for step in 0..settings.steps {
         let start = Instant::now();
@@ -180,10 +181,29 @@ pub fn train(
             lr,
             tokens_per_s: (settings.batch_size * t) as f64 / elapsed.max(1e-9),
         };
-        progress.train_step(&record, settings.steps);
+        report(progress, &record, settings.steps);
         records.push(record);
     }
     Ok((model, records))
+}
+
+/// A step's record as progress: loss, held-out loss and speed on the bar; each held-out loss
+/// also as a line of its own, so the log keeps the learning curve.
+fn report(progress: &mut dyn Progress, record: &TrainRecord, steps: usize) {
+    let mut status = String::new();
+    if let Some(loss) = record.train_loss {
+        status.push_str(&format!("loss {loss:.3} "));
+    }
+    if let Some(eval) = record.eval_loss {
+        status.push_str(&format!("held-out {eval:.3} "));
+        progress.note(&format!(
+            "step {:>5}: held-out loss {eval:.4} (perplexity {:.2})",
+            record.step,
+            eval.exp()
+        ));
+    }
+    status.push_str(&format!("{:.0} tok/s", record.tokens_per_s));
+    progress.step(record.step, steps, &status);
 }
 
 #[cfg(test)]

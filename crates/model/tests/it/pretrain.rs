@@ -3,10 +3,10 @@
 //! saves and reloads exactly.
 
 use pglab_model::pretrain::{
-    Corpus, CorpusSettings, END_OF_TEXT, ModelSettings, PretrainConfig, Silent, TokenizerSettings,
+    Corpus, CorpusSettings, END_OF_TEXT, ModelSettings, PretrainConfig, TokenizerSettings,
     TrainSettings, pretrain,
 };
-use pglab_model::{Checkpoint, Gpt};
+use pglab_model::{Checkpoint, Gpt, Silent};
 
 use crate::fixture::{self, floats, ids_tensor};
 
