@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::load::{RunCurves, Sweep, leaf, short_value};
 use crate::record::Status;
-use crate::report::load::{RunCurves, Sweep, leaf, short_value};
 use pglab_estimator::stats::{Spread, median, spread};
 
 /// The estimator every variance is compared with.

@@ -6,7 +6,6 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 
-use crate::experiment::format_float;
 use crate::record::Status;
 
 /// The summary column naming each run's training estimator (always written by `pglab sweep`).
@@ -272,6 +271,17 @@ pub fn short_value(value: &str) -> String {
     match value.parse::<f64>() {
         Ok(v) if value.contains(['.', 'e', 'E']) => format_float(v),
         _ => value.to_string(),
+    }
+}
+
+/// A float as pglab writes it in run ids and labels: short, `3e-5` rather than `0.00003`.
+pub fn format_float(f: f64) -> String {
+    if f != 0.0 && (f.abs() < 1e-2 || f.abs() >= 1e4) {
+        let s = format!("{f:e}");
+        s.replace("e-0", "e-")
+    } else {
+        let s = format!("{f}");
+        s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
     }
 }
 

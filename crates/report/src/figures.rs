@@ -8,11 +8,11 @@ use std::path::Path;
 use pglab_estimator::Estimator;
 use plotters::style::RGBColor;
 
+use crate::load::{LR, RunCurves, Sweep, leaf, short_value};
 use crate::plot::{self, Figure, Line, PALETTE, Panel};
 use crate::record::Status;
-use crate::report::load::{LR, RunCurves, Sweep, leaf, short_value};
+use crate::table::{REFERENCE, paired_ratios};
 use pglab_estimator::stats::{Spread, spread};
-use crate::report::table::{REFERENCE, paired_ratios};
 
 /// A figure the report wrote, or why it could not.
 #[derive(Debug, Clone)]
