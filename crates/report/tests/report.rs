@@ -1,7 +1,8 @@
 //! `pglab report` on a committed sweep (`tests/fixtures/report/`: CSV files only, numbers chosen
 //! so every figure of the report can be worked out by hand): report.csv and variance.csv against
 //! those hand computations, figures of the right size that show data, byte-identical rebuilds,
-//! diverged/failed/pending runs, a sweep without a probe, and errors that name the file.
+//! diverged/failed/pending runs, a sweep without a probe, and errors that name the file (an
+//! unknown estimator name among them).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -378,6 +379,32 @@ fn bad_input_is_an_error_naming_the_file_and_place() {
     let (ok, stderr) = pglab_report(&dir);
     assert!(
         !ok && stderr.contains("s0-rloo-lr0.1/metrics.csv"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_unknown_estimator_is_a_one_line_error_naming_file_line_and_column() {
+    let (_tmp, dir) = fixture_copy();
+    let probe = dir.join("runs/s1-reinforce-lr0.01/probe.csv");
+    let text = std::fs::read_to_string(&probe).unwrap();
+    std::fs::write(&probe, text.replacen("\n0,0,rloo,", "\n0,0,ppo,", 1)).unwrap();
+    let (ok, stderr) = pglab_report(&dir);
+    assert!(!ok && stderr.lines().count() == 1, "{stderr}");
+    assert!(
+        stderr
+            .contains("s1-reinforce-lr0.01/probe.csv:3: column `estimator`: unknown variant `ppo`"),
+        "{stderr}"
+    );
+
+    let (_tmp, dir) = fixture_copy();
+    let summary = dir.join("summary.csv");
+    let text = std::fs::read_to_string(&summary).unwrap();
+    std::fs::write(&summary, text.replacen(",0,rloo,0.1,", ",0,ppo,0.1,", 1)).unwrap();
+    let (ok, stderr) = pglab_report(&dir);
+    assert!(!ok && stderr.lines().count() == 1, "{stderr}");
+    assert!(
+        stderr.contains("summary.csv:5: column `train.estimator`: unknown variant `ppo`"),
         "{stderr}"
     );
 }
