@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 pub use figures::color;
-pub use load::{Sweep, format_float, in_order, load};
+pub use load::{Sweep, format_float, load};
 pub use record::{
     CsvLog, FINAL_WINDOW, JsonLines, ProbeRecord, RunResult, SampleRecord, Status, StepRecord,
     replace_atomically, temporary_beside, write_atomically,

@@ -5,9 +5,9 @@
 use burn::prelude::*;
 use pglab_estimator::{Advantages, GradStats, flatten_gradients, loss_weights, mean_gradient};
 use pglab_model::{Gpt, sample, sharded_logprobs};
+use pglab_report::ProbeRecord;
 use rand::rngs::StdRng;
 
-use crate::record::ProbeRecord;
 use crate::run::Policy;
 
 /// One `Advantages` per probed estimator, each observing the run's rewards so that
@@ -94,7 +94,7 @@ impl Probe {
                 Ok(ProbeRecord {
                     step,
                     generations,
-                    estimator: a.estimator().name().to_string(),
+                    estimator: a.estimator(),
                     batches,
                     grad_var: s.grad_var()?,
                     grad_mean_sqnorm: s.grad_mean_sqnorm()?,

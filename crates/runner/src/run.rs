@@ -13,13 +13,13 @@ use pglab_estimator::{Advantages, flatten_gradients, kl_estimates, loss_weights,
 use pglab_model::{
     Checkpoint, Gpt, Rollout, Tokenizer, sample, sequence_logprobs, sharded_logprobs,
 };
+use pglab_report::{CsvLog, FINAL_WINDOW, JsonLines, RunResult, SampleRecord, Status, StepRecord};
 use pglab_reward::Reward;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use crate::experiment::{OptimizerKind, RunConfig};
 use crate::probe::Probe;
-use crate::record::{CsvLog, FINAL_WINDOW, JsonLines, RunResult, SampleRecord, Status, StepRecord};
 
 /// Where `model = "default"` lives.
 pub const DEFAULT_MODEL_DIR: &str = "models/default";
