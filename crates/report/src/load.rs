@@ -21,7 +21,7 @@ pub struct Sweep {
     pub panel_columns: Vec<String>,
     /// Panel labels (`lr = 3e-5`), in the grid's order; one empty label when nothing varies.
     pub panels: Vec<String>,
-    /// Training estimators, in declaration order ([`in_order`]).
+    /// Training estimators, each once, in declaration order (`Estimator::ALL`).
     pub estimators: Vec<Estimator>,
     /// Probed estimators, in declaration order.
     pub probed: Vec<Estimator>,
@@ -231,4 +231,24 @@ fn read_probe(path: &Path) -> anyhow::Result<Vec<ProbeRecord>> {
         return Ok(Vec::new());
     }
     csv_rows::read(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn estimators_come_once_each_in_declaration_order() {
+        use Estimator::{DrGrpo, Grpo, Reinforce, Rloo};
+        let named = [Grpo, Rloo, Grpo, Reinforce, DrGrpo, Rloo];
+        assert_eq!(in_order(named.into_iter()), [Reinforce, Rloo, Grpo, DrGrpo]);
+    }
+
+    #[test]
+    fn grid_values_are_written_short() {
+        assert_eq!(short_value("0.00003"), "3e-5");
+        assert_eq!(short_value("0.1"), "0.1");
+        assert_eq!(short_value("4"), "4");
+        assert_eq!(leaf("train.lr"), "lr");
+    }
 }

@@ -39,7 +39,7 @@ pub struct GroupRow {
 }
 
 /// One probed estimator, pooled over every run and probe of the sweep: a row of
-/// `variance.csv`, every figure at full precision ([`format::exact`]), empty where there is none.
+/// `variance.csv`, every figure at full precision (`format::exact`), empty where there is none.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VarianceRow {
     pub estimator: Estimator,
@@ -177,7 +177,7 @@ pub struct Cells {
 }
 
 /// `report.csv`'s columns after the estimator and the grid point: every figure at full
-/// precision ([`format::exact`]), empty where there is none.
+/// precision (`format::exact`), empty where there is none.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupFigures {
     pub runs: usize,
