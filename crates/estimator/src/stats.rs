@@ -3,20 +3,21 @@
 //! rewards, the estimators' standardisation, pretraining's reward check and the report's
 //! statistics over seeds, so every one of them means the same thing by "std".
 
-/// The arithmetic mean; NaN for no values.
-pub fn mean(values: &[f64]) -> f64 {
-    values.iter().sum::<f64>() / values.len() as f64
+/// The arithmetic mean, accumulated in f64 (f32 inputs are widened exactly); NaN for no values.
+pub fn mean<T: Copy + Into<f64>>(values: &[T]) -> f64 {
+    values.iter().map(|&v| v.into()).sum::<f64>() / values.len() as f64
 }
 
 /// The Bessel-corrected sample standard deviation, sqrt(Σ (x − x̄)² / (n − 1)); NaN for fewer
 /// than two values, where it is undefined.
-pub fn sample_std(values: &[f64]) -> f64 {
+pub fn sample_std<T: Copy + Into<f64>>(values: &[T]) -> f64 {
     let n = values.len();
     if n < 2 {
         return f64::NAN;
     }
     let mean = mean(values);
-    (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
+    let squares: f64 = values.iter().map(|&v| (v.into() - mean).powi(2)).sum();
+    (squares / (n - 1) as f64).sqrt()
 }
 
 /// Mean and spread of a handful of values (one per seed).
@@ -99,7 +100,8 @@ mod tests {
         // 1, 2, 3, 6: mean 3; squared deviations 4 + 1 + 0 + 9 = 14, /3, std √(14/3).
         assert_eq!(mean(&[1.0, 2.0, 3.0, 6.0]), 3.0);
         assert!((sample_std(&[1.0, 2.0, 3.0, 6.0]) - (14.0f64 / 3.0).sqrt()).abs() < 1e-15);
-        assert!(sample_std(&[4.0]).is_nan() && mean(&[]).is_nan());
+        assert!(sample_std(&[4.0]).is_nan() && mean::<f64>(&[]).is_nan());
+        assert_eq!(mean(&[0.5f32, 1.5]), 1.0);
     }
 
     #[test]

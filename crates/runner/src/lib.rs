@@ -4,7 +4,9 @@
 pub mod bench;
 pub mod cli;
 pub mod device;
+pub mod environment;
 pub mod experiment;
+pub mod gradient;
 pub mod lock;
 pub mod pretrain;
 pub mod probe;
@@ -12,4 +14,5 @@ pub mod report;
 pub mod run;
 pub mod sample;
 pub mod score;
+pub mod step;
 pub mod sweep;

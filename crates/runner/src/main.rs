@@ -12,7 +12,7 @@ fn main() {
         Command::Bench(args) => bench::run(args),
         Command::Pretrain(args) => pretrain::run(args),
         Command::Sweep(args) => sweep::sweep(args),
-        Command::Run(args) => sweep::run_one(args),
+        Command::Run(args) => sweep::run_single(args),
         Command::Check(args) => sweep::check(args),
         Command::Report(args) => report::run(args),
     };

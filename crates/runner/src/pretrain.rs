@@ -16,19 +16,19 @@ use anyhow::{Context, bail};
 use burn::prelude::Device;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use pglab_model::pretrain::{
-    Corpus, CorpusSettings, ModelSettings, PretrainConfig, Pretrained, Progress, TokenizerSettings,
-    TrainRecord, TrainSettings, pretrain,
-};
+use pglab_model::pretrain::{Corpus, PretrainConfig, Pretrained, Progress, TrainRecord, pretrain};
+use pglab_estimator::stats::{mean, sample_std};
 use pglab_model::{Checkpoint, SamplingConfig, sample};
 use pglab_report::pretrain_log::{self, PretrainRow};
 use pglab_reward::RewardSpec;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
+use toml::{Table, Value};
 use sha2::{Digest, Sha256};
 
 use crate::device::Backend;
+use crate::experiment::diagnostics::{describe, first_line, locate_key, location, offending_key};
 
 /// Bumped whenever pglab's pretraining changes what the same settings produce; a model stamped
 /// with another version is rebuilt.
@@ -60,16 +60,12 @@ pub struct PretrainArgs {
 }
 
 /// What `experiments/pretrain.toml` holds: the model crate's pretraining settings
-/// ([`PretrainConfig`], section by section) and the report measured after training. Unknown
-/// keys are rejected; every key has a default.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields, default)]
+/// ([`PretrainConfig`], its sections at the top level of the file) and `[report]`, what is
+/// measured after training. Unknown keys are rejected; every key has a default.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct PretrainFile {
-    pub seed: u64,
-    pub corpus: CorpusSettings,
-    pub tokenizer: TokenizerSettings,
-    pub model: ModelSettings,
-    pub train: TrainSettings,
+    #[serde(flatten)]
+    pub config: PretrainConfig,
     pub report: ReportSettings,
 }
 
@@ -108,10 +104,21 @@ impl PretrainFile {
         Self::parse(&text, path)
     }
 
-    /// Parses the text of a settings file; `path` is only used in errors.
+    /// Parses the text of a settings file; `path` is only used in errors, which read like an
+    /// experiment file's (`file:line:col: key: problem`, with "did you mean" for a misspelt key).
     pub fn parse(text: &str, path: &Path) -> anyhow::Result<Self> {
-        let file: Self = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
-        file.pretrain().validate(path)?;
+        let mut table: Table = text.parse::<Table>().map_err(|e| {
+            let at = location(path, text, e.span());
+            anyhow::anyhow!("{at}: {}", first_line(e.message()))
+        })?;
+        let report = table
+            .remove("report")
+            .unwrap_or_else(|| Value::Table(Table::new()));
+        let file = Self {
+            config: deserialize(Value::Table(table), "", path, text)?,
+            report: deserialize(report, "report", path, text)?,
+        };
+        file.config.validate(path)?;
         if file.report.new_tokens == 0 {
             bail!("{}: report.new_tokens: must be at least 1", path.display());
         }
@@ -120,49 +127,25 @@ impl PretrainFile {
         }
         Ok(file)
     }
-
-    /// The model crate's part of the settings.
-    pub fn pretrain(&self) -> PretrainConfig {
-        PretrainConfig {
-            seed: self.seed,
-            corpus: self.corpus.clone(),
-            tokenizer: self.tokenizer.clone(),
-            model: self.model.clone(),
-            train: self.train.clone(),
-        }
-    }
 }
 
-/// One line naming the file, the key (`section.key`, where the error points at one) and the
-/// problem, from a TOML error.
-fn toml_error(path: &Path, text: &str, err: &toml::de::Error) -> anyhow::Error {
-    let message = err.message().trim().replace('\n', " ");
-    let Some(span) = err.span() else {
-        return anyhow::anyhow!("{}: {message}", path.display());
-    };
-    let line_no = text[..span.start.min(text.len())].matches('\n').count();
-    let lines: Vec<&str> = text.lines().collect();
-    let key = lines.get(line_no).and_then(|line| {
-        let (key, _) = line.split_once('=')?;
-        let key = key.trim().trim_matches('"');
-        let section = lines[..line_no].iter().rev().find_map(|l| {
-            let l = l.trim();
-            (l.starts_with('[') && l.ends_with(']'))
-                .then(|| l.trim_matches(|c| c == '[' || c == ']').trim().to_string())
-        });
-        Some(match section {
-            Some(section) => format!("{section}.{key}"),
-            None => key.to_string(),
-        })
-    });
-    match key {
-        Some(key) => anyhow::anyhow!(
-            "{}: {key}: {message} (line {})",
-            path.display(),
-            line_no + 1
-        ),
-        None => anyhow::anyhow!("{}: line {}: {message}", path.display(), line_no + 1),
-    }
+/// `value` as a `T`, or one line naming the file, line and key (under `section`) at fault.
+fn deserialize<T: serde::de::DeserializeOwned>(
+    value: Value,
+    section: &str,
+    path: &Path,
+    text: &str,
+) -> anyhow::Result<T> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let key = offending_key(&e.path().to_string(), e.inner().message());
+        let key = match (section, key.as_str()) {
+            ("", key) => key.to_string(),
+            (section, "") => section.to_string(),
+            (section, key) => format!("{section}.{key}"),
+        };
+        let at = locate_key(path, text, &key);
+        anyhow::anyhow!("{at}: {}", describe(e.inner().message(), &key))
+    })
 }
 
 /// The stamp written last into a finished model directory.
@@ -362,7 +345,7 @@ pub fn build(
     }
 
     let start = Instant::now();
-    let pretrained = pretrain(&settings.pretrain(), corpus, device, progress)?;
+    let pretrained = pretrain(&settings.config, corpus, device, progress)?;
     let pretrain_s = start.elapsed().as_secs_f64();
     progress.stage("sampling from the model");
     let (samples, a_words_mean, a_words_std) = report(&pretrained.checkpoint, &settings.report)?;
@@ -506,21 +489,12 @@ pub fn report(
         .take(settings.reward_samples)
         .map(|t| reward.score(&settings.prompt, t) as f64)
         .collect();
-    let (mean, std) = mean_std(&rewards);
     let samples = texts
         .iter()
         .take(settings.samples)
         .map(|t| format!("{}{t}", settings.prompt))
         .collect();
-    Ok((samples, mean, std))
-}
-
-/// Mean and Bessel-corrected standard deviation (NaN where undefined).
-pub fn mean_std(values: &[f64]) -> (f64, f64) {
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    (mean, var.sqrt())
+    Ok((samples, mean(&rewards), sample_std(&rewards)))
 }
 
 /// `pretrain.csv`: step, train_loss, eval_loss, lr, tokens_per_s (empty where not measured).

@@ -1,14 +1,15 @@
 //! The gradient-variance probe: at the current weights, M fresh batches; for each batch every
-//! probed estimator's gradient from the SAME samples (a paired comparison), accumulated per
-//! estimator with Welford's method.
+//! probed estimator's gradient from the SAME samples and the same (KL-shaped) rewards as
+//! training would use (a paired comparison), accumulated per estimator with Welford's method.
 
-use burn::prelude::*;
-use pglab_estimator::{Advantages, GradStats, flatten_gradients, loss_weights, mean_gradient};
-use pglab_model::{Gpt, sample, sharded_logprobs};
+use pglab_estimator::{Advantages, GradStats, mean_gradient};
+use pglab_model::{Gpt, flatten_gradients, sample};
 use pglab_report::ProbeRecord;
 use rand::rngs::StdRng;
 
-use crate::run::Policy;
+use crate::environment::Environment;
+use crate::experiment::RunConfig;
+use crate::gradient::Batch;
 
 /// One `Advantages` per probed estimator, each observing the run's rewards so that
 /// `reinforce_ema`'s baseline is the one it would have had in this run.
@@ -17,6 +18,19 @@ pub struct Probe {
 }
 
 impl Probe {
+    /// The estimators `config.probe` names, configured like the run's own.
+    pub fn new(config: &RunConfig) -> anyhow::Result<Self> {
+        let t = &config.train;
+        let estimators = config
+            .probe
+            .estimators
+            .iter()
+            .map(|&e| Advantages::new(e, t.k, t.advantage_options()))
+            .collect::<Result<_, _>>()?;
+        Ok(Self { estimators })
+    }
+
+    /// Records a training step's rewards, as shaped for the estimator (see [`Batch`]).
     pub fn observe(&mut self, rewards: &[f32]) -> anyhow::Result<()> {
         for a in &mut self.estimators {
             a.observe(rewards)?;
@@ -27,25 +41,26 @@ impl Probe {
     /// Runs the probe at `step` without changing the weights.
     pub fn run(
         &self,
-        policy: &Policy,
-        model: &Gpt,
+        environment: &Environment,
+        policy: &Gpt,
         step: usize,
         generations: usize,
         rng: &mut StdRng,
     ) -> anyhow::Result<Vec<ProbeRecord>> {
-        let config = &policy.config;
+        let config = &environment.config;
         let batches = config.probe.batches;
         let mut stats: Vec<GradStats> = Vec::new();
         let mut reward_sum = 0.0;
-        let valid = model.valid();
+        let frozen = policy.valid();
         for _ in 0..batches {
-            let prompts = policy.step_prompts(step);
-            let rollout = sample(&valid, &prompts, &config.sampling, rng)?;
-            let rewards = policy.score(&rollout)?;
-            reward_sum += rewards.iter().map(|&r| r as f64).sum::<f64>() / rewards.len() as f64;
-            let batch = rollout.token_batch(config.train.loss_includes_prompt, &policy.device)?;
+            let rollout = sample(&frozen, &environment.prompts(step), &config.sampling, rng)?;
+            let scores = environment.score(&rollout)?;
+            reward_sum += scores.iter().map(|&r| r as f64).sum::<f64>() / scores.len() as f64;
+            let mut batch = Some(Batch::new(environment, policy, &rollout, &scores, false)?);
+            let rewards = batch.as_ref().map(|b| b.rewards.clone()).unwrap_or_default();
             // Advantages that repeat (e.g. reinforce_ema before its baseline moves) share one
-            // backward pass; all-zero advantages have a zero gradient without one.
+            // backward pass; all-zero advantages have a zero gradient without one. A backward
+            // pass consumes its batch's graph: a second distinct estimator needs a new pass.
             let mut done: Vec<(Vec<f32>, Vec<f32>)> = Vec::new();
             for (e, estimator) in self.estimators.iter().enumerate() {
                 let advantages = estimator.advantages(&rewards)?;
@@ -53,16 +68,14 @@ impl Probe {
                     Some((_, g)) => g.clone(),
                     None => {
                         let g = if advantages.iter().all(|&a| a == 0.0) {
-                            vec![0.0; model.config().n_params()]
+                            vec![0.0; policy.config().n_params()]
                         } else {
-                            let logprobs = sharded_logprobs(model, &batch, false)?;
-                            let weights = loss_weights(
-                                &logprobs.n_scored(),
-                                &advantages,
-                                config.train.k,
-                                &config.train.loss_options(),
-                            )?;
-                            flatten_gradients(model, &logprobs.backward(&weights)?)?
+                            let batch = match batch.take() {
+                                Some(batch) => batch,
+                                None => Batch::new(environment, policy, &rollout, &scores, false)?,
+                            };
+                            let gradient = batch.policy_gradient(&advantages, environment)?;
+                            flatten_gradients(policy, &gradient.grads)?
                         };
                         done.push((advantages, g.clone()));
                         g

@@ -21,7 +21,8 @@ use sha2::{Digest, Sha256};
 
 use crate::experiment::{self, Experiment, RunSpec};
 use crate::lock::lock;
-use crate::run::{self, model_dir};
+use crate::environment::model_dir;
+use crate::run;
 
 #[derive(Args, Debug)]
 pub struct SweepArgs {
@@ -70,7 +71,7 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<()> {
 }
 
 /// `pglab run`: an experiment without a grid (or a grid of one point).
-pub fn run_one(args: &SweepArgs) -> anyhow::Result<()> {
+pub fn run_single(args: &SweepArgs) -> anyhow::Result<()> {
     let (_, runs) = experiment::load(&args.file, &args.set)?;
     if runs.len() != 1 {
         bail!(
@@ -127,9 +128,9 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
     let progress = Progress::new(pending.len());
     let device = backend.device;
     let failures: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    let run_one = |spec: &RunSpec| {
+    let run_next = |spec: &RunSpec| {
         let bar = progress.start(&spec.id);
-        let outcome = execute(spec, &runs_dir.join(&spec.id), &device, &bar);
+        let outcome = run_point(spec, &runs_dir.join(&spec.id), &device, &bar);
         progress.finish(&spec.id, &bar, &outcome);
         if let Err(reason) = outcome {
             let mut failures = failures.lock().unwrap_or_else(|e| e.into_inner());
@@ -150,7 +151,7 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
                 pool.install(|| {
                     while !STOP.load(Ordering::Relaxed) {
                         match pending.get(next.fetch_add(1, Ordering::Relaxed)) {
-                            Some(spec) => run_one(spec),
+                            Some(spec) => run_next(spec),
                             None => break,
                         }
                     }
@@ -190,10 +191,10 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs one grid point into `dir` (from scratch), and records how it ended: its status (None
+/// Trains one grid point into `dir` (from scratch), and records how it ended: its status (None
 /// when interrupted), or why it failed. Errors and panics become a `failed.json`; the sweep
 /// goes on.
-fn execute(
+fn run_point(
     spec: &RunSpec,
     dir: &Path,
     device: &burn::prelude::Device,
@@ -213,7 +214,7 @@ fn execute(
                 bar.set_position(step as u64);
                 bar.set_message(format!("reward {reward:.2}"));
             };
-            let Some(mut result) = run::run(&spec.config, dir, device, &STOP, &progress)? else {
+            let Some(mut result) = run::train(&spec.config, dir, device, &STOP, &progress)? else {
                 return Ok(None);
             };
             result.config_hash = hash(&config_text);

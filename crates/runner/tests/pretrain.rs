@@ -7,7 +7,7 @@ use std::path::Path;
 use burn::prelude::Device;
 use pglab_model::Checkpoint;
 use pglab_model::pretrain::{Corpus, Silent};
-use pglab_runner::pretrain::{Outcome, PretrainFile, STAMP_FILE, build, mean_std};
+use pglab_runner::pretrain::{Outcome, PretrainFile, STAMP_FILE, build};
 
 /// A model small enough to pretrain in well under a second.
 fn tiny() -> PretrainFile {
@@ -221,12 +221,4 @@ fn the_committed_settings_are_the_defaults() {
         .join("../../experiments/pretrain.toml");
     let file = PretrainFile::load(&path).unwrap();
     assert_eq!(file, PretrainFile::default());
-}
-
-#[test]
-fn mean_std_is_bessel_corrected() {
-    let (mean, std) = mean_std(&[1.0, 2.0, 3.0, 6.0]);
-    assert_eq!(mean, 3.0);
-    // Squared deviations 4 + 1 + 0 + 9 = 14, over n − 1 = 3.
-    assert!((std - (14.0f64 / 3.0).sqrt()).abs() < 1e-12);
 }

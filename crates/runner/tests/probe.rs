@@ -1,83 +1,118 @@
 //! The probe's figures recomputed by hand: the same three batches re-sampled from the same
-//! seed, each estimator's gradient taken directly, and grad_var, ‖ḡ‖², snr and cos_to_ref
-//! computed with two-pass formulas in f64.
+//! seed, their rewards shaped by hand when there is a KL penalty, each estimator's gradient
+//! taken directly from a one-graph log-prob pass with hand-written loss weights, and grad_var,
+//! ‖ḡ‖², snr and cos_to_ref computed with two-pass formulas in f64.
 
 use std::path::Path;
+use std::time::Instant;
 
 use burn::optim::GradientsParams;
 use burn::prelude::*;
-use pglab_estimator::{Advantages, Estimator, flatten_gradients, policy_loss};
-use pglab_model::{Checkpoint, sample, sequence_logprobs};
+use pglab_estimator::{Advantages, Estimator, kl_estimates, shape_rewards};
+use pglab_model::{Gpt, flatten_gradients, sample, sequence_logprobs};
+use pglab_runner::environment::Environment;
 use pglab_runner::experiment;
 use pglab_runner::probe::Probe;
-use pglab_runner::run::Policy;
+use pglab_runner::step::{optimizer, rl_step};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-#[test]
-fn probe_figures_match_a_two_pass_recomputation_from_the_same_samples() {
+/// The smoke experiment's first run, probing reinforce and rloo with 3 batches, after
+/// `train_steps` RL steps.
+fn setup(set: &[&str], train_steps: usize) -> (Environment, Gpt) {
     let root = Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo")).join("../..");
     std::env::set_current_dir(&root).unwrap();
-    let set = [
-        "probe.batches=3",
-        "probe.estimators=[\"reinforce\", \"rloo\"]",
-        "seed=0",
-    ]
-    .map(String::from);
+    let mut set: Vec<String> = set.iter().map(|s| s.to_string()).collect();
+    set.extend(
+        [
+            "probe.batches=3",
+            "probe.estimators=[\"reinforce\", \"rloo\"]",
+            "seed=0",
+        ]
+        .map(String::from),
+    );
     let (_, runs) = experiment::load(Path::new("experiments/smoke.toml"), &set).unwrap();
-    let config = runs[0].config.clone();
-    let device = Device::flex().autodiff();
-    let checkpoint = Checkpoint::load(Path::new(&config.model), &device).unwrap();
-    let prompt_ids = config
-        .train
-        .prompts
-        .iter()
-        .map(|p| checkpoint.tokenizer.encode(p).unwrap())
-        .collect();
-    let policy = Policy {
-        reward: config.reward.build().unwrap(),
-        tokenizer: checkpoint.tokenizer,
-        prompt_ids,
-        device: device.clone(),
-        config: config.clone(),
-    };
-    let model = checkpoint.model;
+    let (environment, mut policy) = Environment::load(&runs[0].config, &Device::flex()).unwrap();
+    let t = &environment.config.train;
+    let mut advantages = Advantages::new(t.estimator, t.k, t.advantage_options()).unwrap();
+    let mut optimizer = optimizer(t);
+    let mut rng = StdRng::seed_from_u64(1);
+    for step in 0..train_steps {
+        policy = rl_step(
+            &environment,
+            policy,
+            &mut advantages,
+            &mut optimizer,
+            step,
+            &mut rng,
+            Instant::now(),
+        )
+        .unwrap()
+        .policy;
+    }
+    (environment, policy)
+}
+
+/// Runs the probe and checks its records against the by-hand computation; returns the largest
+/// |shaped − score| seen, so a caller can tell the KL penalty was in play.
+fn probe_matches_a_two_pass_recomputation(environment: &Environment, policy: &Gpt) -> f32 {
+    let config = &environment.config;
     let t = &config.train;
-    let estimators: Vec<Advantages> = [Estimator::Reinforce, Estimator::Rloo]
-        .iter()
-        .map(|&e| Advantages::new(e, t.k, t.advantage_options()).unwrap())
-        .collect();
-    let probe = Probe { estimators };
+    let probe = Probe::new(config).unwrap();
     let records = probe
-        .run(&policy, &model, 0, 0, &mut StdRng::seed_from_u64(5))
+        .run(environment, policy, 0, 0, &mut StdRng::seed_from_u64(5))
         .unwrap();
 
     // By hand: the same batches (same RNG), each estimator's gradient from its own loss.
     let mut rng = StdRng::seed_from_u64(5);
     let mut gradients: Vec<Vec<Vec<f64>>> = vec![vec![]; 2];
+    let mut largest_penalty = 0.0f32;
+    let device = &environment.device;
     for _ in 0..3 {
         let rollout = sample(
-            &model.valid(),
-            &policy.step_prompts(0),
+            &policy.valid(),
+            &environment.prompts(0),
             &config.sampling,
             &mut rng,
         )
         .unwrap();
-        let rewards = policy.score(&rollout).unwrap();
-        let batch = rollout.token_batch(false, &device).unwrap();
+        let scores = environment.score(&rollout).unwrap();
+        let batch = rollout.token_batch(false, device).unwrap();
+        let logprobs = sequence_logprobs(policy, &batch, false).unwrap();
+        let seq_logp = logprobs.sum.clone().into_data().to_vec::<f32>().unwrap();
+        let rewards = match &environment.reference {
+            Some(reference) => {
+                let frozen = rollout
+                    .token_batch(false, &device.clone().without_autodiff())
+                    .unwrap();
+                let ref_logp = sequence_logprobs(reference, &frozen, false)
+                    .unwrap()
+                    .sum
+                    .into_data()
+                    .to_vec::<f32>()
+                    .unwrap();
+                let kl = kl_estimates(&seq_logp, &ref_logp, &logprobs.n_scored, t.token_reduction)
+                    .unwrap();
+                shape_rewards(&scores, &kl, t.kl_coef).unwrap()
+            }
+            None => scores.clone(),
+        };
+        for (r, s) in rewards.iter().zip(&scores) {
+            largest_penalty = largest_penalty.max((r - s).abs());
+        }
+        let n = rewards.len() as f64;
         for (e, estimator) in probe.estimators.iter().enumerate() {
             let advantages = estimator.advantages(&rewards).unwrap();
-            let logprobs = sequence_logprobs(&model, &batch, false).unwrap();
-            let loss = policy_loss(
-                logprobs.sum,
-                &logprobs.n_scored,
-                &advantages,
-                t.k,
-                &t.loss_options(),
-            )
-            .unwrap();
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            let g = flatten_gradients(&model, &grads).unwrap();
+            // The default loss: L = −(1/N) Σ_i A_i s_i.
+            let weights: Vec<f32> = advantages
+                .iter()
+                .map(|&a| (-f64::from(a) / n) as f32)
+                .collect();
+            let logprobs = sequence_logprobs(policy, &batch, false).unwrap();
+            let weights = Tensor::<1>::from_data(TensorData::new(weights, [rewards.len()]), device);
+            let loss = (logprobs.sum * weights).sum();
+            let grads = GradientsParams::from_grads(loss.backward(), policy);
+            let g = flatten_gradients(policy, &grads).unwrap();
             gradients[e].push(g.iter().map(|&x| x as f64).collect());
         }
     }
@@ -128,6 +163,23 @@ fn probe_figures_match_a_two_pass_recomputation_from_the_same_samples() {
             record.cos_to_ref
         );
     }
-    assert_eq!(records[0].estimator, "reinforce");
-    assert_eq!(records[1].estimator, "rloo");
+    assert_eq!(records[0].estimator.to_string(), "reinforce");
+    assert_eq!(records[1].estimator.to_string(), "rloo");
+    largest_penalty
+}
+
+#[test]
+fn probe_figures_match_a_two_pass_recomputation_from_the_same_samples() {
+    let (environment, policy) = setup(&[], 0);
+    assert!(environment.reference.is_none());
+    assert_eq!(probe_matches_a_two_pass_recomputation(&environment, &policy), 0.0);
+}
+
+#[test]
+fn probe_with_a_kl_penalty_sees_the_rewards_training_shapes() {
+    // One step away from the reference, so the KL estimates are not zero.
+    let (environment, policy) = setup(&["train.kl_coef=0.5"], 1);
+    assert!(environment.reference.is_some());
+    let penalty = probe_matches_a_two_pass_recomputation(&environment, &policy);
+    assert!(penalty > 1e-4, "the KL penalty moved the rewards by {penalty}");
 }

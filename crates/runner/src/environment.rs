@@ -1,0 +1,92 @@
+//! The environment of a run, in RL's sense: it hands out the prompts of each step and turns
+//! completions into rewards. It holds what stays fixed while the policy trains: the run's
+//! settings, the tokenizer, the reward function, the prompts' token ids, and the frozen starting
+//! model that the KL penalty measures against.
+
+use std::path::PathBuf;
+
+use burn::prelude::*;
+use pglab_model::{Checkpoint, Gpt, Rollout, Tokenizer};
+use pglab_reward::Reward;
+
+use crate::experiment::RunConfig;
+
+/// Where `model = "default"` lives.
+pub const DEFAULT_MODEL_DIR: &str = "models/default";
+
+pub fn model_dir(model: &str) -> PathBuf {
+    match model {
+        "default" => PathBuf::from(DEFAULT_MODEL_DIR),
+        dir => PathBuf::from(dir),
+    }
+}
+
+pub struct Environment {
+    pub config: RunConfig,
+    pub tokenizer: Tokenizer,
+    pub reward: Box<dyn Reward>,
+    /// Token ids of each configured prompt.
+    pub prompt_ids: Vec<Vec<u32>>,
+    /// The autodiff device the policy trains on.
+    pub device: Device,
+    /// The starting model, frozen (no autodiff), when `kl_coef > 0`: rewards are shaped by
+    /// the policy's KL from it.
+    pub reference: Option<Gpt>,
+}
+
+impl Environment {
+    /// Loads `config`'s model onto `base` with autodiff: the environment, and the policy it
+    /// starts from.
+    pub fn load(config: &RunConfig, base: &Device) -> anyhow::Result<(Self, Gpt)> {
+        let device = base.clone().autodiff();
+        let checkpoint = Checkpoint::load(&model_dir(&config.model), &device)?;
+        let prompt_ids = config
+            .train
+            .prompts
+            .iter()
+            .map(|p| checkpoint.tokenizer.encode(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        let policy = checkpoint.model;
+        let environment = Self {
+            config: config.clone(),
+            tokenizer: checkpoint.tokenizer,
+            reward: config.reward.build()?,
+            prompt_ids,
+            device,
+            reference: (config.train.kl_coef > 0.0).then(|| policy.valid()),
+        };
+        Ok((environment, policy))
+    }
+
+    /// The N = P·k prompt rows of `step`: prompts in turn, each repeated k times (prompt-major).
+    pub fn prompts(&self, step: usize) -> Vec<Vec<u32>> {
+        let t = &self.config.train;
+        (0..t.prompts_per_step)
+            .flat_map(|j| {
+                let prompt =
+                    &self.prompt_ids[(step * t.prompts_per_step + j) % self.prompt_ids.len()];
+                std::iter::repeat_n(prompt.clone(), t.k)
+            })
+            .collect()
+    }
+
+    /// The reward function's score of every completion (decoded text, with its prompt's text),
+    /// before any KL shaping.
+    pub fn score(&self, rollout: &Rollout) -> anyhow::Result<Vec<f32>> {
+        (0..rollout.len())
+            .map(|i| {
+                let (prompt, completion) = self.texts(rollout, i)?;
+                Ok(self.reward.score(&prompt, &completion))
+            })
+            .collect()
+    }
+
+    /// The prompt's and the completion's text of row `i`.
+    pub fn texts(&self, rollout: &Rollout, i: usize) -> anyhow::Result<(String, String)> {
+        let prompt = &rollout.sequences[i][..rollout.prompt_lens[i]];
+        Ok((
+            self.tokenizer.decode(prompt)?,
+            self.tokenizer.decode(rollout.completion(i))?,
+        ))
+    }
+}

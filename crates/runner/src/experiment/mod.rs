@@ -1,0 +1,186 @@
+//! Experiment files: the TOML a user writes (one run's settings plus a `[grid]` of values to
+//! sweep), parsed with serde, validated once, and expanded into one `RunConfig` per grid point.
+//! Every error names the file, line and column, the key, and for a misspelt key the nearest
+//! valid one.
+//!
+//! - [`schema`]: the settings as serde types, with defaults;
+//! - [`overrides`]: `--set key=value`;
+//! - [`grid`]: expansion and run ids;
+//! - [`validate`]: what serde cannot check;
+//! - [`diagnostics`]: where an error is and what to say about it.
+
+pub mod diagnostics;
+pub mod grid;
+pub mod overrides;
+pub mod schema;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::{Spanned, Table, Value};
+
+use diagnostics::{
+    describe, first_line, locate_grid_key, locate_key, location, offending_key,
+};
+use grid::{Point, expand_grid, run_id};
+use overrides::{parse_override, set_dotted};
+pub use schema::{
+    LoggingConfig, OptimizerKind, ProbeConfig, RunConfig, SweepSection, TrainConfig,
+};
+pub use validate::validate;
+
+/// A parsed experiment: the base settings, the grid and where results go.
+#[derive(Debug, Clone)]
+pub struct Experiment {
+    pub path: PathBuf,
+    pub text: String,
+    pub sweep: SweepSection,
+    /// The file's settings without `[grid]`/`[sweep]`, `--set` overrides applied.
+    base: Table,
+    /// Dotted key → values, keys in the order the file gives them.
+    pub grid: Vec<(String, Vec<Value>)>,
+}
+
+/// One point of the grid: its id and settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSpec {
+    pub id: String,
+    /// (dotted key, value) of each grid key at this point.
+    pub point: Point,
+    pub config: RunConfig,
+}
+
+/// Reads, parses and validates an experiment file with `--set key=value` overrides applied,
+/// and expands the grid. Nothing is written.
+pub fn load(path: &Path, overrides: &[String]) -> anyhow::Result<(Experiment, Vec<RunSpec>)> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let experiment = parse(path, &text, overrides)?;
+    let runs = experiment.expand()?;
+    Ok((experiment, runs))
+}
+
+/// The file's `[grid]` and `[sweep]`, other keys ignored, so the spans are the file's own.
+#[derive(Deserialize)]
+struct FileShape {
+    #[serde(default)]
+    grid: BTreeMap<String, Spanned<Vec<Value>>>,
+    #[serde(default)]
+    sweep: SweepSection,
+}
+
+pub fn parse(path: &Path, text: &str, overrides: &[String]) -> anyhow::Result<Experiment> {
+    let here = |span: Option<std::ops::Range<usize>>| location(path, text, span);
+    let mut table: Table = text
+        .parse::<Table>()
+        .map_err(|e| anyhow::anyhow!("{}: {}", here(e.span()), first_line(e.message())))?;
+    // `[grid]` and `[sweep]` are read on their own (with spans); the rest is one run's settings.
+    table.remove("grid");
+    table.remove("sweep");
+    let mut shape: FileShape = toml::from_str(text)
+        .map_err(|e| anyhow::anyhow!("{}: {}", here(e.span()), describe(e.message(), "")))?;
+    for set in overrides {
+        let (key, value) = parse_override(set)?;
+        // Setting a grid key pins it: the grid no longer varies it.
+        shape.grid.remove(&key);
+        set_dotted(&mut table, &key, value.clone())
+            .map_err(|e| anyhow::anyhow!("--set {}: {e}", key.escape_debug()))?;
+        eprintln!("set {key} = {value}");
+    }
+    for (key, values) in &shape.grid {
+        let at = here(Some(values.span()));
+        if values.get_ref().is_empty() {
+            anyhow::bail!("{at}: grid.\"{key}\": empty list; give at least one value");
+        }
+        let list = values.get_ref();
+        for (i, v) in list.iter().enumerate() {
+            if list[..i].contains(v) {
+                anyhow::bail!("{at}: grid.\"{key}\": value {v} appears twice");
+            }
+        }
+    }
+    // The keys in the order the file writes them (their spans), so run ids read the same way.
+    let mut keys: Vec<(&String, &Spanned<Vec<Value>>)> = shape.grid.iter().collect();
+    keys.sort_by_key(|(_, values)| values.span().start);
+    let grid = keys
+        .into_iter()
+        .map(|(k, v)| (k.clone(), v.get_ref().clone()))
+        .collect();
+    let experiment = Experiment {
+        path: path.to_path_buf(),
+        text: text.to_string(),
+        sweep: shape.sweep,
+        base: table,
+        grid,
+    };
+    // The base settings must form a valid run on their own when there is no grid (with a grid,
+    // grid keys may fill required ones: `expand` checks every point).
+    if experiment.grid.is_empty() {
+        experiment.resolve(&[])?;
+    }
+    Ok(experiment)
+}
+
+impl Experiment {
+    /// The sweep's output directory: `out/name`.
+    pub fn output_dir(&self, out_override: Option<&Path>) -> PathBuf {
+        let name = self.sweep.name.clone().unwrap_or_else(|| {
+            self.path
+                .file_stem()
+                .map_or("sweep".into(), |s| s.to_string_lossy().into_owned())
+        });
+        let out = out_override
+            .map(Path::to_path_buf)
+            .or_else(|| self.sweep.out.clone())
+            .unwrap_or_else(|| PathBuf::from("results"));
+        out.join(name)
+    }
+
+    /// Every grid point as a validated run, in a fixed order (first grid key slowest).
+    pub fn expand(&self) -> anyhow::Result<Vec<RunSpec>> {
+        expand_grid(&self.grid)
+            .into_iter()
+            .map(|point| {
+                let config = self.resolve(&point)?;
+                Ok(RunSpec {
+                    id: run_id(&point),
+                    point,
+                    config,
+                })
+            })
+            .collect()
+    }
+
+    /// The base settings with one grid point applied, deserialised and validated.
+    fn resolve(&self, point: &[(String, Value)]) -> anyhow::Result<RunConfig> {
+        let locate_grid = |key: &str| locate_grid_key(&self.path, &self.text, key);
+        let mut table = self.base.clone();
+        for (key, value) in point {
+            set_dotted(&mut table, key, value.clone())
+                .map_err(|e| anyhow::anyhow!("{}: grid.\"{key}\": {e}", locate_grid(key)))?;
+        }
+        let grid_note = |key: &str| -> Option<String> {
+            point
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(k, v)| format!("{}: grid.\"{k}\" = {v}", locate_grid(k)))
+        };
+        let at = |key: &str| grid_note(key).unwrap_or_else(|| locate_key(&self.path, &self.text, key));
+        let config: RunConfig = match serde_path_to_error::deserialize(Value::Table(table)) {
+            Ok(config) => config,
+            Err(e) => {
+                let key = offending_key(&e.path().to_string(), e.inner().message());
+                anyhow::bail!("{}: {}", at(&key), describe(e.inner().message(), &key));
+            }
+        };
+        if let Err((key, message)) = validate(&config) {
+            anyhow::bail!("{}: {key}: {message}", at(&key));
+        }
+        Ok(config)
+    }
+}

@@ -1,0 +1,175 @@
+//! The experiment file's schema: one run's settings as serde types, with their defaults. Unknown
+//! keys are rejected (`deny_unknown_fields`), so a misspelt key is an error, not a silent default.
+
+use std::path::PathBuf;
+
+use pglab_estimator::{AdvantageOptions, Estimator, GroupReduction, LossOptions, TokenReduction};
+use pglab_model::SamplingConfig;
+use pglab_reward::RewardSpec;
+use serde::{Deserialize, Serialize};
+
+use crate::device::Backend;
+
+/// One run's complete settings. An experiment file is this plus `[grid]` and `[sweep]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// `"default"` (the embedded model `pglab pretrain` builds) or a model directory.
+    #[serde(default = "default_model")]
+    pub model: String,
+    #[serde(default = "default_backend")]
+    pub backend: Backend,
+    /// Seeds sampling; a grid key like any other.
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default)]
+    pub sampling: SamplingConfig,
+    pub train: TrainConfig,
+    #[serde(default)]
+    pub reward: RewardSpec,
+    #[serde(default)]
+    pub probe: ProbeConfig,
+    #[serde(default)]
+    pub logging: LoggingConfig,
+}
+
+/// The RL loop's settings (DESIGN.md, "The experiment").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    pub estimator: Estimator,
+    #[serde(default)]
+    pub optimizer: OptimizerKind,
+    pub lr: f64,
+    /// AdamW's decoupled weight decay.
+    #[serde(default)]
+    pub weight_decay: f64,
+    /// Prompts, used in turn, `prompts_per_step` per step.
+    pub prompts: Vec<String>,
+    #[serde(default = "one")]
+    pub prompts_per_step: usize,
+    /// Completions per prompt.
+    pub k: usize,
+    /// Optimiser steps; or give `generations`, a budget of sampled completions.
+    pub steps: Option<usize>,
+    pub generations: Option<usize>,
+    #[serde(default)]
+    pub token_reduction: TokenReduction,
+    #[serde(default)]
+    pub group_reduction: GroupReduction,
+    #[serde(default)]
+    pub loss_includes_prompt: bool,
+    /// β of the KL penalty against the starting model (0: off).
+    #[serde(default)]
+    pub kl_coef: f32,
+    /// reinforce_ema's decay.
+    #[serde(default = "ema_decay")]
+    pub ema_decay: f32,
+    /// ε in grpo's and reinforce_pp's denominators.
+    #[serde(default = "eps")]
+    pub eps: f32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OptimizerKind {
+    #[default]
+    Sgd,
+    Adam,
+    Adamw,
+}
+
+/// The gradient-variance probe (DESIGN.md): every `every` steps, M = `batches` fresh batches,
+/// every estimator's gradient from the same samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProbeConfig {
+    /// Steps between probes; 0 turns the probe off.
+    pub every: usize,
+    pub batches: usize,
+    pub estimators: Vec<Estimator>,
+}
+
+impl Default for ProbeConfig {
+    fn default() -> Self {
+        Self {
+            every: 0,
+            batches: 8,
+            estimators: Estimator::ALL.to_vec(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoggingConfig {
+    /// Steps between `samples.jsonl` records (0: never).
+    pub samples_every: usize,
+    /// Completions recorded each time.
+    pub samples: usize,
+}
+
+impl Default for LoggingConfig {
+    fn default() -> Self {
+        Self {
+            samples_every: 10,
+            samples: 4,
+        }
+    }
+}
+
+/// The `[sweep]` table: where results go.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SweepSection {
+    /// Directory name under `out`; default: the experiment file's stem.
+    pub name: Option<String>,
+    /// Default: `results`.
+    pub out: Option<PathBuf>,
+}
+
+fn default_model() -> String {
+    "default".into()
+}
+fn default_backend() -> Backend {
+    Backend::Auto
+}
+fn one() -> usize {
+    1
+}
+fn ema_decay() -> f32 {
+    AdvantageOptions::default().ema_decay
+}
+fn eps() -> f32 {
+    AdvantageOptions::default().eps
+}
+
+impl TrainConfig {
+    pub fn sequences_per_step(&self) -> usize {
+        self.prompts_per_step * self.k
+    }
+
+    /// Steps to run: `steps`, or enough to spend the `generations` budget.
+    pub fn total_steps(&self) -> usize {
+        match (self.steps, self.generations) {
+            (Some(steps), _) => steps,
+            (None, Some(g)) => g.div_ceil(self.sequences_per_step().max(1)),
+            (None, None) => 0,
+        }
+    }
+
+    pub fn loss_options(&self) -> LossOptions {
+        LossOptions {
+            token_reduction: self.token_reduction,
+            group_reduction: self.group_reduction,
+            loss_includes_prompt: self.loss_includes_prompt,
+        }
+    }
+
+    pub fn advantage_options(&self) -> AdvantageOptions {
+        AdvantageOptions {
+            eps: self.eps,
+            ema_decay: self.ema_decay,
+        }
+    }
+}

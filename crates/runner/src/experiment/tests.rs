@@ -1,0 +1,242 @@
+//! The experiment file end to end: parse, grid, overrides, validation and their errors.
+
+use std::path::Path;
+
+use pglab_estimator::Estimator;
+use toml::Value;
+
+use super::grid::run_id;
+use super::*;
+
+const BASE: &str = r#"model = "m"
+
+[train]
+estimator = "rloo"
+lr = 0.01
+prompts = ["Once upon a time"]
+k = 4
+steps = 10
+"#;
+
+fn runs(text: &str, overrides: &[&str]) -> anyhow::Result<Vec<RunSpec>> {
+    let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+    parse(Path::new("exp.toml"), text, &overrides)?.expand()
+}
+
+fn error(text: &str) -> String {
+    format!("{:#}", runs(text, &[]).unwrap_err())
+}
+
+#[test]
+fn grid_is_the_cartesian_product_in_file_order() {
+    let text = format!(
+        "{BASE}\n[grid]\n\"train.estimator\" = [\"reinforce\", \"rloo\"]\n\"train.lr\" = [0.1, 0.001, 3e-4]\nseed = [0, 1]\n"
+    );
+    let runs = runs(&text, &[]).unwrap();
+    assert_eq!(runs.len(), 2 * 3 * 2);
+    // The file's order of keys: train.estimator, train.lr, seed (first key slowest).
+    let ids: Vec<&str> = runs.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(
+        &ids[..4],
+        [
+            "reinforce-lr0.1-s0",
+            "reinforce-lr0.1-s1",
+            "reinforce-lr1e-3-s0",
+            "reinforce-lr1e-3-s1"
+        ]
+    );
+    let last = runs.last().unwrap();
+    assert_eq!(
+        (
+            last.config.seed,
+            last.config.train.estimator,
+            last.config.train.lr
+        ),
+        (1, Estimator::Rloo, 3e-4)
+    );
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), ids.len());
+}
+
+#[test]
+fn table_grid_values_vary_keys_together() {
+    let text = format!(
+        "{BASE}\n[grid]\ntrain = [{{ estimator = \"reinforce\", k = 1 }}, {{ estimator = \"rloo\", k = 10 }}]\n"
+    );
+    let runs = runs(&text, &[]).unwrap();
+    let got: Vec<(Estimator, usize, &str)> = runs
+        .iter()
+        .map(|r| (r.config.train.estimator, r.config.train.k, r.id.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (Estimator::Reinforce, 1, "reinforce-k1"),
+            (Estimator::Rloo, 10, "rloo-k10")
+        ]
+    );
+    assert_eq!(runs[0].config.train.lr, 0.01, "other keys of [train] stay");
+}
+
+#[test]
+fn syntax_error_names_file_line_and_column() {
+    let err = error("model = \"m\"\n[train\nlr = 1\n");
+    assert!(err.starts_with("exp.toml:2:"), "{err}");
+}
+
+#[test]
+fn misspelt_key_suggests_the_nearest() {
+    let err = error(&BASE.replace("lr = 0.01", "lrr = 0.01"));
+    assert!(err.starts_with("exp.toml:5:1"), "{err}");
+    assert!(
+        err.contains("train.lrr") && err.contains("did you mean `lr`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_section_is_rejected() {
+    let err = error(&format!("{BASE}\n[rewards]\nkind = \"a_words\"\n"));
+    assert!(
+        err.contains("rewards") && err.contains("did you mean `reward`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn wrong_type_names_the_key() {
+    let err = error(&BASE.replace("lr = 0.01", "lr = \"fast\""));
+    assert!(
+        err.starts_with("exp.toml:5:1: train.lr: invalid type: string \"fast\", expected f64"),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_required_key_is_named() {
+    let err = error(&BASE.replace("estimator = \"rloo\"\n", ""));
+    assert!(err.contains("missing field `estimator`"), "{err}");
+}
+
+#[test]
+fn invalid_values_name_key_and_value() {
+    for (from, to, expected) in [
+        (
+            "lr = 0.01",
+            "lr = 0.0",
+            "train.lr: 0 must be finite and > 0",
+        ),
+        ("lr = 0.01", "lr = -1e-3", "train.lr: -0.001"),
+        ("k = 4", "k = 1", "train.k"),
+        (
+            "steps = 10",
+            "steps = 10\nprompts_per_step = 0",
+            "train.prompts_per_step",
+        ),
+        (
+            "prompts = [\"Once upon a time\"]",
+            "prompts = []",
+            "train.prompts",
+        ),
+    ] {
+        let err = error(&BASE.replace(from, to));
+        assert!(err.contains(expected), "{to}: {err}");
+        assert!(err.starts_with("exp.toml:"), "{err}");
+    }
+    let err = error(&format!("{BASE}\n[sampling]\ntemperature = 0.0\n"));
+    assert!(
+        err.contains("sampling.temperature") && err.contains("exp.toml:11:1"),
+        "{err}"
+    );
+    let err = error(&format!("{BASE}\n[sampling]\ntop_p = 1.5\n"));
+    assert!(
+        err.contains("sampling.top_p") && err.contains("1.5"),
+        "{err}"
+    );
+}
+
+#[test]
+fn k_below_two_names_the_group_estimator() {
+    let err = error(&BASE.replace("k = 4", "k = 1"));
+    assert!(err.contains("rloo") && err.contains('1'), "{err}");
+}
+
+#[test]
+fn grid_errors_name_the_grid_key() {
+    let err = error(&format!("{BASE}\n[grid]\n\"train.lr\" = []\n"));
+    assert!(
+        err.contains("grid.\"train.lr\"") && err.contains("empty"),
+        "{err}"
+    );
+    let err = error(&format!("{BASE}\n[grid]\n\"train.lr\" = [0.1, 0.1]\n"));
+    assert!(err.contains("appears twice"), "{err}");
+    let err = error(&format!(
+        "{BASE}\n[grid]\n\"train.learning_rate\" = [0.1]\n"
+    ));
+    assert!(
+        err.contains("grid.\"train.learning_rate\"") && err.contains("unknown key"),
+        "{err}"
+    );
+    let err = error(&format!("{BASE}\n[grid]\n\"train.lr\" = [0.1, -1.0]\n"));
+    assert!(
+        err.contains("grid.\"train.lr\" = -1") && err.contains("exp.toml:11:"),
+        "{err}"
+    );
+}
+
+#[test]
+fn set_on_a_grid_key_pins_it() {
+    let text = format!("{BASE}\n[grid]\nseed = [0, 1, 2]\n\"train.lr\" = [0.1, 0.2]\n");
+    let pinned = runs(&text, &["seed=7"]).unwrap();
+    assert_eq!(pinned.len(), 2);
+    assert!(pinned.iter().all(|r| r.config.seed == 7));
+}
+
+#[test]
+fn set_overrides_any_key() {
+    let set = runs(
+        BASE,
+        &[
+            "train.lr=0.5",
+            "train.estimator=\"grpo\"",
+            "sampling.max_new_tokens=7",
+        ],
+    )
+    .unwrap();
+    let c = &set[0].config;
+    assert_eq!(
+        (c.train.lr, c.train.estimator, c.sampling.max_new_tokens),
+        (0.5, Estimator::Grpo, 7)
+    );
+    let err = format!("{:#}", runs(BASE, &["train.lrr=0.5"]).unwrap_err());
+    assert!(err.contains("did you mean `lr`"), "{err}");
+}
+
+#[test]
+fn committed_experiments_are_valid() {
+    let dir = Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo"))
+        .join("../../experiments");
+    for name in [
+        "smoke",
+        "reinforce_vs_rloo",
+        "tiny_stories_rl",
+        "kl_penalty",
+    ] {
+        let path = dir.join(format!("{name}.toml"));
+        let (experiment, runs) = load(&path, &[]).unwrap_or_else(|e| panic!("{name}: {e:#}"));
+        assert!(!runs.is_empty(), "{name}");
+        assert!(experiment.output_dir(None).ends_with(name), "{name}");
+    }
+}
+
+#[test]
+fn run_ids_read_like_their_grid_point() {
+    let point = vec![
+        ("train.estimator".to_string(), Value::String("rloo".into())),
+        ("train.lr".to_string(), Value::Float(3e-4)),
+        ("seed".to_string(), Value::Integer(2)),
+    ];
+    assert_eq!(run_id(&point), "rloo-lr3e-4-s2");
+}

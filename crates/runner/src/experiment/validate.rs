@@ -1,0 +1,140 @@
+//! Validation: what serde cannot check (ranges and combinations), once, on the typed settings.
+//! Each config struct is destructured field by field, so a new field is a compile error here
+//! until someone decides how to check it (or writes `field: _` to say it needs no check).
+
+use pglab_estimator::{AdvantageOptions, Advantages};
+use pglab_model::{ModelError, SamplingConfig};
+use pglab_reward::RewardSpec;
+
+use super::schema::{LoggingConfig, ProbeConfig, RunConfig, TrainConfig};
+
+/// A failed check: (dotted key, message).
+type Invalid = (String, String);
+
+fn invalid(key: &str, message: impl Into<String>) -> Result<(), Invalid> {
+    Err((key.to_string(), message.into()))
+}
+
+/// Checks what serde cannot: ranges and combinations. Returns (dotted key, message).
+pub fn validate(config: &RunConfig) -> Result<(), Invalid> {
+    let RunConfig {
+        // Whether the model loads is checked before a sweep starts (it needs the disk).
+        model: _,
+        // Any backend parses; whether it is compiled in is checked when it is selected.
+        backend: _,
+        seed: _,
+        sampling,
+        train,
+        reward,
+        probe,
+        logging: LoggingConfig {
+            // Any count is meaningful (0: never).
+            samples_every: _,
+            samples: _,
+        },
+    } = config;
+    validate_train(train)?;
+    validate_sampling(sampling)?;
+    validate_reward(reward)?;
+    validate_probe(probe, train)
+}
+
+fn validate_train(train: &TrainConfig) -> Result<(), Invalid> {
+    let TrainConfig {
+        estimator,
+        optimizer: _,
+        lr,
+        weight_decay,
+        prompts,
+        prompts_per_step,
+        k,
+        steps,
+        generations,
+        token_reduction: _,
+        group_reduction: _,
+        loss_includes_prompt: _,
+        kl_coef,
+        // Checked with the estimator, which uses them.
+        ema_decay: _,
+        eps: _,
+    } = train;
+    if !(lr.is_finite() && *lr > 0.0) {
+        return invalid("train.lr", format!("{lr} must be finite and > 0"));
+    }
+    if prompts.is_empty() || prompts.iter().any(|p| p.is_empty()) {
+        return invalid("train.prompts", "give at least one non-empty prompt");
+    }
+    if *prompts_per_step == 0 {
+        return invalid("train.prompts_per_step", "0 must be at least 1");
+    }
+    if let Err(e) = Advantages::new(*estimator, *k, train.advantage_options()) {
+        return invalid("train.k", e.to_string());
+    }
+    match (steps, generations) {
+        (Some(_), Some(_)) => return invalid("train.steps", "give steps or generations, not both"),
+        (None, None) => return invalid("train.steps", "missing: give steps or generations"),
+        (Some(0), _) | (_, Some(0)) => {
+            return invalid("train.steps", "the budget must be at least 1");
+        }
+        _ => {}
+    }
+    if !(kl_coef.is_finite() && *kl_coef >= 0.0) {
+        return invalid("train.kl_coef", format!("{kl_coef} must be finite and ≥ 0"));
+    }
+    if !(weight_decay.is_finite() && *weight_decay >= 0.0) {
+        return invalid(
+            "train.weight_decay",
+            format!("{weight_decay} must be finite and ≥ 0"),
+        );
+    }
+    Ok(())
+}
+
+/// The model crate owns sampling's checks; the key is the field it names.
+fn validate_sampling(sampling: &SamplingConfig) -> Result<(), Invalid> {
+    match sampling.validate() {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let field = match &e {
+                ModelError::Sampling { field, .. } => *field,
+                _ => "sampling",
+            };
+            invalid(&format!("sampling.{field}"), e.to_string())
+        }
+    }
+}
+
+/// The reward crate owns its checks: a spec is valid when it builds.
+fn validate_reward(reward: &RewardSpec) -> Result<(), Invalid> {
+    match reward.build() {
+        Ok(_) => Ok(()),
+        Err(e) => invalid("reward", e.to_string()),
+    }
+}
+
+fn validate_probe(probe: &ProbeConfig, train: &TrainConfig) -> Result<(), Invalid> {
+    let ProbeConfig {
+        every,
+        batches,
+        estimators,
+    } = probe;
+    if *every == 0 {
+        return Ok(());
+    }
+    if *batches < 2 {
+        return invalid(
+            "probe.batches",
+            format!("{batches} must be at least 2 (a variance needs two batches)"),
+        );
+    }
+    if estimators.is_empty() {
+        return invalid("probe.estimators", "give at least one estimator");
+    }
+    let options: AdvantageOptions = train.advantage_options();
+    for &e in estimators {
+        if let Err(error) = Advantages::new(e, train.k, options) {
+            return invalid("probe.estimators", error.to_string());
+        }
+    }
+    Ok(())
+}

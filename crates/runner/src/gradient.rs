@@ -1,0 +1,106 @@
+//! The policy gradient of one batch: the one path the RL step and the probe share. The
+//! log-prob pass over the sampled tokens (in shards, each on its own graph:
+//! `pglab_model::shard`), the rewards the estimator sees (the scores, shaped by the KL penalty
+//! when the environment has a reference model), then, for one estimator's advantages, the loss
+//! (`pglab_estimator::policy_loss`) and its backward pass.
+//!
+//! It takes two calls, [`Batch::new`] and [`Batch::policy_gradient`], because the probe wants
+//! several estimators' gradients from the same samples: their advantages need the shaped
+//! rewards, which need the log-prob pass, and a backward pass consumes its graph.
+
+use burn::optim::GradientsParams;
+use burn::prelude::*;
+use pglab_estimator::stats::mean;
+use pglab_estimator::{kl_estimates, policy_loss, shape_rewards};
+use pglab_model::{Gpt, Rollout, ShardedLogprobs, sequence_logprobs, sharded_logprobs};
+
+use crate::environment::Environment;
+
+/// A batch of completions, its log-probs under the policy (graph recorded) and its rewards.
+pub struct Batch {
+    logprobs: ShardedLogprobs,
+    /// s_i: the summed log-prob of each sequence's scored tokens.
+    seq_logp: Vec<f32>,
+    /// n_i: how many tokens each s_i sums.
+    n_scored: Vec<usize>,
+    /// What the estimator sees: r_i − kl_coef·KL_i, or the scores r_i without a reference.
+    pub rewards: Vec<f32>,
+    /// Mean KL estimate against the reference; None without one.
+    pub kl: Option<f64>,
+    /// Mean per-token entropy of the policy on the scored tokens, when asked for.
+    pub entropy: Option<f64>,
+}
+
+/// The gradient of the policy loss of one batch for one estimator's advantages.
+pub struct PolicyGradient {
+    /// The loss value L = Σ_i w_i s_i.
+    pub loss: f64,
+    pub grads: GradientsParams,
+}
+
+impl Batch {
+    /// The log-prob pass over `rollout` under `policy`, and its rewards from `scores` (one per
+    /// completion, from [`Environment::score`]).
+    pub fn new(
+        environment: &Environment,
+        policy: &Gpt,
+        rollout: &Rollout,
+        scores: &[f32],
+        with_entropy: bool,
+    ) -> anyhow::Result<Self> {
+        let t = &environment.config.train;
+        let tokens = rollout.token_batch(t.loss_includes_prompt, &environment.device)?;
+        let logprobs = sharded_logprobs(policy, &tokens, with_entropy)?;
+        let seq_logp = logprobs.sum();
+        let n_scored = logprobs.n_scored();
+        let entropy = logprobs.mean_entropy().map(|e| mean(&e));
+        // The KL penalty, with no gradient through the frozen reference.
+        let (rewards, kl) = match &environment.reference {
+            Some(reference) => {
+                let frozen = environment.device.clone().without_autodiff();
+                let tokens = rollout.token_batch(t.loss_includes_prompt, &frozen)?;
+                let reference_logp = sequence_logprobs(reference, &tokens, false)?
+                    .sum
+                    .into_data()
+                    .try_into_vec_as::<f32>()
+                    .map_err(|e| anyhow::anyhow!("reading the reference's log-probs: {e:?}"))?;
+                let kl = kl_estimates(&seq_logp, &reference_logp, &n_scored, t.token_reduction)?;
+                (
+                    shape_rewards(scores, &kl, t.kl_coef)?,
+                    Some(mean(&kl)),
+                )
+            }
+            None => (scores.to_vec(), None),
+        };
+        Ok(Self {
+            logprobs,
+            seq_logp,
+            n_scored,
+            rewards,
+            kl,
+            entropy,
+        })
+    }
+
+    /// The loss for `advantages` (one per completion) and its gradient with respect to the
+    /// policy's parameters.
+    pub fn policy_gradient(
+        self,
+        advantages: &[f32],
+        environment: &Environment,
+    ) -> anyhow::Result<PolicyGradient> {
+        let t = &environment.config.train;
+        let loss = policy_loss(
+            &self.seq_logp,
+            &self.n_scored,
+            advantages,
+            t.k,
+            &t.loss_options(),
+        )?;
+        let grads = self.logprobs.backward(&loss.weights)?;
+        Ok(PolicyGradient {
+            loss: loss.value,
+            grads,
+        })
+    }
+}

@@ -1,0 +1,114 @@
+//! DESIGN.md's RL step, top to bottom: sample → score → advantages → loss → backward → step.
+
+use std::time::Instant;
+
+use anyhow::Context;
+use burn::optim::{AdamConfig, AdamWConfig, SgdConfig};
+use burn::prelude::*;
+use pglab_estimator::Advantages;
+use pglab_estimator::stats::{mean, sample_std};
+use pglab_model::{Gpt, Rollout, flatten_gradients, sample};
+use pglab_report::StepRecord;
+use rand::rngs::StdRng;
+
+use crate::environment::Environment;
+use crate::experiment::{OptimizerKind, TrainConfig};
+use crate::gradient::Batch;
+
+pub type Optimizer = burn::optim::ModuleOptimizer;
+
+/// The optimiser the run's settings name.
+pub fn optimizer(train: &TrainConfig) -> Optimizer {
+    match train.optimizer {
+        OptimizerKind::Sgd => SgdConfig::new().init(),
+        OptimizerKind::Adam => AdamConfig::new().init(),
+        OptimizerKind::Adamw => AdamWConfig::new()
+            .with_weight_decay(train.weight_decay as f32)
+            .init(),
+    }
+}
+
+/// What one RL step produced.
+pub struct Step {
+    /// The policy after the optimiser step.
+    pub policy: Gpt,
+    pub record: StepRecord,
+    pub rollout: Rollout,
+    /// The reward function's scores.
+    pub scores: Vec<f32>,
+    /// What the estimator saw: the scores, KL-shaped when there is a penalty.
+    pub rewards: Vec<f32>,
+}
+
+/// One RL step at `step` (0-based) of a run that started at `run_start`.
+pub fn rl_step(
+    environment: &Environment,
+    policy: Gpt,
+    advantages: &mut Advantages,
+    optimizer: &mut Optimizer,
+    step: usize,
+    rng: &mut StdRng,
+    run_start: Instant,
+) -> anyhow::Result<Step> {
+    let start = Instant::now();
+    let config = &environment.config;
+    let t = &config.train;
+    // 1. Sample N = P·k completions, without autodiff.
+    let prompts = environment.prompts(step);
+    let rollout = sample(&policy.valid(), &prompts, &config.sampling, rng)?;
+    // 2. Score them; the log-prob pass records the only graph and shapes the rewards.
+    let scores = environment.score(&rollout)?;
+    let batch = Batch::new(environment, &policy, &rollout, &scores, true)?;
+    let (rewards, kl) = (batch.rewards.clone(), batch.kl);
+    let entropy = batch.entropy.context("entropy")?;
+    // 3. Advantages (reinforce_ema's baseline then observes this step's rewards).
+    let advantage = advantages.step(&rewards)?;
+    // 4. The policy loss and its gradient.
+    let gradient = batch.policy_gradient(&advantage, environment)?;
+    let grad_norm = flatten_gradients(&policy, &gradient.grads)?
+        .iter()
+        .map(|&g| f64::from(g).powi(2))
+        .sum::<f64>()
+        .sqrt();
+    // 5. One optimiser step.
+    let policy = optimizer.step(t.lr, policy, gradient.grads);
+
+    let new_tokens: usize = (0..rollout.len())
+        .map(|i| rollout.completion(i).len())
+        .sum();
+    let record = StepRecord {
+        step,
+        generations: (step + 1) * t.sequences_per_step(),
+        reward_mean: mean(&scores),
+        reward_std: sample_std(&scores),
+        reward_min: scores.iter().copied().fold(f32::INFINITY, f32::min) as f64,
+        reward_max: scores.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64,
+        frac_zero_std_groups: frac_constant_groups(&scores, t.k),
+        adv_mean: mean(&advantage),
+        adv_std: sample_std(&advantage),
+        loss: gradient.loss,
+        grad_norm,
+        kl,
+        entropy,
+        tokens_per_s: new_tokens as f64 / start.elapsed().as_secs_f64(),
+        elapsed_s: run_start.elapsed().as_secs_f64(),
+    };
+    Ok(Step {
+        policy,
+        record,
+        rollout,
+        scores,
+        rewards,
+    })
+}
+
+/// The share of prompts whose k completions all scored the same (no signal for a group
+/// estimator).
+fn frac_constant_groups(scores: &[f32], k: usize) -> f64 {
+    let groups: Vec<&[f32]> = scores.chunks(k.max(1)).collect();
+    let constant = groups
+        .iter()
+        .filter(|g| g.iter().all(|&r| r == g[0]))
+        .count();
+    constant as f64 / groups.len().max(1) as f64
+}
