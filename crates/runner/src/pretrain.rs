@@ -19,6 +19,7 @@ use pglab_model::Progress;
 use pglab_model::pretrain::{Corpus, PretrainConfig, Pretrained, TrainRecord, pretrain};
 use pglab_estimator::stats::{mean, sample_std};
 use pglab_model::{Checkpoint, SamplingConfig, sample};
+use pglab_report::pretrain_log::{self, PretrainRow};
 use pglab_reward::RewardSpec;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -29,7 +30,6 @@ use crate::device::Backend;
 use crate::hash::sha256_hex;
 use crate::progress::Bar;
 use crate::experiment::diagnostics::{describe, first_line, locate_key, location, offending_key};
-use crate::plot::{self, Figure, Line, PALETTE, Panel};
 
 /// Bumped whenever pglab's pretraining changes what the same settings produce; a model stamped
 /// with another version is rebuilt.
@@ -492,52 +492,26 @@ pub fn report(
 
 /// `pretrain.csv`: step, train_loss, eval_loss, lr, tokens_per_s (empty where not measured).
 fn write_log(path: &Path, records: &[TrainRecord]) -> anyhow::Result<()> {
-    let mut text = String::from("step,train_loss,eval_loss,lr,tokens_per_s\n");
-    let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.6}"));
-    for r in records {
-        let _ = writeln!(
-            text,
-            "{},{},{},{:.6e},{:.1}",
-            r.step,
-            opt(r.train_loss),
-            opt(r.eval_loss),
-            r.lr,
-            r.tokens_per_s
-        );
-    }
-    std::fs::write(path, text).with_context(|| format!("{}: cannot write", path.display()))
+    pretrain_log::write_log(path, &log_rows(records))
 }
 
+/// `loss.png`: the chart of `pretrain.csv`.
 fn plot_loss(path: &Path, records: &[TrainRecord]) -> anyhow::Result<()> {
-    let line = |color, pick: fn(&TrainRecord) -> Option<f64>| {
-        let points = records
-            .iter()
-            .filter_map(|r| pick(r).map(|v| (r.step as f64, v)))
-            .collect();
-        Line::new(color, points)
-    };
-    let figure = Figure {
-        title: "Pretraining loss".into(),
-        x_label: "step".into(),
-        y_label: "loss (nats per token, log scale)".into(),
-        log_x: false,
-        x_ticks: Vec::new(),
-        log_y: true,
-        panels: vec![Panel {
-            title: String::new(),
-            lines: vec![
-                line(PALETTE[0], |r| r.train_loss),
-                line(PALETTE[1], |r| r.eval_loss),
-            ],
-        }],
-        columns: 1,
-        legend: vec![
-            ("train (batch)".into(), PALETTE[0]),
-            ("held-out".into(), PALETTE[1]),
-        ],
-        reference: None,
-    };
-    plot::draw(path, &figure)
+    pretrain_log::draw_loss(path, &log_rows(records))
+}
+
+/// The training log as `pretrain.csv` writes it.
+fn log_rows(records: &[TrainRecord]) -> Vec<PretrainRow> {
+    records
+        .iter()
+        .map(|r| PretrainRow {
+            step: r.step,
+            train_loss: r.train_loss,
+            eval_loss: r.eval_loss,
+            lr: r.lr,
+            tokens_per_s: r.tokens_per_s,
+        })
+        .collect()
 }
 
 fn print_results(out: &Path, r: &Results) {

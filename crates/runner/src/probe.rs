@@ -4,12 +4,12 @@
 
 use pglab_estimator::{Advantages, GradStats, mean_gradient};
 use pglab_model::{Gpt, flatten_gradients, sample};
+use pglab_report::ProbeRecord;
 use rand::rngs::StdRng;
 
 use crate::environment::Environment;
 use crate::experiment::RunConfig;
 use crate::gradient::Batch;
-use crate::record::ProbeRecord;
 
 /// One `Advantages` per probed estimator, each observing the run's rewards so that
 /// `reinforce_ema`'s baseline is the one it would have had in this run.
@@ -107,7 +107,7 @@ impl Probe {
                 Ok(ProbeRecord {
                     step,
                     generations,
-                    estimator: a.estimator().name().to_string(),
+                    estimator: a.estimator(),
                     batches,
                     grad_var: s.grad_var()?,
                     grad_mean_sqnorm: s.grad_mean_sqnorm()?,

@@ -8,13 +8,13 @@ use std::time::Instant;
 use burn::prelude::*;
 use pglab_estimator::Advantages;
 use pglab_model::Progress;
+use pglab_report::{CsvLog, FINAL_WINDOW, JsonLines, RunResult, SampleRecord, Status};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use crate::environment::Environment;
 use crate::experiment::RunConfig;
 use crate::probe::Probe;
-use crate::record::{CsvLog, FINAL_WINDOW, JsonLines, RunResult, SampleRecord, Status};
 use crate::step::{Step, optimizer, rl_step};
 
 /// Trains `config` into `dir` (which must exist and be empty of results), reporting every step

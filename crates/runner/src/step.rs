@@ -8,12 +8,12 @@ use burn::prelude::*;
 use pglab_estimator::Advantages;
 use pglab_estimator::stats::{mean, sample_std};
 use pglab_model::{Gpt, Rollout, flatten_gradients, sample};
+use pglab_report::StepRecord;
 use rand::rngs::StdRng;
 
 use crate::environment::Environment;
 use crate::experiment::{OptimizerKind, TrainConfig};
 use crate::gradient::Batch;
-use crate::record::StepRecord;
 
 pub type Optimizer = burn::optim::ModuleOptimizer;
 

@@ -8,18 +8,18 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use anyhow::{Context, bail};
 use clap::Args;
 use pglab_model::Checkpoint;
+use pglab_report::summary_csv::{self, ESTIMATOR, LR, Outcome, SEED, SummaryRow};
+use pglab_report::{RunResult, Status, write_atomically};
 
 use crate::experiment::{self, Experiment, RunSpec};
 use crate::hash::sha256_hex;
 use crate::lock::lock;
 use crate::progress::{Bar, Bars};
-use crate::record::{RunResult, Status, write_atomically};
-use crate::report;
 use crate::environment::model_dir;
 use crate::run;
 
@@ -167,7 +167,7 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
         Err(e) => problems.push(format!("summary.csv not written: {e:#}")),
     }
     if runs.iter().any(|r| status(&runs_dir, r).is_some()) {
-        match report::write(&out) {
+        match pglab_report::write(&out) {
             Ok(index) => eprintln!("report: {}", index.display()),
             Err(e) => problems.push(format!("report not written: {e:#}")),
         }
@@ -269,9 +269,6 @@ fn status(runs_dir: &Path, spec: &RunSpec) -> Option<Status> {
         .map(|r| r.status)
 }
 
-/// Columns `summary.csv` always has, grid or not.
-const SUMMARY_KEYS: [&str; 3] = ["train.estimator", "train.lr", "seed"];
-
 /// `summary.csv`: one row per run of the whole grid (every shard's), built from the run
 /// directories, so shards sharing a directory agree on one summary.
 fn write_summary(
@@ -280,63 +277,43 @@ fn write_summary(
     runs_dir: &Path,
     experiment: &Experiment,
 ) -> anyhow::Result<()> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
     // The grid's keys, then the estimator, learning rate and seed of every run even when they
     // are not in the grid: the report groups and plots by them.
     let mut columns: Vec<String> = experiment.grid.iter().map(|(k, _)| k.clone()).collect();
-    for key in SUMMARY_KEYS {
+    for key in summary_csv::KEYS {
         if !columns.iter().any(|c| c == key) {
             columns.push(key.to_string());
         }
     }
-    let mut header = vec!["run_id".to_string()];
-    header.extend(columns.iter().cloned());
-    header.extend(
-        [
-            "status",
-            "reason",
-            "final_reward",
-            "best_reward",
-            "steps",
-            "generations",
-            "wall_s",
-        ]
-        .map(String::from),
-    );
-    writer.write_record(&header)?;
-    let number = |x: Option<f64>| x.map_or(String::new(), |v| format!("{v}"));
-    for spec in runs {
-        let result = finished(runs_dir, spec).or_else(|| failed(runs_dir, spec));
-        let mut row = vec![spec.id.clone()];
-        row.extend(columns.iter().map(|column| {
-            let value = spec.point.iter().find(|(k, _)| k == column).map(|(_, v)| v);
-            match (value, column.as_str()) {
-                (Some(toml::Value::String(s)), _) => s.clone(),
-                (Some(other), _) => other.to_string(),
-                (None, "train.estimator") => spec.config.train.estimator.name().to_string(),
-                (None, "train.lr") => spec.config.train.lr.to_string(),
-                (None, "seed") => spec.config.seed.to_string(),
-                (None, other) => unreachable!("{other} is neither a grid key nor a SUMMARY_KEY"),
+    let rows: Vec<SummaryRow> = runs
+        .iter()
+        .map(|spec| {
+            let result = finished(runs_dir, spec).or_else(|| failed(runs_dir, spec));
+            SummaryRow {
+                run_id: spec.id.clone(),
+                point: columns.iter().map(|c| point_value(spec, c)).collect(),
+                outcome: Outcome::of(result.as_ref()),
             }
-        }));
-        match result {
-            Some(r) => row.extend([
-                serde_json::to_value(r.status)?
-                    .as_str()
-                    .unwrap_or("")
-                    .to_string(),
-                r.reason,
-                number(r.final_reward),
-                number(r.best_reward),
-                r.steps.to_string(),
-                r.generations.to_string(),
-                format!("{:.1}", r.wall_s),
-            ]),
-            None => row.extend(["pending", "", "", "", "", "", ""].map(String::from)),
-        }
-        writer.write_record(&row)?;
+        })
+        .collect();
+    write_atomically(
+        &out.join("summary.csv"),
+        &summary_csv::to_csv(&columns, &rows)?,
+    )
+}
+
+/// The run's value of a summary point column: its grid value, or for a [`summary_csv::KEYS`]
+/// column outside the grid, its setting.
+fn point_value(spec: &RunSpec, column: &str) -> String {
+    let value = spec.point.iter().find(|(k, _)| k == column).map(|(_, v)| v);
+    match (value, column) {
+        (Some(toml::Value::String(s)), _) => s.clone(),
+        (Some(other), _) => other.to_string(),
+        (None, ESTIMATOR) => spec.config.train.estimator.name().to_string(),
+        (None, LR) => spec.config.train.lr.to_string(),
+        (None, SEED) => spec.config.seed.to_string(),
+        (None, other) => unreachable!("{other} is neither a grid key nor a summary_csv::KEYS key"),
     }
-    write_atomically(&out.join("summary.csv"), &writer.into_inner()?)
 }
 
 /// Every model the runs need loads, and each run's prompts plus new tokens fit its context —

@@ -98,7 +98,7 @@ fn smoke_sweep_writes_every_runs_files_and_a_summary() {
     }
     assert_eq!(summary.matches(",done,").count(), 4, "{summary}");
     assert!(dir.join("sweep.toml").is_file());
-    // The sweep ends with its report (tests/report.rs checks what is in it).
+    // The sweep ends with its report (crates/report/tests/report.rs checks what is in it).
     for file in [
         "index.html",
         "summary.md",

@@ -14,7 +14,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, register_font};
 
-use crate::record::temporary_beside;
+use crate::record::replace_atomically;
 
 /// The font family every figure uses.
 const FONT: &str = "sans-serif";
@@ -103,19 +103,26 @@ pub fn figure_size(rows: usize, columns: usize) -> (u32, u32) {
     (SIZE.0.max(640 * columns), SIZE.1.max(180 + 560 * rows))
 }
 
-/// Draws `figure` into the PNG file `path`, through a temporary file and a rename, so a
-/// reader never sees half a picture.
+/// Draws `figure` into the PNG file `path`, through a temporary file and a rename
+/// ([`replace_atomically`]), so a reader never sees half a picture.
 pub fn draw(path: &Path, figure: &Figure) -> anyhow::Result<()> {
     register_fonts()?;
     let ranges = Ranges::of(figure)
         .with_context(|| format!("{}: no finite points to plot", path.display()))?;
     // plotters picks the image format from the extension.
-    let tmp = temporary_beside(path, ".png")?;
+    replace_atomically(path, ".png", |tmp| {
+        render(tmp.path(), figure, &ranges)
+            .map_err(|e| anyhow::anyhow!("{}: cannot draw the figure: {e}", path.display()))
+    })
+}
+
+/// Renders `figure` into the PNG file `png`: the header, then the panels on their grid.
+fn render(png: &Path, figure: &Figure, ranges: &Ranges) -> Result<(), String> {
     let columns = figure.columns.clamp(1, figure.panels.len().max(1));
     let rows = figure.panels.len().div_ceil(columns);
     let size = figure_size(rows, columns);
     let render = || -> Result<(), Box<dyn std::error::Error + '_>> {
-        let root = BitMapBackend::new(tmp.path(), size).into_drawing_area();
+        let root = BitMapBackend::new(png, size).into_drawing_area();
         root.fill(&WHITE)?;
         let header = if figure.legend.is_empty() { 90 } else { 150 };
         let (top, body) = root.split_vertically(header);
@@ -134,15 +141,12 @@ pub fn draw(path: &Path, figure: &Figure) -> anyhow::Result<()> {
                     ""
                 },
             };
-            draw_panel(area, figure, panel, &ranges, &labels)?;
+            draw_panel(area, figure, panel, ranges, &labels)?;
         }
         root.present()?;
         Ok(())
     };
-    render().map_err(|e| anyhow::anyhow!("{}: cannot draw the figure: {e}", path.display()))?;
-    tmp.persist(path)
-        .with_context(|| format!("{}", path.display()))?;
-    Ok(())
+    render().map_err(|e| e.to_string())
 }
 
 /// The title, centred, and the legend as one centred row of colour swatches and names.

@@ -1,13 +1,13 @@
 //! `pglab report` on a committed sweep (`tests/fixtures/report/`: CSV files only, numbers chosen
 //! so every figure of the report can be worked out by hand): report.csv and variance.csv against
 //! those hand computations, figures of the right size that show data, byte-identical rebuilds,
-//! diverged/failed/pending runs, a sweep without a probe, and errors that name the file.
+//! diverged/failed/pending runs, a sweep without a probe, and errors that name the file (an
+//! unknown estimator name among them).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use pglab_runner::plot::{PALETTE, figure_size, png_size};
+use pglab_report::plot::{PALETTE, figure_size, png_size};
 
 const FIGURES: [&str; 6] = [
     "reward.png",
@@ -76,7 +76,7 @@ fn assert_number(row: &BTreeMap<String, String>, column: &str, expected: Option<
 #[test]
 fn report_csv_matches_hand_computation() {
     let (_tmp, dir) = fixture_copy();
-    pglab_runner::report::write(&dir).unwrap();
+    pglab_report::write(&dir).unwrap();
     let rows = rows(&dir.join("report.csv"));
     // Panels in grid order (lr 0.01, then 0.1), estimators in grid order within each.
     let keys: Vec<(&str, &str)> = rows
@@ -166,7 +166,7 @@ fn report_csv_matches_hand_computation() {
 #[test]
 fn variance_csv_pools_every_probe_by_hand() {
     let (_tmp, dir) = fixture_copy();
-    pglab_runner::report::write(&dir).unwrap();
+    pglab_report::write(&dir).unwrap();
     let rows = rows(&dir.join("variance.csv"));
     assert_eq!(rows.len(), 2);
     // reinforce: grad_var 100, 300, 200, 50, 40 → median 100; paired ratios 10, 15, 20, 10
@@ -205,7 +205,7 @@ fn ink(path: &Path, color: (u8, u8, u8)) -> (f64, bool) {
 #[test]
 fn figures_have_their_size_and_show_the_data() {
     let (_tmp, dir) = fixture_copy();
-    pglab_runner::report::write(&dir).unwrap();
+    pglab_report::write(&dir).unwrap();
     let plots = dir.join("plots");
     // Two learning rates: reward figures have two panels in a row; probe figures a row per
     // training estimator (2 × 2); lr_sensitivity one panel.
@@ -239,7 +239,7 @@ fn figures_have_their_size_and_show_the_data() {
 #[test]
 fn rebuilding_from_the_csvs_gives_byte_identical_files() {
     let (_tmp, dir) = fixture_copy();
-    pglab_runner::report::write(&dir).unwrap();
+    pglab_report::write(&dir).unwrap();
     let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
     let outputs: Vec<String> = FIGURES
         .iter()
@@ -248,7 +248,7 @@ fn rebuilding_from_the_csvs_gives_byte_identical_files() {
         .collect();
     let first: Vec<Vec<u8>> = outputs.iter().map(|f| read(f)).collect();
     std::fs::remove_dir_all(dir.join("plots")).unwrap();
-    pglab_runner::report::write(&dir).unwrap();
+    pglab_report::write(&dir).unwrap();
     for (name, before) in outputs.iter().zip(&first) {
         assert!(read(name) == *before, "{name} changed on rebuild");
     }
@@ -257,7 +257,7 @@ fn rebuilding_from_the_csvs_gives_byte_identical_files() {
 #[test]
 fn summary_and_index_mark_diverged_failed_and_pending_runs() {
     let (_tmp, dir) = fixture_copy();
-    let index = pglab_runner::report::write(&dir).unwrap();
+    let index = pglab_report::write(&dir).unwrap();
     let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
     assert!(md.starts_with("# Sweep `fixture_sweep`\n"), "{md}");
     assert!(
@@ -315,7 +315,7 @@ fn summary_and_index_mark_diverged_failed_and_pending_runs() {
 fn a_sweep_without_probe_skips_the_probe_figures_and_says_why() {
     let (_tmp, dir) = fixture_copy();
     // A stale figure from an earlier report must not survive.
-    pglab_runner::report::write(&dir).unwrap();
+    pglab_report::write(&dir).unwrap();
     // No probe.csv, or the empty one a run with `probe.every = 0` leaves.
     for (i, run) in std::fs::read_dir(dir.join("runs")).unwrap().enumerate() {
         let probe = run.unwrap().path().join("probe.csv");
@@ -325,7 +325,7 @@ fn a_sweep_without_probe_skips_the_probe_figures_and_says_why() {
             std::fs::write(probe, "").unwrap();
         }
     }
-    pglab_runner::report::write(&dir).unwrap();
+    pglab_report::write(&dir).unwrap();
     for figure in ["grad_variance.png", "variance_ratio.png", "snr.png"] {
         assert!(!dir.join("plots").join(figure).exists(), "{figure}");
     }
@@ -343,15 +343,12 @@ fn a_sweep_without_probe_skips_the_probe_figures_and_says_why() {
     );
 }
 
+/// `pglab report DIR` as the binary runs it: success, or the error as the one line it prints.
 fn pglab_report(dir: &Path) -> (bool, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_pglab"))
-        .args(["report", dir.to_str().unwrap()])
-        .output()
-        .unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    match pglab_report::write(dir) {
+        Ok(_) => (true, String::new()),
+        Err(err) => (false, format!("error: {err:#}")),
+    }
 }
 
 #[test]
@@ -382,6 +379,32 @@ fn bad_input_is_an_error_naming_the_file_and_place() {
     let (ok, stderr) = pglab_report(&dir);
     assert!(
         !ok && stderr.contains("s0-rloo-lr0.1/metrics.csv"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_unknown_estimator_is_a_one_line_error_naming_file_line_and_column() {
+    let (_tmp, dir) = fixture_copy();
+    let probe = dir.join("runs/s1-reinforce-lr0.01/probe.csv");
+    let text = std::fs::read_to_string(&probe).unwrap();
+    std::fs::write(&probe, text.replacen("\n0,0,rloo,", "\n0,0,ppo,", 1)).unwrap();
+    let (ok, stderr) = pglab_report(&dir);
+    assert!(!ok && stderr.lines().count() == 1, "{stderr}");
+    assert!(
+        stderr
+            .contains("s1-reinforce-lr0.01/probe.csv:3: column `estimator`: unknown variant `ppo`"),
+        "{stderr}"
+    );
+
+    let (_tmp, dir) = fixture_copy();
+    let summary = dir.join("summary.csv");
+    let text = std::fs::read_to_string(&summary).unwrap();
+    std::fs::write(&summary, text.replacen(",0,rloo,0.1,", ",0,ppo,0.1,", 1)).unwrap();
+    let (ok, stderr) = pglab_report(&dir);
+    assert!(!ok && stderr.lines().count() == 1, "{stderr}");
+    assert!(
+        stderr.contains("summary.csv:5: column `train.estimator`: unknown variant `ppo`"),
         "{stderr}"
     );
 }

@@ -6,13 +6,14 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use pglab_estimator::Estimator;
+use pglab_estimator::stats::{Spread, spread};
 use plotters::style::RGBColor;
 
+use crate::load::{RunCurves, Sweep, leaf, short_value};
 use crate::plot::{self, Figure, Line, PALETTE, Panel};
 use crate::record::Status;
-use crate::report::load::{LR, RunCurves, Sweep, leaf, short_value};
-use pglab_estimator::stats::{Spread, spread};
-use crate::report::table::{REFERENCE, paired_ratios};
+use crate::summary_csv::LR;
+use crate::table::{REFERENCE, paired_ratios};
 
 /// A figure the report wrote, or why it could not.
 #[derive(Debug, Clone)]
@@ -23,14 +24,25 @@ pub struct Drawn {
     pub skipped: Option<String>,
 }
 
-/// The same colour for an estimator in every figure.
-pub fn color(estimator: &str) -> RGBColor {
-    // Indices into the palette: REINFORCE-like warm, RLOO blue, the group estimators apart.
-    const BY_ESTIMATOR: [usize; 6] = [1, 4, 0, 2, 3, 5];
-    Estimator::ALL
+/// The same colour for an estimator in every figure: REINFORCE-like warm, RLOO blue, the group
+/// estimators apart. A new estimator does not compile until it has a colour here.
+pub fn color(estimator: Estimator) -> RGBColor {
+    match estimator {
+        Estimator::Reinforce => PALETTE[1],
+        Estimator::ReinforceEma => PALETTE[4],
+        Estimator::Rloo => PALETTE[0],
+        Estimator::Grpo => PALETTE[2],
+        Estimator::DrGrpo => PALETTE[3],
+        Estimator::ReinforcePp => PALETTE[5],
+    }
+}
+
+/// The legend entries of `estimators`: each by name, in its colour.
+fn legend(estimators: &[Estimator]) -> Vec<(String, RGBColor)> {
+    estimators
         .iter()
-        .position(|e| e.name() == estimator)
-        .map_or(PALETTE[6], |i| PALETTE[BY_ESTIMATOR[i]])
+        .map(|&e| (e.to_string(), color(e)))
+        .collect()
 }
 
 const GENERATIONS: &str = "generations (completions sampled)";
@@ -93,7 +105,7 @@ pub fn draw_all(sweep: &Sweep, dir: &Path) -> anyhow::Result<Vec<Drawn>> {
     Ok(drawn)
 }
 
-fn figure(title: &str, y_label: &str, panels: Vec<Panel>, legend: &[String]) -> Figure {
+fn figure(title: &str, y_label: &str, panels: Vec<Panel>, estimators: &[Estimator]) -> Figure {
     Figure {
         title: title.into(),
         x_label: GENERATIONS.into(),
@@ -103,7 +115,7 @@ fn figure(title: &str, y_label: &str, panels: Vec<Panel>, legend: &[String]) -> 
         log_y: false,
         columns: panels.len().min(3),
         panels,
-        legend: legend.iter().map(|e| (e.clone(), color(e))).collect(),
+        legend: legend(estimators),
         reference: None,
     }
 }
@@ -162,10 +174,10 @@ fn reward(sweep: &Sweep) -> Result<Figure, String> {
             lines: sweep
                 .estimators
                 .iter()
-                .map(|estimator| {
+                .map(|&estimator| {
                     let mut by_x: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
                     let done = runs_in(sweep, panel)
-                        .filter(|r| &r.estimator == estimator && r.status == Status::Done);
+                        .filter(|r| r.estimator == estimator && r.status == Status::Done);
                     for &(g, reward) in done.flat_map(|r| &r.rewards) {
                         by_x.entry(g).or_default().push(reward);
                     }
@@ -191,7 +203,7 @@ fn reward_seeds(sweep: &Sweep) -> Result<Figure, String> {
                 .filter(|r| r.status != Status::Failed)
                 .map(|r| {
                     let points = r.rewards.iter().map(|&(g, v)| (g as f64, v)).collect();
-                    let mut line = Line::new(color(&r.estimator), points);
+                    let mut line = Line::new(color(r.estimator), points);
                     line.width = 2;
                     line.cross_at_end = r.status == Status::Diverged;
                     line
@@ -215,10 +227,10 @@ fn probe_panels(
         return Err("the sweep has no probe ([probe] every = 0)".into());
     }
     let mut panels = Vec::new();
-    for estimator in &sweep.estimators {
+    for &estimator in &sweep.estimators {
         for panel in &sweep.panels {
             let runs: Vec<&RunCurves> = runs_in(sweep, panel)
-                .filter(|r| &r.estimator == estimator)
+                .filter(|r| r.estimator == estimator)
                 .collect();
             let title = match panel.as_str() {
                 "" => format!("trained with {estimator}"),
@@ -237,14 +249,15 @@ fn probe_panels(
 fn probe_lines(
     sweep: &Sweep,
     runs: &[&RunCurves],
-    skip: &str,
+    skip: Option<Estimator>,
     log: bool,
-    series: impl Fn(&RunCurves, &str) -> Vec<(u64, f64)>,
+    series: impl Fn(&RunCurves, Estimator) -> Vec<(u64, f64)>,
 ) -> Vec<Line> {
     sweep
         .probed
         .iter()
-        .filter(|e| *e != skip)
+        .copied()
+        .filter(|&e| Some(e) != skip)
         .map(|estimator| {
             let mut by_x: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
             for (g, v) in runs.iter().flat_map(|r| series(r, estimator)) {
@@ -263,8 +276,10 @@ fn probe_figure(sweep: &Sweep, title: &str, y_label: &str, panels: Vec<Panel>) -
 
 fn grad_variance(sweep: &Sweep) -> Result<Figure, String> {
     let panels = probe_panels(sweep, |runs| {
-        probe_lines(sweep, runs, "", true, |r, e| {
-            r.probe_of(e).map(|p| (p.generations, p.grad_var)).collect()
+        probe_lines(sweep, runs, None, true, |r, e| {
+            r.probe_of(e)
+                .map(|p| (p.generations as u64, p.grad_var))
+                .collect()
         })
     })?;
     let mut figure = probe_figure(
@@ -278,17 +293,17 @@ fn grad_variance(sweep: &Sweep) -> Result<Figure, String> {
 }
 
 fn variance_ratio(sweep: &Sweep) -> Result<Figure, String> {
-    if !sweep.probed.iter().any(|e| e == REFERENCE) {
+    if !sweep.probed.contains(&REFERENCE) {
         return Err(format!("the probe did not include {REFERENCE}"));
     }
     let panels = probe_panels(sweep, |runs| {
-        probe_lines(sweep, runs, REFERENCE, true, paired_ratios)
+        probe_lines(sweep, runs, Some(REFERENCE), true, paired_ratios)
     })?;
-    let legend: Vec<String> = sweep
+    let compared: Vec<Estimator> = sweep
         .probed
         .iter()
-        .filter(|e| *e != REFERENCE)
-        .cloned()
+        .copied()
+        .filter(|&e| e != REFERENCE)
         .collect();
     let mut figure = probe_figure(
         sweep,
@@ -296,7 +311,7 @@ fn variance_ratio(sweep: &Sweep) -> Result<Figure, String> {
         "grad_var / RLOO's grad_var (log scale)",
         panels,
     );
-    figure.legend = legend.iter().map(|e| (e.clone(), color(e))).collect();
+    figure.legend = legend(&compared);
     figure.log_y = true;
     figure.reference = Some(1.0);
     finite(figure, "no probe where RLOO's variance is positive")
@@ -304,8 +319,10 @@ fn variance_ratio(sweep: &Sweep) -> Result<Figure, String> {
 
 fn snr(sweep: &Sweep) -> Result<Figure, String> {
     let panels = probe_panels(sweep, |runs| {
-        probe_lines(sweep, runs, "", false, |r, e| {
-            r.probe_of(e).map(|p| (p.generations, p.snr)).collect()
+        probe_lines(sweep, runs, None, false, |r, e| {
+            r.probe_of(e)
+                .map(|p| (p.generations as u64, p.snr))
+                .collect()
         })
     })?;
     let figure = probe_figure(
@@ -321,7 +338,7 @@ fn snr(sweep: &Sweep) -> Result<Figure, String> {
 /// its finished runs' final rewards at each learning rate.
 struct LrLine {
     label: String,
-    estimator: String,
+    estimator: Estimator,
     finals: Vec<(f64, Vec<f64>)>,
 }
 
@@ -336,7 +353,7 @@ impl LrLine {
     /// Means with clipped 95 % bars, moved sideways by `dodge` (a factor on the log axis).
     fn draw(mut self, dodge: f64) -> Line {
         self.finals.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let mut line = Line::new(color(&self.estimator), Vec::new());
+        let mut line = Line::new(color(self.estimator), Vec::new());
         for (lr, rewards) in &self.finals {
             let Some(s) = spread(rewards) else { continue };
             line.points.push((lr * dodge, s.mean));
@@ -360,7 +377,7 @@ fn lr_sensitivity(sweep: &Sweep) -> Result<Figure, String> {
         };
         let rest = rest_of_panel(sweep, run);
         let label = if rest.is_empty() {
-            run.estimator.clone()
+            run.estimator.to_string()
         } else {
             format!("{} ({rest})", run.estimator)
         };
@@ -368,7 +385,7 @@ fn lr_sensitivity(sweep: &Sweep) -> Result<Figure, String> {
             Some(line) => line.push(lr, reward),
             None => lines.push(LrLine {
                 label,
-                estimator: run.estimator.clone(),
+                estimator: run.estimator,
                 finals: vec![(lr, vec![reward])],
             }),
         }
@@ -378,7 +395,7 @@ fn lr_sensitivity(sweep: &Sweep) -> Result<Figure, String> {
     ticks.dedup();
     let legend = lines
         .iter()
-        .map(|l| (l.label.clone(), color(&l.estimator)))
+        .map(|l| (l.label.clone(), color(l.estimator)))
         .collect();
     let count = lines.len() as f64;
     let lines = lines

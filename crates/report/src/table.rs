@@ -4,17 +4,21 @@
 
 use std::collections::BTreeMap;
 
-use crate::record::Status;
-use crate::report::load::{RunCurves, Sweep, leaf, short_value};
+use pglab_estimator::Estimator;
 use pglab_estimator::stats::{Spread, median, spread};
+use serde::{Deserialize, Serialize};
 
-/// The estimator every variance is compared with.
-pub const REFERENCE: &str = "rloo";
+use crate::csv_rows::{self, field_names, format};
+use crate::load::{RunCurves, Sweep, leaf, short_value};
+use crate::record::Status;
+
+/// The estimator every variance is compared with (the `…_to_rloo` columns).
+pub const REFERENCE: Estimator = Estimator::Rloo;
 
 /// One training group: the runs of one estimator at one grid point, over seeds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupRow {
-    pub estimator: String,
+    pub estimator: Estimator,
     pub panel: String,
     pub panel_values: Vec<String>,
     pub runs: usize,
@@ -34,16 +38,24 @@ pub struct GroupRow {
     pub grad_var_ratio: Option<f64>,
 }
 
-/// One probed estimator, pooled over every run and probe of the sweep.
-#[derive(Debug, Clone, PartialEq)]
+/// One probed estimator, pooled over every run and probe of the sweep: a row of
+/// `variance.csv`, every figure at full precision (`format::exact`), empty where there is none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VarianceRow {
-    pub estimator: String,
+    pub estimator: Estimator,
     pub probes: usize,
+    #[serde(serialize_with = "format::exact")]
     pub median_grad_var: Option<f64>,
     /// Median of the paired ratio to RLOO over all probes.
+    #[serde(rename = "grad_var_ratio_to_rloo", serialize_with = "format::exact")]
     pub ratio: Option<f64>,
     /// Median of the paired ratio at the first probe of each run (the starting weights).
+    #[serde(
+        rename = "grad_var_ratio_to_rloo_at_start",
+        serialize_with = "format::exact"
+    )]
     pub ratio_at_start: Option<f64>,
+    #[serde(serialize_with = "format::exact")]
     pub median_snr: Option<f64>,
 }
 
@@ -63,11 +75,11 @@ pub fn group_rows(sweep: &Sweep) -> Vec<GroupRow> {
     let half = sweep_best(sweep).map(|b| b / 2.0);
     let mut rows = Vec::new();
     for panel in &sweep.panels {
-        for estimator in &sweep.estimators {
+        for &estimator in &sweep.estimators {
             let runs: Vec<&RunCurves> = sweep
                 .runs
                 .iter()
-                .filter(|r| &r.panel == panel && &r.estimator == estimator)
+                .filter(|r| &r.panel == panel && r.estimator == estimator)
                 .collect();
             if let Some(first) = runs.first() {
                 rows.push(group_row(first, &runs, half));
@@ -93,9 +105,9 @@ fn group_row(first: &RunCurves, runs: &[&RunCurves], half: Option<f64>) -> Group
             Some(first.0 as f64)
         })
         .collect();
-    let estimator = first.estimator.as_str();
+    let estimator = first.estimator;
     GroupRow {
-        estimator: estimator.to_string(),
+        estimator,
         panel: first.panel.clone(),
         panel_values: first.panel_values.clone(),
         runs: runs.len(),
@@ -115,8 +127,8 @@ fn group_row(first: &RunCurves, runs: &[&RunCurves], half: Option<f64>) -> Group
 
 /// (generations, `estimator`'s grad_var over RLOO's) at each probe of `run`, in step order;
 /// probes where RLOO's is zero or not finite give no ratio.
-pub fn paired_ratios(run: &RunCurves, estimator: &str) -> Vec<(u64, f64)> {
-    let reference: BTreeMap<u64, f64> = run
+pub fn paired_ratios(run: &RunCurves, estimator: Estimator) -> Vec<(u64, f64)> {
+    let reference: BTreeMap<usize, f64> = run
         .probe_of(REFERENCE)
         .map(|p| (p.step, p.grad_var))
         .collect();
@@ -124,12 +136,12 @@ pub fn paired_ratios(run: &RunCurves, estimator: &str) -> Vec<(u64, f64)> {
         .filter_map(|p| {
             let r = *reference.get(&p.step)?;
             let ok = r > 0.0 && r.is_finite() && p.grad_var.is_finite();
-            ok.then(|| (p.generations, p.grad_var / r))
+            ok.then(|| (p.generations as u64, p.grad_var / r))
         })
         .collect()
 }
 
-fn ratios<'a>(runs: impl Iterator<Item = &'a RunCurves>, estimator: &str) -> Vec<f64> {
+fn ratios<'a>(runs: impl Iterator<Item = &'a RunCurves>, estimator: Estimator) -> Vec<f64> {
     runs.flat_map(|r| paired_ratios(r, estimator))
         .map(|(_, ratio)| ratio)
         .collect()
@@ -139,10 +151,10 @@ pub fn variance_rows(sweep: &Sweep) -> Vec<VarianceRow> {
     sweep
         .probed
         .iter()
-        .map(|estimator| {
+        .map(|&estimator| {
             let points = || sweep.runs.iter().flat_map(|r| r.probe_of(estimator));
             VarianceRow {
-                estimator: estimator.clone(),
+                estimator,
                 probes: points().count(),
                 median_grad_var: median(points().map(|p| p.grad_var)),
                 ratio: median(ratios(sweep.runs.iter(), estimator)),
@@ -164,82 +176,82 @@ pub struct Cells {
     pub rows: Vec<Vec<String>>,
 }
 
-/// `report.csv`: every figure at full precision, empty where there is none.
-pub fn report_csv(sweep: &Sweep, rows: &[GroupRow]) -> anyhow::Result<Vec<u8>> {
-    let mut header: Vec<String> = vec!["estimator".into()];
-    header.extend(sweep.panel_columns.iter().cloned());
-    header.extend(
-        [
-            "runs",
-            "finished",
-            "diverged",
-            "failed",
-            "final_reward_mean",
-            "final_reward_std",
-            "final_reward_ci95_low",
-            "final_reward_ci95_high",
-            "best_reward",
-            "generations_to_half_best",
-            "runs_reaching_half_best",
-            "median_grad_var",
-            "grad_var_ratio_to_rloo",
-        ]
-        .map(String::from),
-    );
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(&header)?;
-    for row in rows {
+/// `report.csv`'s columns after the estimator and the grid point: every figure at full
+/// precision (`format::exact`), empty where there is none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupFigures {
+    pub runs: usize,
+    pub finished: usize,
+    pub diverged: usize,
+    pub failed: usize,
+    #[serde(serialize_with = "format::exact")]
+    pub final_reward_mean: Option<f64>,
+    #[serde(serialize_with = "format::exact")]
+    pub final_reward_std: Option<f64>,
+    #[serde(serialize_with = "format::exact")]
+    pub final_reward_ci95_low: Option<f64>,
+    #[serde(serialize_with = "format::exact")]
+    pub final_reward_ci95_high: Option<f64>,
+    #[serde(serialize_with = "format::exact")]
+    pub best_reward: Option<f64>,
+    #[serde(serialize_with = "format::exact")]
+    pub generations_to_half_best: Option<f64>,
+    pub runs_reaching_half_best: usize,
+    #[serde(serialize_with = "format::exact")]
+    pub median_grad_var: Option<f64>,
+    #[serde(serialize_with = "format::exact")]
+    pub grad_var_ratio_to_rloo: Option<f64>,
+}
+
+impl From<&GroupRow> for GroupFigures {
+    fn from(row: &GroupRow) -> Self {
         let finals = row.final_reward;
-        let mut record = vec![row.estimator.clone()];
-        record.extend(row.panel_values.iter().cloned());
-        record.extend([
-            row.runs.to_string(),
-            finals.map_or(0, |s| s.n).to_string(),
-            row.diverged.to_string(),
-            row.failed.to_string(),
-            exact(finals.map(|s| s.mean)),
-            exact(finals.map(|s| s.std)),
-            exact(finals.map(|s| s.mean - s.ci95)),
-            exact(finals.map(|s| s.mean + s.ci95)),
-            exact(row.best_reward),
-            exact(row.generations_to_half_best),
-            row.reached_half_best.to_string(),
-            exact(row.median_grad_var),
-            exact(row.grad_var_ratio),
-        ]);
-        writer.write_record(&record)?;
+        Self {
+            runs: row.runs,
+            finished: finals.map_or(0, |s| s.n),
+            diverged: row.diverged,
+            failed: row.failed,
+            final_reward_mean: finals.map(|s| s.mean),
+            final_reward_std: finals.map(|s| s.std),
+            final_reward_ci95_low: finals.map(|s| s.mean - s.ci95),
+            final_reward_ci95_high: finals.map(|s| s.mean + s.ci95),
+            best_reward: row.best_reward,
+            generations_to_half_best: row.generations_to_half_best,
+            runs_reaching_half_best: row.reached_half_best,
+            median_grad_var: row.median_grad_var,
+            grad_var_ratio_to_rloo: row.grad_var_ratio,
+        }
     }
-    Ok(writer.into_inner()?)
 }
 
-/// `variance.csv`.
+/// One row of `report.csv`: the estimator, the group's grid point (one value per panel
+/// column), then its figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportRow<'a> {
+    pub estimator: Estimator,
+    pub panel_values: &'a [String],
+    pub figures: GroupFigures,
+}
+
+/// `report.csv`: `estimator`, the sweep's panel columns, then [`GroupFigures`]' columns.
+pub fn report_csv(sweep: &Sweep, rows: &[GroupRow]) -> anyhow::Result<Vec<u8>> {
+    let mut header = vec!["estimator"];
+    header.extend(sweep.panel_columns.iter().map(String::as_str));
+    header.extend(field_names::<GroupFigures>());
+    let rows: Vec<ReportRow> = rows
+        .iter()
+        .map(|row| ReportRow {
+            estimator: row.estimator,
+            panel_values: &row.panel_values,
+            figures: GroupFigures::from(row),
+        })
+        .collect();
+    csv_rows::write(&header, &rows)
+}
+
+/// `variance.csv`: [`VarianceRow`]'s columns.
 pub fn variance_csv(rows: &[VarianceRow]) -> anyhow::Result<Vec<u8>> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record([
-        "estimator",
-        "probes",
-        "median_grad_var",
-        "grad_var_ratio_to_rloo",
-        "grad_var_ratio_to_rloo_at_start",
-        "median_snr",
-    ])?;
-    for row in rows {
-        writer.write_record([
-            row.estimator.clone(),
-            row.probes.to_string(),
-            exact(row.median_grad_var),
-            exact(row.ratio),
-            exact(row.ratio_at_start),
-            exact(row.median_snr),
-        ])?;
-    }
-    Ok(writer.into_inner()?)
-}
-
-/// A number for a CSV: shortest text that reads back as the same f64; empty for none or NaN.
-fn exact(x: Option<f64>) -> String {
-    x.filter(|v| !v.is_nan())
-        .map_or(String::new(), |v| v.to_string())
+    csv_rows::write(field_names::<VarianceRow>(), rows)
 }
 
 /// The training table for people: reward as mean ± std with the CI, counts where they matter.
@@ -263,7 +275,7 @@ pub fn group_cells(sweep: &Sweep, rows: &[GroupRow]) -> Cells {
     let rows = rows
         .iter()
         .map(|row| {
-            let mut cells = vec![row.estimator.clone()];
+            let mut cells = vec![row.estimator.to_string()];
             cells.extend(row.panel_values.iter().map(|v| short_value(v)));
             let finals = row.final_reward;
             cells.extend([
@@ -316,7 +328,7 @@ pub fn variance_cells(rows: &[VarianceRow]) -> Cells {
         .iter()
         .map(|row| {
             vec![
-                row.estimator.clone(),
+                row.estimator.to_string(),
                 row.probes.to_string(),
                 row.median_grad_var.map_or("–".into(), number),
                 ratio(row.ratio),
@@ -360,10 +372,47 @@ mod tests {
 
     #[test]
     fn exact_numbers_read_back_unchanged() {
+        #[derive(Serialize)]
+        struct Exact(#[serde(serialize_with = "format::exact")] Option<f64>);
+        let text = |v| String::from_utf8(csv_rows::write(&["x"], &[Exact(v)]).unwrap()).unwrap();
         for v in [0.1, 1.0 / 3.0, 973578.5391366496, 1e-300] {
-            assert_eq!(exact(Some(v)).parse::<f64>().unwrap(), v);
+            let written = text(Some(v));
+            assert_eq!(written.lines().nth(1).unwrap().parse::<f64>().unwrap(), v);
         }
-        assert_eq!(exact(None), "");
-        assert_eq!(exact(Some(f64::NAN)), "");
+        assert_eq!(text(None), "x\n\"\"\n");
+        assert_eq!(text(Some(f64::NAN)), "x\n\"\"\n");
+    }
+
+    #[test]
+    fn report_csv_columns_in_order() {
+        assert_eq!(
+            field_names::<GroupFigures>(),
+            [
+                "runs",
+                "finished",
+                "diverged",
+                "failed",
+                "final_reward_mean",
+                "final_reward_std",
+                "final_reward_ci95_low",
+                "final_reward_ci95_high",
+                "best_reward",
+                "generations_to_half_best",
+                "runs_reaching_half_best",
+                "median_grad_var",
+                "grad_var_ratio_to_rloo",
+            ]
+        );
+        assert_eq!(
+            field_names::<VarianceRow>(),
+            [
+                "estimator",
+                "probes",
+                "median_grad_var",
+                "grad_var_ratio_to_rloo",
+                "grad_var_ratio_to_rloo_at_start",
+                "median_snr",
+            ]
+        );
     }
 }

@@ -1,16 +1,19 @@
 //! What a run writes: one `StepRecord` per step (`metrics.csv`), one `ProbeRecord` per probe
 //! and estimator (`probe.csv`), sampled texts (`samples.jsonl`), and `done.json`, written
-//! last and atomically, which is what marks a run complete.
+//! last and atomically, which is what marks a run complete. The runner writes these types and
+//! the report reads the same ones back, so a column's name and order live in one place (the
+//! field order is the column order).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use anyhow::Context;
+use pglab_estimator::Estimator;
 use serde::{Deserialize, Serialize};
 
 /// One optimiser step (DESIGN.md, "Outputs").
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepRecord {
     pub step: usize,
     /// Completions sampled so far, this step's included.
@@ -35,11 +38,12 @@ pub struct StepRecord {
 }
 
 /// One estimator at one probe (DESIGN.md, "Gradient-variance probe").
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProbeRecord {
     pub step: usize,
     pub generations: usize,
-    pub estimator: String,
+    /// Written as serde names it (`rloo`); an unknown name does not load.
+    pub estimator: Estimator,
     pub batches: usize,
     pub grad_var: f64,
     pub grad_mean_sqnorm: f64,
@@ -129,9 +133,21 @@ impl JsonLines {
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so a
 /// reader sees the old file or the whole new one, never half of one.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut tmp = temporary_beside(path, "")?;
-    tmp.write_all(bytes)
-        .with_context(|| format!("{}", path.display()))?;
+    replace_atomically(path, "", |tmp| {
+        tmp.write_all(bytes)
+            .with_context(|| format!("{}", path.display()))
+    })
+}
+
+/// The one way pglab replaces a file: `fill` writes a temporary file beside `path` (ending in
+/// `suffix`, through the handle or by its path), which is then synced and renamed over `path`.
+pub fn replace_atomically(
+    path: &Path,
+    suffix: &str,
+    fill: impl FnOnce(&mut tempfile::NamedTempFile) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut tmp = temporary_beside(path, suffix)?;
+    fill(&mut tmp)?;
     tmp.as_file()
         .sync_all()
         .with_context(|| format!("{}", path.display()))?;

@@ -3,10 +3,10 @@
 
 use std::fmt::Write;
 
+use crate::figures::Drawn;
+use crate::load::Sweep;
 use crate::record::{FINAL_WINDOW, Status};
-use crate::report::figures::Drawn;
-use crate::report::load::Sweep;
-use crate::report::table::{Cells, number};
+use crate::table::{Cells, number};
 
 /// What both documents show.
 pub struct Contents<'a> {
