@@ -244,14 +244,8 @@ mod tests {
 
     #[test]
     fn mismatched_lengths_are_errors_naming_the_input() {
-        let err = policy_loss(
-            &S,
-            &N_TOKENS,
-            &A[..3],
-            2,
-            &LossOptions::default(),
-        )
-        .expect_err("3 advantages for 4 sequences");
+        let err = policy_loss(&S, &N_TOKENS, &A[..3], 2, &LossOptions::default())
+            .expect_err("3 advantages for 4 sequences");
         assert_eq!(
             err,
             EstimatorError::LengthMismatch {
@@ -270,14 +264,8 @@ mod tests {
 
     #[test]
     fn uneven_groups_and_empty_batches_are_errors() {
-        let err = policy_loss(
-            &S,
-            &N_TOKENS,
-            &A,
-            3,
-            &LossOptions::default(),
-        )
-        .expect_err("4 is not a multiple of 3");
+        let err = policy_loss(&S, &N_TOKENS, &A, 3, &LossOptions::default())
+            .expect_err("4 is not a multiple of 3");
         assert_eq!(
             err,
             EstimatorError::UnevenGroups {
@@ -286,19 +274,9 @@ mod tests {
                 k: 3
             }
         );
-        assert!(
-            policy_loss(
-                &S,
-                &N_TOKENS,
-                &A,
-                0,
-                &LossOptions::default()
-            )
-            .is_err()
-        );
+        assert!(policy_loss(&S, &N_TOKENS, &A, 0, &LossOptions::default()).is_err());
         assert_eq!(
-            policy_loss(&[], &[], &[], 1, &LossOptions::default())
-                .expect_err("empty"),
+            policy_loss(&[], &[], &[], 1, &LossOptions::default()).expect_err("empty"),
             EstimatorError::NoSequences { context: CONTEXT }
         );
     }
@@ -334,16 +312,7 @@ mod tests {
             }
         );
         // Under Sum the count is not used, so 0 is fine.
-        assert!(
-            policy_loss(
-                &S,
-                &[1, 2, 0, 4],
-                &A,
-                2,
-                &LossOptions::default()
-            )
-            .is_ok()
-        );
+        assert!(policy_loss(&S, &[1, 2, 0, 4], &A, 2, &LossOptions::default()).is_ok());
     }
 
     #[test]

@@ -62,7 +62,9 @@ pub enum ModelError {
     TokenOutOfRange { id: u32, vocab_size: usize },
     #[error("loss weights: {found} given for a batch of {expected} sequences")]
     LossWeights { expected: usize, found: usize },
-    #[error("flattening gradients: reading parameter {param} back from the device failed: {reason}")]
+    #[error(
+        "flattening gradients: reading parameter {param} back from the device failed: {reason}"
+    )]
     GradientRead { param: String, reason: String },
     #[error("empty input: {0}")]
     Empty(&'static str),

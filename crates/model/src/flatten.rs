@@ -17,10 +17,7 @@ use crate::error::{ModelError, Result};
 ///
 /// # Errors
 /// [`ModelError::GradientRead`] if a gradient cannot be read back from the device.
-pub fn flatten_gradients<M: Module>(
-    module: &M,
-    gradients: &GradientsParams,
-) -> Result<Vec<f32>> {
+pub fn flatten_gradients<M: Module>(module: &M, gradients: &GradientsParams) -> Result<Vec<f32>> {
     let mut visitor = Flattener {
         gradients,
         out: Vec::new(),

@@ -13,8 +13,8 @@ pub mod config;
 pub mod error;
 mod flatten;
 pub mod gpt;
-pub mod progress;
 mod init;
+pub mod progress;
 
 pub use cache::KvCache;
 pub use config::{Activation, Arch, AttentionKind, GptConfig};

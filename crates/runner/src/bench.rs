@@ -1,6 +1,7 @@
 //! `pglab bench`: the RL step's two phases on random weights — sampling N sequences with the KV
 //! cache, and one forward + backward + SGD step on them — timed as a median after warm-up.
 
+use std::io::Write as _;
 use std::time::Instant;
 
 use burn::optim::SgdConfig;
@@ -158,9 +159,9 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         sample_scaling,
     };
     if args.json {
-        println!("{}", serde_json::to_string(&record)?);
+        writeln!(std::io::stdout(), "{}", serde_json::to_string(&record)?)?;
     } else {
-        print_table(&record);
+        print_table(&record)?;
     }
     Ok(())
 }
@@ -175,21 +176,50 @@ fn median_of(repeats: usize, mut f: impl FnMut() -> anyhow::Result<f64>) -> anyh
     Ok(times[times.len() / 2])
 }
 
-fn print_table(r: &BenchRecord) {
-    println!(
+fn print_table(r: &BenchRecord) -> std::io::Result<()> {
+    writeln!(
+        std::io::stdout(),
         "pglab bench: {:?} on {} ({} threads), {} sequences, {}-token prompts, {} new tokens, median of {}",
-        r.config, r.backend, r.threads, r.sequences, r.prompt_tokens, r.new_tokens, r.repeats
-    );
-    println!("  {:<28} {:>9}", "phase", "seconds");
-    println!("  {:<28} {:>9.3}", "sample (KV cache, no grad)", r.sample_s);
-    println!("  {:<28} {:>9.3}", "train (fwd + bwd + SGD)", r.train_s);
-    println!("  {:<28} {:>9.3}", "RL step (sum)", r.step_s);
-    println!("  {:<28} {:>9.0}", "sampled tokens / s", r.tokens_per_s);
+        r.config,
+        r.backend,
+        r.threads,
+        r.sequences,
+        r.prompt_tokens,
+        r.new_tokens,
+        r.repeats
+    )?;
+    writeln!(std::io::stdout(), "  {:<28} {:>9}", "phase", "seconds")?;
+    writeln!(
+        std::io::stdout(),
+        "  {:<28} {:>9.3}",
+        "sample (KV cache, no grad)",
+        r.sample_s
+    )?;
+    writeln!(
+        std::io::stdout(),
+        "  {:<28} {:>9.3}",
+        "train (fwd + bwd + SGD)",
+        r.train_s
+    )?;
+    writeln!(
+        std::io::stdout(),
+        "  {:<28} {:>9.3}",
+        "RL step (sum)",
+        r.step_s
+    )?;
+    writeln!(
+        std::io::stdout(),
+        "  {:<28} {:>9.0}",
+        "sampled tokens / s",
+        r.tokens_per_s
+    )?;
     for (new_tokens, seconds) in &r.sample_scaling {
-        println!(
+        writeln!(
+            std::io::stdout(),
             "  {:<28} {:>9.3}",
             format!("sample {new_tokens} new tokens"),
             seconds
-        );
+        )?;
     }
+    Ok(())
 }

@@ -65,10 +65,7 @@ impl Batch {
                     .try_into_vec_as::<f32>()
                     .map_err(|e| anyhow::anyhow!("reading the reference's log-probs: {e:?}"))?;
                 let kl = kl_estimates(&seq_logp, &reference_logp, &n_scored, t.token_reduction)?;
-                (
-                    shape_rewards(scores, &kl, t.kl_coef)?,
-                    Some(mean(&kl)),
-                )
+                (shape_rewards(scores, &kl, t.kl_coef)?, Some(mean(&kl)))
             }
             None => (scores.to_vec(), None),
         };

@@ -1,5 +1,7 @@
 //! `pglab`: parse the command line, run it, and on error print one line and exit 2.
 
+#![allow(clippy::print_stderr)]
+
 use clap::Parser;
 use pglab_runner::cli::{Cli, Command};
 use pglab_runner::{bench, pretrain, report, sample, score, sweep};
@@ -17,7 +19,21 @@ fn main() {
         Command::Report(args) => report::run(args),
     };
     if let Err(err) = result {
+        // The reader went away (`pglab check FILE | head -1`): nothing more to say, and no
+        // error either — what it read was complete.
+        if broken_pipe(&err) {
+            return;
+        }
         eprintln!("error: {err:#}");
         std::process::exit(2);
     }
+}
+
+/// Whether `err` comes from writing to a closed pipe.
+fn broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -15,9 +15,9 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use burn::prelude::Device;
 use clap::Args;
+use pglab_estimator::stats::{mean, sample_std};
 use pglab_model::Progress;
 use pglab_model::pretrain::{Corpus, PretrainConfig, Pretrained, TrainRecord, pretrain};
-use pglab_estimator::stats::{mean, sample_std};
 use pglab_model::{Checkpoint, SamplingConfig, sample};
 use pglab_report::pretrain_log::{self, PretrainRow};
 use pglab_reward::RewardSpec;
@@ -27,9 +27,9 @@ use serde::{Deserialize, Serialize};
 use toml::{Table, Value};
 
 use crate::device::Backend;
+use crate::experiment::diagnostics::{describe, first_line, locate_key, location, offending_key};
 use crate::hash::sha256_hex;
 use crate::progress::Bar;
-use crate::experiment::diagnostics::{describe, first_line, locate_key, location, offending_key};
 
 /// Bumped whenever pglab's pretraining changes what the same settings produce; a model stamped
 /// with another version is rebuilt.
@@ -215,7 +215,8 @@ pub fn run(args: &PretrainArgs) -> anyhow::Result<()> {
         None => Corpus::Grammar,
     };
     let selected = args.backend.select()?;
-    let mut progress = Bar::new("{elapsed_precise} [{wide_bar}] {pos}/{len} steps, eta {eta} {msg}");
+    let mut progress =
+        Bar::new("{elapsed_precise} [{wide_bar}] {pos}/{len} steps, eta {eta} {msg}");
     let outcome = build(
         &settings,
         &corpus,
@@ -227,11 +228,12 @@ pub fn run(args: &PretrainArgs) -> anyhow::Result<()> {
     )?;
     progress.finish();
     match outcome {
-        Outcome::UpToDate => println!(
+        Outcome::UpToDate => writeln!(
+            std::io::stdout(),
             "{}: up to date (same settings, files intact); nothing to do (--force retrains)",
             args.out.display()
-        ),
-        Outcome::Built { stamp, .. } => print_results(&args.out, &stamp.results),
+        )?,
+        Outcome::Built { stamp, .. } => print_results(&args.out, &stamp.results)?,
     }
     Ok(())
 }
@@ -514,8 +516,9 @@ fn log_rows(records: &[TrainRecord]) -> Vec<PretrainRow> {
         .collect()
 }
 
-fn print_results(out: &Path, r: &Results) {
-    println!(
+fn print_results(out: &Path, r: &Results) -> std::io::Result<()> {
+    writeln!(
+        std::io::stdout(),
         "{}: pretrained in {:.0} s on {} ({} threads); {} parameters, vocabulary {}",
         out.display(),
         r.pretrain_s,
@@ -523,19 +526,28 @@ fn print_results(out: &Path, r: &Results) {
         r.threads,
         r.n_params,
         r.vocab_size
-    );
-    println!(
+    )?;
+    writeln!(
+        std::io::stdout(),
         "  held-out perplexity {:.2} (loss {:.3}; {:.1} before training), unigram baseline {:.1}",
         r.eval_perplexity,
         r.final_eval_loss,
         r.initial_eval_loss.exp(),
         r.unigram_perplexity
-    );
-    println!(
+    )?;
+    writeln!(
+        std::io::stdout(),
         "  A-word reward of 100 new tokens: mean {:.2}, std {:.2}",
-        r.a_words_mean, r.a_words_std
-    );
+        r.a_words_mean,
+        r.a_words_std
+    )?;
     for (i, s) in r.samples.iter().enumerate() {
-        println!("  sample {}: {}", i + 1, s.replace('\n', " "));
+        writeln!(
+            std::io::stdout(),
+            "  sample {}: {}",
+            i + 1,
+            s.replace('\n', " ")
+        )?;
     }
+    Ok(())
 }

@@ -57,7 +57,10 @@ impl Probe {
             let scores = environment.score(&rollout)?;
             reward_sum += scores.iter().map(|&r| r as f64).sum::<f64>() / scores.len() as f64;
             let mut batch = Some(Batch::new(environment, policy, &rollout, &scores, false)?);
-            let rewards = batch.as_ref().map(|b| b.rewards.clone()).unwrap_or_default();
+            let rewards = batch
+                .as_ref()
+                .map(|b| b.rewards.clone())
+                .unwrap_or_default();
             // Advantages that repeat (e.g. reinforce_ema before its baseline moves) share one
             // backward pass; all-zero advantages have a zero gradient without one. A backward
             // pass consumes its batch's graph: a second distinct estimator needs a new pass.

@@ -10,7 +10,7 @@ use std::time::Instant;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pglab_model::Progress;
 
-use crate::record::Status;
+use pglab_report::Status;
 
 /// One piece of work's bar. It appears at the first step (not before: a bar for work that has
 /// not started would read `0/1`); stages and notes are lines above it.

@@ -2,6 +2,7 @@
 //! `pglab_report::write` (figures, `report.csv`, `variance.csv`, `summary.md`, `index.html`).
 //! `pglab sweep` writes the same report at the end.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -14,6 +15,6 @@ pub struct ReportArgs {
 
 pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     let index = pglab_report::write(&args.dir)?;
-    println!("report: {}", index.display());
+    writeln!(std::io::stdout(), "report: {}", index.display())?;
     Ok(())
 }

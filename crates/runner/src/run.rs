@@ -84,7 +84,11 @@ pub fn train(
                 })?;
             }
         }
-        progress.step(step + 1, steps, &format!("reward {:.2}", record.reward_mean));
+        progress.step(
+            step + 1,
+            steps,
+            &format!("reward {:.2}", record.reward_mean),
+        );
         rewards_by_step.push(record.reward_mean);
         let finite = record.loss.is_finite()
             && record.grad_norm.is_finite()

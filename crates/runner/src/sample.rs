@@ -5,6 +5,7 @@ use pglab_model::{Checkpoint, SamplingConfig, sample};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde::Serialize;
+use std::io::Write as _;
 
 use crate::cli::SampleArgs;
 
@@ -46,12 +47,12 @@ pub fn run(args: &SampleArgs) -> anyhow::Result<()> {
                 completion,
                 n_new_tokens: tokens.len(),
             };
-            println!("{}", serde_json::to_string(&record)?);
+            writeln!(std::io::stdout(), "{}", serde_json::to_string(&record)?)?;
         } else {
             if index > 0 {
-                println!("{}", "-".repeat(60));
+                writeln!(std::io::stdout(), "{}", "-".repeat(60))?;
             }
-            println!("{}{}", args.prompt, completion);
+            writeln!(std::io::stdout(), "{}{}", args.prompt, completion)?;
         }
     }
     Ok(())

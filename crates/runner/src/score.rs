@@ -3,6 +3,7 @@
 use anyhow::{Context, bail};
 use pglab_model::{Checkpoint, TokenBatch, sequence_logprobs};
 use serde::Serialize;
+use std::io::Write as _;
 
 use crate::cli::ScoreArgs;
 
@@ -20,12 +21,12 @@ pub fn run(args: &ScoreArgs) -> anyhow::Result<()> {
     let checkpoint = Checkpoint::load(&args.model.model, &selected.device)?;
     let score = score(&checkpoint, &args.text, &selected.device)?;
     if args.json {
-        println!("{}", serde_json::to_string(&score)?);
+        writeln!(std::io::stdout(), "{}", serde_json::to_string(&score)?)?;
     } else {
-        println!("tokens        {}", score.n_tokens);
-        println!("sum log-prob  {:.4}", score.sum_logprob);
-        println!("mean log-prob {:.4}", score.mean_logprob);
-        println!("perplexity    {:.4}", score.perplexity);
+        writeln!(std::io::stdout(), "tokens        {}", score.n_tokens)?;
+        writeln!(std::io::stdout(), "sum log-prob  {:.4}", score.sum_logprob)?;
+        writeln!(std::io::stdout(), "mean log-prob {:.4}", score.mean_logprob)?;
+        writeln!(std::io::stdout(), "perplexity    {:.4}", score.perplexity)?;
     }
     Ok(())
 }

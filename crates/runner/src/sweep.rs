@@ -6,9 +6,10 @@
 //! finished when its `done.json` exists and names the hash of its `config.toml`; any other
 //! run directory is redone from the start.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use anyhow::{Context, bail};
 use clap::Args;
@@ -16,11 +17,11 @@ use pglab_model::Checkpoint;
 use pglab_report::summary_csv::{self, ESTIMATOR, LR, Outcome, SEED, SummaryRow};
 use pglab_report::{RunResult, Status, write_atomically};
 
+use crate::environment::model_dir;
 use crate::experiment::{self, Experiment, RunSpec};
 use crate::hash::sha256_hex;
 use crate::lock::lock;
 use crate::progress::{Bar, Bars};
-use crate::environment::model_dir;
 use crate::run;
 
 #[derive(Args, Debug)]
@@ -57,14 +58,15 @@ static STOP: AtomicBool = AtomicBool::new(false);
 pub fn check(args: &CheckArgs) -> anyhow::Result<()> {
     let (experiment, runs) = experiment::load(&args.file, &args.set)?;
     check_models(&runs)?;
-    println!(
+    writeln!(
+        std::io::stdout(),
         "{}: {} run(s) into {}",
         args.file.display(),
         runs.len(),
         experiment.output_dir(None).display()
-    );
+    )?;
     for run in &runs {
-        println!("  {}", run.id);
+        writeln!(std::io::stdout(), "  {}", run.id)?;
     }
     Ok(())
 }

@@ -172,7 +172,10 @@ fn probe_matches_a_two_pass_recomputation(environment: &Environment, policy: &Gp
 fn probe_figures_match_a_two_pass_recomputation_from_the_same_samples() {
     let (environment, policy) = setup(&[], 0);
     assert!(environment.reference.is_none());
-    assert_eq!(probe_matches_a_two_pass_recomputation(&environment, &policy), 0.0);
+    assert_eq!(
+        probe_matches_a_two_pass_recomputation(&environment, &policy),
+        0.0
+    );
 }
 
 #[test]
@@ -181,5 +184,8 @@ fn probe_with_a_kl_penalty_sees_the_rewards_training_shapes() {
     let (environment, policy) = setup(&["train.kl_coef=0.5"], 1);
     assert!(environment.reference.is_some());
     let penalty = probe_matches_a_two_pass_recomputation(&environment, &policy);
-    assert!(penalty > 1e-4, "the KL penalty moved the rewards by {penalty}");
+    assert!(
+        penalty > 1e-4,
+        "the KL penalty moved the rewards by {penalty}"
+    );
 }

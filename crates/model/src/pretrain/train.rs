@@ -12,10 +12,10 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use super::TrainSettings;
-use crate::progress::Progress;
 use crate::error::{ModelError, Result};
 use crate::gpt::Gpt;
 use crate::logprob::TokenBatch;
+use crate::progress::Progress;
 use crate::shard::sharded_logprobs;
 
 /// One row of the training log (`pretrain.csv`).

@@ -1,6 +1,7 @@
 //! The grid: its Cartesian expansion in the order the file gives its keys (first key slowest),
 //! and the run id of each point, read in the same order (`rloo-lr1e-4-s0`).
 
+use pglab_report::format_float;
 use toml::Value;
 
 /// A grid point: (dotted key, value) of each grid key.
@@ -61,15 +62,4 @@ pub fn run_id(point: &[(String, Value)]) -> String {
             }
         })
         .collect()
-}
-
-/// `3e-4` rather than `0.0003`; integers as `1`, not `1.0`.
-pub fn format_float(f: f64) -> String {
-    if f != 0.0 && (f.abs() < 1e-2 || f.abs() >= 1e4) {
-        let s = format!("{f:e}");
-        s.replace("e-0", "e-")
-    } else {
-        let s = format!("{f}");
-        s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
-    }
 }

@@ -24,14 +24,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::{Spanned, Table, Value};
 
-use diagnostics::{
-    describe, first_line, locate_grid_key, locate_key, location, offending_key,
-};
+use diagnostics::{describe, first_line, locate_grid_key, locate_key, location, offending_key};
 use grid::{Point, expand_grid, run_id};
 use overrides::{parse_override, set_dotted};
-pub use schema::{
-    LoggingConfig, OptimizerKind, ProbeConfig, RunConfig, SweepSection, TrainConfig,
-};
+pub use schema::{LoggingConfig, OptimizerKind, ProbeConfig, RunConfig, SweepSection, TrainConfig};
 pub use validate::validate;
 
 /// A parsed experiment: the base settings, the grid and where results go.
@@ -170,7 +166,8 @@ impl Experiment {
                 .find(|(k, _)| k == key)
                 .map(|(k, v)| format!("{}: grid.\"{k}\" = {v}", locate_grid(k)))
         };
-        let at = |key: &str| grid_note(key).unwrap_or_else(|| locate_key(&self.path, &self.text, key));
+        let at =
+            |key: &str| grid_note(key).unwrap_or_else(|| locate_key(&self.path, &self.text, key));
         let config: RunConfig = match serde_path_to_error::deserialize(Value::Table(table)) {
             Ok(config) => config,
             Err(e) => {

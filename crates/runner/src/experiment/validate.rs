@@ -27,11 +27,12 @@ pub fn validate(config: &RunConfig) -> Result<(), Invalid> {
         train,
         reward,
         probe,
-        logging: LoggingConfig {
-            // Any count is meaningful (0: never).
-            samples_every: _,
-            samples: _,
-        },
+        logging:
+            LoggingConfig {
+                // Any count is meaningful (0: never).
+                samples_every: _,
+                samples: _,
+            },
     } = config;
     validate_train(train)?;
     validate_sampling(sampling)?;
