@@ -289,13 +289,15 @@ impl<'a> Weights<'a> {
 }
 
 /// Writes `dir/config.json` and `dir/model.safetensors` in the layout `transformers` saves a
-/// `GPT2LMHeadModel` / `GPTNeoForCausalLM` in. Each file is written to a temporary name and
-/// renamed, so a reader never sees half a file.
+/// `GPT2LMHeadModel` / `GPTNeoForCausalLM` in. The files are written in place: write into a
+/// fresh directory and rename it into place when complete (as `pglab pretrain` does), so no
+/// reader sees half a model.
 pub fn save_model(model: &Gpt, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| ModelError::io(dir, e))?;
     let config = model.config();
     let json = serde_json::to_string_pretty(&config.to_hf_json()).unwrap_or_default();
-    write_atomically(&dir.join(CONFIG_FILE), json.as_bytes())?;
+    let config_path = dir.join(CONFIG_FILE);
+    std::fs::write(&config_path, json).map_err(|e| ModelError::io(&config_path, e))?;
 
     let tensors = checkpoint_tensors(model);
     let metadata = Some(std::collections::HashMap::from([(
@@ -309,13 +311,7 @@ pub fn save_model(model: &Gpt, dir: &Path) -> Result<()> {
                 path: path.clone(),
                 message: e.to_string(),
             })?;
-    write_atomically(&path, &bytes)
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(|e| ModelError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| ModelError::io(path, e))
+    std::fs::write(&path, bytes).map_err(|e| ModelError::io(&path, e))
 }
 
 /// One f32 tensor ready for safetensors.
