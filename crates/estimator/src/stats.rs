@@ -1,7 +1,8 @@
 //! Summary statistics, the one place pglab computes them: mean, Bessel-corrected standard
-//! deviation, a Student-t 95 % confidence interval for the mean, and medians. Used for a step's
-//! rewards, the estimators' standardisation, pretraining's reward check and the report's
-//! statistics over seeds, so every one of them means the same thing by "std".
+//! deviation, a Student-t 95 % confidence interval for the mean (and its geometric form for
+//! ratios), the Wilson 95 % interval of a proportion, and medians. Used for a step's rewards,
+//! the estimators' standardisation, pretraining's reward check and the report's statistics over
+//! seeds, so every one of them means the same thing by "std" and by "95 % interval".
 
 /// The arithmetic mean, accumulated in f64 (f32 inputs are widened exactly); NaN for no values.
 pub fn mean<T: Copy + Into<f64>>(values: &[T]) -> f64 {
@@ -32,6 +33,14 @@ pub struct Spread {
     pub ci95: f64,
 }
 
+impl Spread {
+    /// The 95 % t-interval of the mean, (mean − ci95, mean + ci95); None when n < 2 (no
+    /// interval from one value).
+    pub fn interval(&self) -> Option<(f64, f64)> {
+        (self.n >= 2).then_some((self.mean - self.ci95, self.mean + self.ci95))
+    }
+}
+
 /// The mean and spread of `values`, or None when there are none.
 pub fn spread(values: &[f64]) -> Option<Spread> {
     let n = values.len();
@@ -52,6 +61,57 @@ pub fn spread(values: &[f64]) -> Option<Spread> {
     })
 }
 
+/// The geometric mean of positive values (ratios) and its 95 % interval: the t-interval of the
+/// mean of their natural logs, mapped back by exp. A ratio and its reciprocal get reciprocal
+/// intervals, which an arithmetic mean of ratios would not.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GeometricSpread {
+    pub n: usize,
+    /// exp(mean of ln v).
+    pub mean: f64,
+    /// exp(mean of ln v ∓ its t-interval half-width); None when n < 2.
+    pub interval: Option<(f64, f64)>,
+}
+
+/// The geometric mean and 95 % interval of `values`; None when there are none or one is not
+/// positive and finite (its log is undefined: callers leave such values out, and say so).
+pub fn geometric_spread(values: &[f64]) -> Option<GeometricSpread> {
+    if values.iter().any(|&v| !(v > 0.0 && v.is_finite())) {
+        return None;
+    }
+    let logs: Vec<f64> = values.iter().map(|v| v.ln()).collect();
+    let s = spread(&logs)?;
+    Some(GeometricSpread {
+        n: s.n,
+        mean: s.mean.exp(),
+        interval: s.interval().map(|(lo, hi)| (lo.exp(), hi.exp())),
+    })
+}
+
+/// The 0.975 quantile of the standard normal distribution.
+pub const Z95: f64 = 1.959963984540054;
+
+/// The Wilson score 95 % interval of a proportion, `successes` out of `n` trials:
+/// (p̂ + z²/2n ∓ z·√(p̂(1 − p̂)/n + z²/4n²)) / (1 + z²/n). Unlike p̂ ∓ z·√(p̂(1 − p̂)/n) it stays
+/// within [0, 1] and does not collapse to a point at 0/n or n/n, which a handful of seeds often
+/// gives. None for n = 0.
+///
+/// # Panics
+/// When `successes > n`.
+pub fn wilson95(successes: usize, n: usize) -> Option<(f64, f64)> {
+    assert!(successes <= n, "wilson95: {successes} successes out of {n}");
+    if n == 0 {
+        return None;
+    }
+    let (k, n, z2) = (successes as f64, n as f64, Z95 * Z95);
+    let p = k / n;
+    let denominator = 1.0 + z2 / n;
+    let centre = (p + z2 / (2.0 * n)) / denominator;
+    let half = Z95 * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / denominator;
+    // Rounding can put an end a hair outside [0, 1] at 0/n or n/n.
+    Some(((centre - half).max(0.0), (centre + half).min(1.0)))
+}
+
 /// The 0.975 quantile of Student's t distribution with `df` degrees of freedom: exact to the
 /// printed digits up to 30 (the table every statistics book prints; seeds rarely number more),
 /// then the Cornish–Fisher expansion around the normal quantile, within 1e-5 there. A table
@@ -70,7 +130,7 @@ pub fn t95(df: usize) -> f64 {
     if df <= TABLE.len() {
         return TABLE[df - 1];
     }
-    let (z, v) = (1.959963984540054_f64, df as f64);
+    let (z, v) = (Z95, df as f64);
     z + (z.powi(3) + z) / (4.0 * v)
         + (5.0 * z.powi(5) + 16.0 * z.powi(3) + 3.0 * z) / (96.0 * v * v)
         + (3.0 * z.powi(7) + 19.0 * z.powi(5) + 17.0 * z.powi(3) - 15.0 * z) / (384.0 * v.powi(3))
@@ -119,6 +179,62 @@ mod tests {
         assert_eq!(s.mean, 7.5);
         assert!(s.std.is_nan() && s.ci95.is_nan());
         assert_eq!(spread(&[]), None);
+    }
+
+    #[test]
+    fn the_interval_is_the_mean_plus_or_minus_the_half_width() {
+        // 10, 12, 14: 12 ± 4.968275 (above).
+        let (lo, hi) = spread(&[10.0, 12.0, 14.0]).unwrap().interval().unwrap();
+        assert!((lo - 7.031725).abs() < 1e-6 && (hi - 16.968275).abs() < 1e-6);
+        assert_eq!(spread(&[7.5]).unwrap().interval(), None);
+    }
+
+    #[test]
+    fn geometric_spread_by_hand() {
+        // 1, e, e²: logs 0, 1, 2, mean 1, std 1; half-width 4.302653 · 1/√3 = 2.484138;
+        // geometric mean e¹ = 2.718282, interval [e^−1.484138, e^3.484138] = [0.226698, 32.5943].
+        let e = std::f64::consts::E;
+        let g = geometric_spread(&[1.0, e, e * e]).unwrap();
+        assert_eq!(g.n, 3);
+        assert!((g.mean - e).abs() < 1e-12, "{}", g.mean);
+        let (lo, hi) = g.interval.unwrap();
+        assert!(
+            (lo - 0.226698).abs() < 1e-6 && (hi - 32.5943).abs() < 1e-4,
+            "{lo} {hi}"
+        );
+        // A ratio and its reciprocal: reciprocal means and intervals. 2 and 8: geometric mean 4.
+        let (up, down) = (
+            geometric_spread(&[2.0, 8.0]).unwrap(),
+            geometric_spread(&[0.5, 0.125]).unwrap(),
+        );
+        assert!((up.mean - 4.0).abs() < 1e-12 && (up.mean * down.mean - 1.0).abs() < 1e-12);
+        let ((a, b), (c, d)) = (up.interval.unwrap(), down.interval.unwrap());
+        assert!((a * d - 1.0).abs() < 1e-9 && (b * c - 1.0).abs() < 1e-9);
+        // One value: a mean, no interval; no value, or one not positive: nothing.
+        assert_eq!(geometric_spread(&[3.0]).unwrap().interval, None);
+        assert_eq!(geometric_spread(&[]), None);
+        assert_eq!(geometric_spread(&[2.0, 0.0]), None);
+        assert_eq!(geometric_spread(&[2.0, f64::INFINITY]), None);
+    }
+
+    #[test]
+    fn wilson_intervals_by_hand() {
+        // 3 of 8 at z = 1.959964 (z² = 3.841459): p̂ = 0.375, 1 + z²/n = 1.480182;
+        // centre (0.375 + 0.240091)/1.480182 = 0.415551;
+        // half 1.959964 · √(0.234375/8 + 3.841459/256)/1.480182 = 1.959964 · 0.210482/1.480182
+        // = 0.278707 → [0.136844, 0.694258].
+        let close = |(lo, hi): (f64, f64), (a, b): (f64, f64)| {
+            assert!((lo - a).abs() < 1e-6 && (hi - b).abs() < 1e-6, "{lo} {hi}");
+        };
+        close(wilson95(3, 8).unwrap(), (0.136844, 0.694258));
+        // 2 of 4: symmetric about ½; half 1.959964 · √(0.0625 + 0.060023)/1.960365 = 0.349961.
+        close(wilson95(2, 4).unwrap(), (0.150039, 0.849961));
+        // 0 of 1: centre = half = (3.841459/2)/4.841459 = 0.396725 → [0, 0.793451].
+        close(wilson95(0, 1).unwrap(), (0.0, 0.793451));
+        // 4 of 4: centre 1.480182/1.960365 = 0.755055, half 1.959964 · √(3.841459/64)/1.960365
+        // = 0.244945 → [0.510109, 1].
+        close(wilson95(4, 4).unwrap(), (0.510109, 1.0));
+        assert_eq!(wilson95(0, 0), None);
     }
 
     #[test]
