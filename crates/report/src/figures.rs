@@ -108,6 +108,7 @@ pub fn draw_all(sweep: &Sweep, dir: &Path) -> anyhow::Result<Vec<Drawn>> {
 fn figure(title: &str, y_label: &str, panels: Vec<Panel>, estimators: &[Estimator]) -> Figure {
     Figure {
         title: title.into(),
+        subtitle: String::new(),
         x_label: GENERATIONS.into(),
         y_label: y_label.into(),
         log_x: false,

@@ -1,6 +1,7 @@
 //! Figures as PNG files, drawn with plotters' bitmap backend: one or more panels with shared
-//! axes, lines with shaded bands or error bars, and a legend above the panels (so it never
-//! covers data). Text renders with the DejaVu Sans font embedded in the binary
+//! axes, lines with shaded bands or error bars (either way), faint lines behind them, labelled
+//! points, and a title, a subtitle saying what the bands are, and a legend above the panels (so
+//! none of it covers data). Text renders with the DejaVu Sans font embedded in the binary
 //! (`assets/DejaVuSans.ttf`, Bitstream Vera license), so figures need no system fonts and come
 //! out byte-identical on every machine.
 
@@ -27,6 +28,8 @@ pub const SIZE: (u32, u32) = (1600, 1000);
 #[derive(Debug, Clone)]
 pub struct Figure {
     pub title: String,
+    /// A line under the title: what the lines and bands are (empty: none).
+    pub subtitle: String,
     pub x_label: String,
     pub y_label: String,
     pub log_x: bool,
@@ -58,8 +61,16 @@ pub struct Line {
     pub band: Vec<(f64, f64, f64)>,
     /// Vertical error bars (x, low, high) with caps.
     pub error_bars: Vec<(f64, f64, f64)>,
+    /// Horizontal error bars (y, low, high) with caps.
+    pub x_error_bars: Vec<(f64, f64, f64)>,
     /// A dot at every point.
     pub dots: bool,
+    /// Segments between the points; false draws the points alone (with `dots`).
+    pub connect: bool,
+    /// Drawn pale, behind what it summarises (e.g. each seed behind the mean).
+    pub faint: bool,
+    /// Text beside a point: (x, y, text).
+    pub labels: Vec<(f64, f64, String)>,
     /// A cross at the last point: where a run stopped (diverged).
     pub cross_at_end: bool,
 }
@@ -72,7 +83,11 @@ impl Line {
             points,
             band: Vec::new(),
             error_bars: Vec::new(),
+            x_error_bars: Vec::new(),
             dots: false,
+            connect: true,
+            faint: false,
+            labels: Vec::new(),
             cross_at_end: false,
         }
     }
@@ -124,7 +139,7 @@ fn render(png: &Path, figure: &Figure, ranges: &Ranges) -> Result<(), String> {
     let render = || -> Result<(), Box<dyn std::error::Error + '_>> {
         let root = BitMapBackend::new(png, size).into_drawing_area();
         root.fill(&WHITE)?;
-        let header = if figure.legend.is_empty() { 90 } else { 150 };
+        let header = header_height(figure);
         let (top, body) = root.split_vertically(header);
         draw_header(&top, figure)?;
         let areas = body.split_evenly((rows, columns));
@@ -149,7 +164,14 @@ fn render(png: &Path, figure: &Figure, ranges: &Ranges) -> Result<(), String> {
     render().map_err(|e| e.to_string())
 }
 
-/// The title, centred, and the legend as one centred row of colour swatches and names.
+/// The pixels above the panels: the title, then the subtitle and the legend where there are.
+fn header_height(figure: &Figure) -> u32 {
+    90 + if figure.subtitle.is_empty() { 0 } else { 40 }
+        + if figure.legend.is_empty() { 0 } else { 60 }
+}
+
+/// The title and subtitle, centred, and the legend as one centred row of colour swatches and
+/// names.
 fn draw_header(
     area: &DrawingArea<BitMapBackend, Shift>,
     figure: &Figure,
@@ -158,6 +180,12 @@ fn draw_header(
     let centred = Pos::new(HPos::Center, VPos::Top);
     let title = TextStyle::from((FONT, 44).into_font()).pos(centred);
     area.draw_text(&figure.title, &title, (width as i32 / 2, 22))?;
+    if !figure.subtitle.is_empty() {
+        let subtitle = TextStyle::from((FONT, 28).into_font())
+            .color(&RGBColor(70, 70, 70))
+            .pos(centred);
+        area.draw_text(&figure.subtitle, &subtitle, (width as i32 / 2, 78))?;
+    }
     let label = TextStyle::from((FONT, 30).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
     let (swatch, gap) = (48, 44);
     let widths: Vec<i32> = figure
@@ -166,7 +194,8 @@ fn draw_header(
         .map(|(name, _)| area.estimate_text_size(name, &label).map(|(w, _)| w as i32))
         .collect::<Result<_, _>>()?;
     let total: i32 = widths.iter().map(|w| swatch + 12 + w + gap).sum::<i32>() - gap;
-    let (mut x, y) = ((width as i32 - total) / 2, 110);
+    let y = header_height(figure) as i32 - 40;
+    let mut x = (width as i32 - total) / 2;
     for ((name, color), w) in figure.legend.iter().zip(&widths) {
         area.draw(&PathElement::new(
             vec![(x, y), (x + swatch, y)],
@@ -205,14 +234,23 @@ impl Ranges {
             for &(_, lo, hi) in ranges.filter(|&&(x, _, _)| x_ok(x)) {
                 ys.extend([lo, hi].into_iter().filter(|&y| y_ok(y)));
             }
+            for &(_, lo, hi) in line.x_error_bars.iter().filter(|&&(y, _, _)| y_ok(y)) {
+                xs.extend([lo, hi].into_iter().filter(|&x| x_ok(x)));
+            }
         }
         if xs.is_empty() {
             return None;
         }
         let (x0, x1) = min_max(&xs);
         let (y0, y1) = min_max(&ys);
+        // Room for the text of labelled points.
+        let labelled = figure
+            .panels
+            .iter()
+            .flat_map(|p| &p.lines)
+            .any(|l| !l.labels.is_empty());
         Some(Self {
-            x: pad(x0, x1, figure.log_x, 0.0),
+            x: pad(x0, x1, figure.log_x, if labelled { 0.08 } else { 0.0 }),
             y: pad(y0, y1, figure.log_y, 0.05),
         })
     }
@@ -276,6 +314,7 @@ fn draw_panel(
     let y_ok = |y: f64| y.is_finite() && (!figure.log_y || y > 0.0);
     // A band's low edge may fall below a log axis: clamp it to the axis.
     let floor = |y: f64| if figure.log_y { y.max(y0) } else { y };
+    let floor_x = |x: f64| if figure.log_x { x.max(x0) } else { x };
     macro_rules! finish {
         ($ctx:expr) => {{
             let mut ctx = $ctx;
@@ -317,7 +356,11 @@ fn draw_panel(
                 }
             }
             for line in &panel.lines {
-                let style = line.color.stroke_width(line.width);
+                let style = if line.faint {
+                    line.color.mix(0.3).stroke_width(line.width)
+                } else {
+                    line.color.stroke_width(line.width)
+                };
                 let points: Vec<(f64, f64)> = line
                     .points
                     .iter()
@@ -339,13 +382,33 @@ fn draw_panel(
                         }
                     }
                 }
-                ctx.draw_series(LineSeries::new(points.clone(), style))?;
-                if line.dots {
-                    ctx.draw_series(
-                        points
-                            .iter()
-                            .map(|&p| Circle::new(p, 7, line.color.filled())),
-                    )?;
+                for &(y, lo, hi) in line.x_error_bars.iter().filter(|&&(y, _, _)| y_ok(y)) {
+                    if x_ok(hi) && lo.is_finite() {
+                        let lo = floor_x(lo);
+                        ctx.draw_series(std::iter::once(PathElement::new(
+                            vec![(lo, y), (hi, y)],
+                            style,
+                        )))?;
+                        for x in [lo, hi] {
+                            ctx.draw_series(std::iter::once(
+                                EmptyElement::at((x, y))
+                                    + PathElement::new(vec![(0, -10), (0, 10)], style),
+                            ))?;
+                        }
+                    }
+                }
+                if line.connect {
+                    ctx.draw_series(LineSeries::new(points.clone(), style))?;
+                }
+                // A lone point has no segment to show it.
+                if line.dots || points.len() == 1 {
+                    ctx.draw_series(points.iter().map(|&p| Circle::new(p, 7, style.filled())))?;
+                }
+                for (x, y, text) in line.labels.iter().filter(|&&(x, y, _)| x_ok(x) && y_ok(y)) {
+                    ctx.draw_series(std::iter::once(
+                        EmptyElement::at((*x, *y))
+                            + Text::new(text.clone(), (14, -34), (FONT, 24).into_font()),
+                    ))?;
                 }
                 if let (true, Some(&last)) = (line.cross_at_end, points.last()) {
                     ctx.draw_series(std::iter::once(Cross::new(
@@ -398,6 +461,7 @@ mod tests {
     fn figure(panels: Vec<Panel>, log_x: bool, log_y: bool) -> Figure {
         Figure {
             title: "Loss".into(),
+            subtitle: "band: 95 % t-interval of the mean".into(),
             x_label: "step".into(),
             y_label: "nats per token".into(),
             log_x,
@@ -425,9 +489,15 @@ mod tests {
         bars.error_bars = vec![(1.0, 7.0, 9.0), (25.0, -0.5, 1.5), (49.0, 0.2, 0.4)];
         bars.dots = true;
         bars.cross_at_end = true;
+        bars.x_error_bars = vec![(8.0, 0.5, 2.0), (0.5, 20.0, 30.0)];
+        bars.labels = vec![(25.0, 0.5, "β = 0.1".into())];
+        let mut faint = Line::new(PALETTE[0], vec![(1.0, 7.0), (49.0, 0.2)]);
+        faint.faint = true;
+        let mut scatter = Line::new(PALETTE[2], vec![(2.0, 3.0), (3.0, 2.0)]);
+        (scatter.connect, scatter.dots) = (false, true);
         Panel {
             title: "lr = 1e-4".into(),
-            lines: vec![line, bars],
+            lines: vec![faint, line, bars, scatter],
         }
     }
 

@@ -43,6 +43,7 @@ pub fn draw_loss(path: &Path, rows: &[PretrainRow]) -> anyhow::Result<()> {
     };
     let figure = Figure {
         title: "Pretraining loss".into(),
+        subtitle: String::new(),
         x_label: "step".into(),
         y_label: "loss (nats per token, log scale)".into(),
         log_x: false,
