@@ -8,49 +8,74 @@
 //! The runner writes every file through the types here and the report reads them back through
 //! the same ones, so a column's name and place are declared once. Estimators are known by
 //! type ([`pglab_estimator::Estimator`]): an unknown name in a file is an error naming the
-//! file, line and column, and a new estimator does not compile until [`color`] gives it one.
+//! file, line and column, and a new estimator does not compile until [`color`] gives it one
+//! and [`same_expectation_as_rloo`] classifies it.
+//!
+//! Every statistic treats the run as the unit of replication: computed per run first, then
+//! across runs as a mean with its 95 % interval (Student-t; geometric for variance ratios;
+//! Wilson for success rates), and every table and figure says which interval it shows.
 
+mod best_lr;
 mod csv_rows;
 mod figures;
+mod groups;
+mod kl_tradeoff;
 mod load;
 pub mod plot;
 pub mod pretrain_log;
 pub mod record;
+mod run_stats;
 mod summary;
 pub mod summary_csv;
 mod table;
+mod variance;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use serde::{Deserialize, Serialize};
 
 pub use figures::color;
+pub use groups::{GroupRow, Success, group_rows};
 pub use load::{Sweep, format_float, load};
 pub use record::{
     CsvLog, FINAL_WINDOW, JsonLines, ProbeRecord, RunResult, SampleRecord, Status, StepRecord,
     replace_atomically, temporary_beside, write_atomically,
 };
-pub use table::{GroupRow, REFERENCE, VarianceRow, group_rows, variance_rows};
+pub use variance::{
+    ProbeSummary, REFERENCE, VarianceRow, probe_summaries, same_expectation_as_rloo,
+};
+
+/// What a report needs beyond the sweep's files: the experiment file's `[report]` table.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportOptions {
+    /// The final reward at or above which a run counts as a success (`success_rate` and its
+    /// Wilson interval in report.csv); None: no success columns.
+    pub success_reward: Option<f64>,
+}
 
 /// Writes the report of the sweep in `dir`; returns the path of its `index.html`.
-pub fn write(dir: &Path) -> anyhow::Result<PathBuf> {
+pub fn write(dir: &Path, options: &ReportOptions) -> anyhow::Result<PathBuf> {
     let sweep = load(dir)?;
     let plots = dir.join("plots");
     std::fs::create_dir_all(&plots).with_context(|| format!("creating {}", plots.display()))?;
-    let figures = figures::draw_all(&sweep, &plots)?;
-    let groups = group_rows(&sweep);
-    let variance = variance_rows(&sweep);
+    let groups = group_rows(&sweep, options);
+    let probes = probe_summaries(&sweep);
+    let data = figures::Data {
+        sweep: &sweep,
+        groups: &groups,
+    };
+    let figures = figures::draw_all(&data, &plots)?;
     write_atomically(
         &dir.join("report.csv"),
-        &table::report_csv(&sweep, &groups)?,
+        &groups::report_csv(&sweep, &groups)?,
     )?;
-    write_atomically(&dir.join("variance.csv"), &table::variance_csv(&variance)?)?;
+    write_atomically(&dir.join("variance.csv"), &variance::variance_csv(&probes)?)?;
     let contents = summary::Contents {
         sweep: &sweep,
-        groups: table::group_cells(&sweep, &groups),
-        variance: table::variance_cells(&variance),
+        sections: sections(&sweep, &groups, &probes, options),
         figures: &figures,
-        best: table::sweep_best(&sweep),
     };
     write_atomically(
         &dir.join("summary.md"),
@@ -59,4 +84,62 @@ pub fn write(dir: &Path) -> anyhow::Result<PathBuf> {
     let index = dir.join("index.html");
     write_atomically(&index, summary::html(&contents).as_bytes())?;
     Ok(index)
+}
+
+/// The summary's tables, in reading order: training, each estimator at its best learning rate,
+/// the KL trade-off, the probe.
+fn sections(
+    sweep: &Sweep,
+    groups: &[GroupRow],
+    probes: &[ProbeSummary],
+    options: &ReportOptions,
+) -> Vec<summary::Section> {
+    let mut sections = vec![summary::Section {
+        title: "Training: one row per estimator and grid point, over seeds".into(),
+        cells: groups::group_cells(sweep, groups, options),
+        note: groups::training_note(groups::sweep_best(sweep), options),
+        warnings: Vec::new(),
+    }];
+    if let Some(best) = best_lr::best_lrs(sweep, groups) {
+        sections.push(summary::Section {
+            title: "Each estimator at its own best learning rate".into(),
+            cells: best_lr::cells(&best, options),
+            note: best_lr::note(options),
+            warnings: best_lr::warnings(&best),
+        });
+    }
+    if let Some(cells) = kl_tradeoff::cells(sweep, groups) {
+        sections.push(summary::Section {
+            title: "KL trade-off: final reward against final KL".into(),
+            cells,
+            note: kl_tradeoff::note(),
+            warnings: Vec::new(),
+        });
+    }
+    if !probes.is_empty() {
+        sections.push(summary::Section {
+            title: "Estimators compared at the same weights (probe)".into(),
+            cells: variance::variance_cells(probes),
+            note: variance::VARIANCE_NOTE.into(),
+            warnings: Vec::new(),
+        });
+    }
+    sections
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_options_read_from_a_report_table() {
+        let read = |text: &str| serde_json::from_str::<ReportOptions>(text);
+        assert_eq!(read("{}").unwrap(), ReportOptions::default());
+        assert_eq!(
+            read(r#"{"success_reward": 60}"#).unwrap().success_reward,
+            Some(60.0)
+        );
+        let err = read(r#"{"success": 60}"#).unwrap_err().to_string();
+        assert!(err.contains("unknown field `success`"), "{err}");
+    }
 }

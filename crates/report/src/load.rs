@@ -45,6 +45,9 @@ pub struct RunCurves {
     pub best_reward: Option<f64>,
     /// (generations, reward_mean) per step.
     pub rewards: Vec<(u64, f64)>,
+    /// The KL estimate against the starting model per step, aligned with `rewards`; None where
+    /// the run logged none (kl_coef = 0).
+    pub kl: Vec<Option<f64>>,
     pub probe: Vec<ProbeRecord>,
 }
 
@@ -74,6 +77,7 @@ pub fn load(dir: &Path) -> anyhow::Result<Sweep> {
             continue;
         };
         let run_dir = dir.join("runs").join(&row.run_id);
+        let steps = read_steps(&run_dir.join("metrics.csv"), status != Status::Failed)?;
         let panel_values: Vec<String> = panel_columns
             .iter()
             .map(|&c| row.point[c].clone())
@@ -90,7 +94,11 @@ pub fn load(dir: &Path) -> anyhow::Result<Sweep> {
             final_reward: row.outcome.final_reward,
             best_reward: row.outcome.best_reward,
             // A failed run may have stopped before writing any metrics.
-            rewards: read_rewards(&run_dir.join("metrics.csv"), status != Status::Failed)?,
+            rewards: steps
+                .iter()
+                .map(|s| (s.generations as u64, s.reward_mean))
+                .collect(),
+            kl: steps.iter().map(|s| s.kl).collect(),
             probe: read_probe(&run_dir.join("probe.csv"))?,
         });
     }
@@ -177,6 +185,28 @@ fn panel_label(summary: &Summary, columns: &[usize], values: &[String]) -> Strin
         .join(", ")
 }
 
+/// A grid point's label without one column (`k = 4` of `lr = 1e-4, k = 4` without `train.lr`):
+/// what tells apart the lines of a figure whose x axis is that column.
+pub fn label_without(sweep: &Sweep, panel_values: &[String], column: &str) -> String {
+    sweep
+        .panel_columns
+        .iter()
+        .zip(panel_values)
+        .filter(|(c, _)| c.as_str() != column)
+        .map(|(c, v)| format!("{} = {}", leaf(c), short_value(v)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `estimator` or `estimator (k = 4)`: a line of one estimator at one setting of the other keys.
+pub fn line_label(estimator: Estimator, rest: &str) -> String {
+    if rest.is_empty() {
+        estimator.to_string()
+    } else {
+        format!("{estimator} ({rest})")
+    }
+}
+
 /// The last part of a dotted key: `lr` of `train.lr`.
 pub fn leaf(key: &str) -> &str {
     key.rsplit('.').next().unwrap_or(key)
@@ -211,17 +241,12 @@ fn first_seen<'a>(items: impl Iterator<Item = &'a str>) -> Vec<String> {
     seen
 }
 
-/// (generations, reward_mean) per step of `metrics.csv`; a missing file is an error only when
-/// `required`.
-fn read_rewards(path: &Path, required: bool) -> anyhow::Result<Vec<(u64, f64)>> {
+/// The rows of `metrics.csv`; a missing file is an error only when `required`.
+fn read_steps(path: &Path, required: bool) -> anyhow::Result<Vec<StepRecord>> {
     if !path.exists() && !required {
         return Ok(Vec::new());
     }
-    let steps: Vec<StepRecord> = csv_rows::read(path)?;
-    Ok(steps
-        .iter()
-        .map(|s| (s.generations as u64, s.reward_mean))
-        .collect())
+    csv_rows::read(path)
 }
 
 /// The rows of `probe.csv`; none when the run had no probe (no file, or the empty file a run

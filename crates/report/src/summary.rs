@@ -1,21 +1,29 @@
-//! `summary.md` and `index.html`: the same tables, notes and figures, as GitHub markdown and as
-//! a page that opens from disk without a server.
+//! `summary.md` and `index.html`: the same sections (a table, the sentence that says what its
+//! intervals are, and any warnings), the runs that did not finish, and the figures with their
+//! captions — as GitHub markdown and as a page that opens from disk without a server.
 
 use std::fmt::Write;
 
 use crate::figures::Drawn;
 use crate::load::Sweep;
-use crate::record::{FINAL_WINDOW, Status};
-use crate::table::{Cells, number};
+use crate::record::Status;
+use crate::table::Cells;
+
+/// One table of the summary.
+pub struct Section {
+    pub title: String,
+    pub cells: Cells,
+    /// What the numbers are and what their intervals are.
+    pub note: String,
+    /// Lines a reader must not miss (e.g. a best learning rate at the edge of the grid).
+    pub warnings: Vec<String>,
+}
 
 /// What both documents show.
 pub struct Contents<'a> {
     pub sweep: &'a Sweep,
-    pub groups: Cells,
-    pub variance: Cells,
+    pub sections: Vec<Section>,
     pub figures: &'a [Drawn],
-    /// The sweep's best step reward: the yardstick of "generations to ½ best".
-    pub best: Option<f64>,
 }
 
 impl Contents<'_> {
@@ -33,26 +41,6 @@ impl Contents<'_> {
             write!(text, ", {} not run yet", self.sweep.pending).unwrap();
         }
         text
-    }
-
-    fn training_note(&self) -> String {
-        format!(
-            "Final reward: the mean reward of each run's last {FINAL_WINDOW} steps; mean ± sample \
-             standard deviation over the finished seeds, and the 95 % Student-t interval of the \
-             mean. Best: the highest step mean reward of any finished seed. Generations to ½ \
-             best: the first generation count at which a step's mean reward reached half of the \
-             sweep's best ({}), averaged over the seeds that got there (seeds/finished). Median \
-             grad var: the probe's variance of the training estimator's one-batch gradient \
-             (trace of its covariance), median over probes and seeds; × RLOO's: the median of \
-             its ratio to RLOO's at the same probe, from the same samples.",
-            self.best.map_or("none".into(), number)
-        )
-    }
-
-    fn variance_note(&self) -> &'static str {
-        "Every probe draws fresh batches at the run's current weights and computes every \
-         estimator's gradient from the same samples, so the ratios are paired. Pooled over all \
-         runs and probes; \"at the start\" is each run's first probe, at the starting weights."
     }
 
     /// Runs that diverged or failed, with why.
@@ -77,13 +65,13 @@ pub fn markdown(c: &Contents) -> String {
     let mut md = format!("# Sweep `{}`\n\n{}. ", c.sweep.name, c.counts());
     md += "Rebuilt from the CSV files by `pglab report <sweep directory>`; the numbers are in \
            `report.csv` and `variance.csv`.\n\n";
-    md += "## Training: one row per estimator and grid point, over seeds\n\n";
-    md += &markdown_table(&c.groups);
-    writeln!(md, "\n{}\n", c.training_note()).unwrap();
-    if !c.variance.rows.is_empty() {
-        md += "## Gradient variance at the same weights (probe)\n\n";
-        md += &markdown_table(&c.variance);
-        writeln!(md, "\n{}\n", c.variance_note()).unwrap();
+    for section in &c.sections {
+        writeln!(md, "## {}\n", section.title).unwrap();
+        md += &markdown_table(&section.cells);
+        writeln!(md, "\n{}\n", section.note).unwrap();
+        for warning in &section.warnings {
+            writeln!(md, "**Warning**: {warning}\n").unwrap();
+        }
     }
     let incidents = c.incidents();
     if !incidents.is_empty() {
@@ -131,13 +119,18 @@ pub fn html(c: &Contents) -> String {
         name = escape(&c.sweep.name),
         counts = escape(&c.counts()),
     );
-    page += "<h2>Training: one row per estimator and grid point, over seeds</h2>\n";
-    page += &html_table(&c.groups);
-    writeln!(page, "<p class=\"note\">{}</p>", escape(&c.training_note())).unwrap();
-    if !c.variance.rows.is_empty() {
-        page += "<h2>Gradient variance at the same weights (probe)</h2>\n";
-        page += &html_table(&c.variance);
-        writeln!(page, "<p class=\"note\">{}</p>", escape(c.variance_note())).unwrap();
+    for section in &c.sections {
+        writeln!(page, "<h2>{}</h2>", escape(&section.title)).unwrap();
+        page += &html_table(&section.cells);
+        writeln!(page, "<p class=\"note\">{}</p>", escape(&section.note)).unwrap();
+        for warning in &section.warnings {
+            writeln!(
+                page,
+                "<p class=\"warning\"><strong>Warning</strong>: {}</p>",
+                escape(warning)
+            )
+            .unwrap();
+        }
     }
     let incidents = c.incidents();
     if !incidents.is_empty() {
@@ -160,7 +153,7 @@ pub fn html(c: &Contents) -> String {
                 page,
                 "<figure><a href=\"plots/{f}\"><img src=\"plots/{f}\" alt=\"{f}\"></a>\
                  <figcaption>{}</figcaption></figure>",
-                escape(figure.caption),
+                escape(&figure.caption),
                 f = figure.file
             ),
             Some(why) => writeln!(
@@ -183,6 +176,7 @@ th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
 th { background: #f3f3f3; }
 td:first-child, th:first-child { text-align: left; }
 .note { color: #555; font-size: 0.9em; max-width: 75em; }
+.warning { color: #8a4b00; max-width: 75em; }
 figure { margin: 2em 0; }
 img { max-width: 100%; border: 1px solid #ddd; }
 figcaption { color: #444; margin-top: 0.4em; }

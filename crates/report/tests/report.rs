@@ -1,84 +1,52 @@
 //! `pglab report` on a committed sweep (`tests/fixtures/report/`: CSV files only, numbers chosen
-//! so every figure of the report can be worked out by hand): report.csv and variance.csv against
-//! those hand computations, figures of the right size that show data, byte-identical rebuilds,
-//! diverged/failed/pending runs, a sweep without a probe, and errors that name the file (an
-//! unknown estimator name among them).
+//! so every figure of the report can be worked out by hand): report.csv against those hand
+//! computations, figures of the right size that show data and their bands, the summary's tables
+//! with their intervals, byte-identical rebuilds, diverged/failed/pending runs, and errors that
+//! name the file (an unknown estimator name among them). The probe's numbers: `probe.rs`.
+//!
+//! The fixture: reinforce and rloo at lr 0.01 (seeds 0–3) and 0.1 (seeds 0–2; reinforce's seed
+//! 1 diverged and seed 2 failed, rloo's seed 2 is pending); KL logged by reinforce lr 0.1 seed 0
+//! and rloo lr 0.1 seeds 0 and 1; probes (reinforce, rloo, grpo) in three runs at lr 0.01, with
+//! negative (unclipped) and infinite SNRs.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+mod common;
 
+use std::path::Path;
+
+use common::{assert_interval, assert_number, by_hand, fixture_copy, ink, pixels_near, rows};
+use pglab_report::ReportOptions;
 use pglab_report::plot::{PALETTE, figure_size, png_size};
 
-const FIGURES: [&str; 6] = [
+const FIGURES: [&str; 8] = [
     "reward.png",
     "reward_seeds.png",
+    "lr_sensitivity.png",
     "grad_variance.png",
     "variance_ratio.png",
     "snr.png",
-    "lr_sensitivity.png",
+    "cos_to_ref.png",
+    "kl_tradeoff.png",
 ];
 
-/// A fresh copy of the fixture sweep (the report writes into the sweep directory).
-fn fixture_copy() -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("fixture_sweep");
-    copy_dir(
-        &Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo"))
-            .join("tests/fixtures/report"),
-        &dir,
-    );
-    (tmp, dir)
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
+/// The fixture's reports count a final reward of 12 or more as a success.
+fn options() -> ReportOptions {
+    ReportOptions {
+        success_reward: Some(12.0),
     }
 }
 
-/// A CSV file as one map of column → value per row.
-fn rows(path: &Path) -> Vec<BTreeMap<String, String>> {
-    let mut reader = csv::Reader::from_path(path).unwrap();
-    let header = reader.headers().unwrap().clone();
-    reader
-        .records()
-        .map(|r| {
-            let r = r.unwrap();
-            header
-                .iter()
-                .zip(r.iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
-}
-
-fn assert_number(row: &BTreeMap<String, String>, column: &str, expected: Option<f64>) {
-    let text = &row[column];
-    match expected {
-        None => assert_eq!(text, "", "{column} of {row:?}"),
-        Some(e) => {
-            let got: f64 = text
-                .parse()
-                .unwrap_or_else(|_| panic!("{column}: {text:?}"));
-            assert!((got - e).abs() < 1e-6, "{column}: {got} vs {e} in {row:?}");
-        }
-    }
+/// A run's mean reward over training from its four steps at 8, 16, 24, 32 generations: the
+/// trapezoids 8·(r₀ + r₁)/2 + 8·(r₁ + r₂)/2 + 8·(r₂ + r₃)/2 over the span of 24.
+fn auc(r: [f64; 4]) -> f64 {
+    8.0 * (r[0] / 2.0 + r[1] + r[2] + r[3] / 2.0) / 24.0
 }
 
 #[test]
 fn report_csv_matches_hand_computation() {
     let (_tmp, dir) = fixture_copy();
-    pglab_report::write(&dir).unwrap();
+    pglab_report::write(&dir, &options()).unwrap();
     let rows = rows(&dir.join("report.csv"));
-    // Panels in grid order (lr 0.01, then 0.1), estimators in grid order within each.
+    // Panels in grid order (lr 0.01, then 0.1), estimators in declaration order within each.
     let keys: Vec<(&str, &str)> = rows
         .iter()
         .map(|r| (r["estimator"].as_str(), r["train.lr"].as_str()))
@@ -93,8 +61,7 @@ fn report_csv_matches_hand_computation() {
         ]
     );
     // The sweep's best step reward is 40 (rloo, lr 0.01, seed 1), so "half of the best" is 20.
-    // t₀.₉₇₅ from the printed table: df 1 → 12.706205, df 2 → 4.302653.
-    let counts = |r: &BTreeMap<String, String>| {
+    let counts = |r: &std::collections::BTreeMap<String, String>| {
         [
             "runs",
             "finished",
@@ -105,125 +72,147 @@ fn report_csv_matches_hand_computation() {
         .map(|c| r[c].parse::<usize>().unwrap())
     };
 
-    // reinforce, lr 0.01: finals 10, 12, 14 → mean 12, std 2, CI 12 ± 4.302653·2/√3.
-    // Bests 15, 16, 20. Only seed 2 reaches 20, at 16 generations (its second step).
-    // Probes: reinforce's grad_var 100, 300 (seed 0), 200, 50 (seed 1) → median 150; ratios to
-    // RLOO's 100/10, 300/20, 200/10 (50/0 has none) → 10, 15, 20 → median 15.
+    // reinforce, lr 0.01: finals 10, 12, 14, 5 → mean 10.25, squared deviations 0.0625 +
+    // 3.0625 + 14.0625 + 27.5625 = 44.75, std √(44.75/3), half-width 3.182446 · std/2.
+    // Success (≥ 12): 12 and 14, 2 of 4 → 0.5, Wilson [0.150039, 0.849961] (symmetric about ½:
+    // half 1.959964 · √(0.0625 + 3.841459/64)/(1 + 3.841459/4) = 0.349961).
+    // Rewards (9, 10, 15, 6), (11, 16, 12, 9), (8, 20, 14, 14), (4, 6, 2, 8): AUC 32.5/3, 38/3,
+    // 15, 14/3. No KL. Bests 15, 16, 20, 8; only seed 2 reaches 20, at 16 generations.
     let r = &rows[0];
-    assert_eq!(counts(r), [3, 3, 0, 0, 1]);
-    let half_width = 4.302653 * 2.0 / 3f64.sqrt();
-    assert_number(r, "final_reward_mean", Some(12.0));
-    assert_number(r, "final_reward_std", Some(2.0));
-    assert_number(r, "final_reward_ci95_low", Some(12.0 - half_width));
-    assert_number(r, "final_reward_ci95_high", Some(12.0 + half_width));
+    assert_eq!(counts(r), [4, 4, 0, 0, 1]);
+    let (mean, std, half) = by_hand(&[10.0, 12.0, 14.0, 5.0]);
+    assert!((mean - 10.25).abs() < 1e-12 && (std - (44.75f64 / 3.0).sqrt()).abs() < 1e-12);
+    assert_number(r, "final_reward_mean", Some(10.25));
+    assert_number(r, "final_reward_std", Some(std));
+    assert_interval(r, "final_reward_ci95", 10.25, half);
+    assert_number(r, "success_rate", Some(0.5));
+    assert_number(r, "success_ci95_low", Some(0.150039));
+    assert_number(r, "success_ci95_high", Some(0.849961));
+    let aucs = [
+        auc([9.0, 10.0, 15.0, 6.0]),
+        auc([11.0, 16.0, 12.0, 9.0]),
+        auc([8.0, 20.0, 14.0, 14.0]),
+        auc([4.0, 6.0, 2.0, 8.0]),
+    ];
+    assert!((aucs[0] - 32.5 / 3.0).abs() < 1e-12 && (aucs[3] - 14.0 / 3.0).abs() < 1e-12);
+    let (auc_mean, _, auc_half) = by_hand(&aucs);
+    assert!((auc_mean - 129.5 / 12.0).abs() < 1e-12);
+    assert_number(r, "auc_mean", Some(auc_mean));
+    assert_interval(r, "auc_ci95", auc_mean, auc_half);
+    for column in ["final_kl_mean", "final_kl_ci95_low", "final_kl_ci95_high"] {
+        assert_number(r, column, None);
+    }
     assert_number(r, "best_reward", Some(20.0));
     assert_number(r, "generations_to_half_best", Some(16.0));
-    assert_number(r, "median_grad_var", Some(150.0));
-    assert_number(r, "grad_var_ratio_to_rloo", Some(15.0));
 
-    // rloo, lr 0.01: finals 20, 20, 23 → mean 21, deviations −1, −1, 2 → std √3, CI 21 ± t₂.
-    // Reaches 20 at 8, 16, 16 generations → mean 40/3. One probe: rloo's grad_var 4, ratio 1.
+    // rloo, lr 0.01: finals 20, 20, 23, 29 → mean 23, deviations −3, −3, 0, 6 → std √18,
+    // half-width 3.182446 · √18/2. All four ≥ 12: Wilson for 4/4 = [1.480182/1.960365 −
+    // 0.244945, 1] = [0.510109, 1]. Reach 20 at 8, 16, 16, 8 generations → 12.
     let r = &rows[1];
-    assert_eq!(counts(r), [3, 3, 0, 0, 3]);
-    assert_number(r, "final_reward_mean", Some(21.0));
-    assert_number(r, "final_reward_std", Some(3f64.sqrt()));
-    assert_number(r, "final_reward_ci95_low", Some(21.0 - 4.302653));
-    assert_number(r, "final_reward_ci95_high", Some(21.0 + 4.302653));
+    assert_eq!(counts(r), [4, 4, 0, 0, 4]);
+    let (mean, std, half) = by_hand(&[20.0, 20.0, 23.0, 29.0]);
+    assert!((mean - 23.0).abs() < 1e-12 && (std - 18f64.sqrt()).abs() < 1e-12);
+    assert_number(r, "final_reward_mean", Some(23.0));
+    assert_interval(r, "final_reward_ci95", 23.0, half);
+    assert_number(r, "success_rate", Some(1.0));
+    assert_number(r, "success_ci95_low", Some(0.510109));
+    assert_number(r, "success_ci95_high", Some(1.0));
+    let aucs = [
+        auc([20.0, 25.0, 15.0, 20.0]),
+        auc([10.0, 40.0, 10.0, 20.0]),
+        auc([19.0, 30.0, 21.0, 22.0]),
+        auc([26.0, 28.0, 30.0, 32.0]),
+    ];
+    let (auc_mean, _, auc_half) = by_hand(&aucs);
+    assert_number(r, "auc_mean", Some(auc_mean));
+    assert_interval(r, "auc_ci95", auc_mean, auc_half);
     assert_number(r, "best_reward", Some(40.0));
-    assert_number(r, "generations_to_half_best", Some(40.0 / 3.0));
-    assert_number(r, "median_grad_var", Some(4.0));
-    assert_number(r, "grad_var_ratio_to_rloo", Some(1.0));
+    assert_number(r, "generations_to_half_best", Some(12.0));
 
     // reinforce, lr 0.1: seed 0 finished (final 5, best 8, never 20), seed 1 diverged (its best
-    // of 7 does not count), seed 2 failed. One value: a mean, no spread. No probe.
+    // of 7 does not count), seed 2 failed. One value: a mean, no spread, no interval. Success
+    // 0 of 1: Wilson [0, 2 · (3.841459/2)/4.841459] = [0, 0.793451]. AUC of (8, 5, 4, 3):
+    // 14.5/3. KL 0.1, 0.2, 0.3, 0.4: all four steps are within the last 5 → 0.25.
     let r = &rows[2];
     assert_eq!(counts(r), [3, 1, 1, 1, 0]);
     assert_number(r, "final_reward_mean", Some(5.0));
+    assert_number(r, "success_rate", Some(0.0));
+    assert_number(r, "success_ci95_low", Some(0.0));
+    assert_number(r, "success_ci95_high", Some(0.793451));
+    assert_number(r, "auc_mean", Some(14.5 / 3.0));
+    assert_number(r, "final_kl_mean", Some(0.25));
     for column in [
         "final_reward_std",
         "final_reward_ci95_low",
         "final_reward_ci95_high",
+        "auc_ci95_low",
+        "auc_ci95_high",
+        "final_kl_ci95_low",
+        "final_kl_ci95_high",
         "generations_to_half_best",
-        "median_grad_var",
-        "grad_var_ratio_to_rloo",
     ] {
         assert_number(r, column, None);
     }
     assert_number(r, "best_reward", Some(8.0));
 
     // rloo, lr 0.1: seed 2 is pending (not counted); finals 30, 34 → mean 32, std √8,
-    // CI 32 ± 12.706205·√8/√2 = 32 ± 25.41241. Both reach 20 at once (8 generations).
+    // half-width 12.706205 · √8/√2 = 25.41241; the constant curves give the same AUCs. Both
+    // succeed: Wilson for 2/2 = [1.460365/2.920729 − 0.960365/2.920729, 1] = [0.342380, 1].
+    // KL (1, 1, 2, 2) → 1.5 and (2, 2, 3, 3) → 2.5: mean 2, std √0.5, half-width
+    // 12.706205 · √0.5/√2 = 6.353103 — an interval reaching below 0, shown as it is.
     let r = &rows[3];
     assert_eq!(counts(r), [2, 2, 0, 0, 2]);
     assert_number(r, "final_reward_mean", Some(32.0));
     assert_number(r, "final_reward_std", Some(8f64.sqrt()));
-    assert_number(r, "final_reward_ci95_low", Some(32.0 - 25.41241));
-    assert_number(r, "final_reward_ci95_high", Some(32.0 + 25.41241));
+    assert_interval(r, "final_reward_ci95", 32.0, 25.41241);
+    assert_number(r, "success_rate", Some(1.0));
+    assert_number(r, "success_ci95_low", Some(0.342380));
+    assert_number(r, "auc_mean", Some(32.0));
+    assert_interval(r, "auc_ci95", 32.0, 25.41241);
+    assert_number(r, "final_kl_mean", Some(2.0));
+    assert_interval(r, "final_kl_ci95", 2.0, 6.353103);
     assert_number(r, "best_reward", Some(34.0));
     assert_number(r, "generations_to_half_best", Some(8.0));
 }
 
 #[test]
-fn variance_csv_pools_every_probe_by_hand() {
+fn without_a_success_threshold_the_success_columns_are_empty() {
     let (_tmp, dir) = fixture_copy();
-    pglab_report::write(&dir).unwrap();
-    let rows = rows(&dir.join("variance.csv"));
-    assert_eq!(rows.len(), 2);
-    // reinforce: grad_var 100, 300, 200, 50, 40 → median 100; paired ratios 10, 15, 20, 10
-    // (40/4) → median 12.5; first probe of each run 10, 20, 10 → 10; snr 0.5, 0.25, 1, 0, 2 → 0.5.
-    let r = &rows[0];
-    assert_eq!(
-        (r["estimator"].as_str(), r["probes"].as_str()),
-        ("reinforce", "5")
-    );
-    assert_number(r, "median_grad_var", Some(100.0));
-    assert_number(r, "grad_var_ratio_to_rloo", Some(12.5));
-    assert_number(r, "grad_var_ratio_to_rloo_at_start", Some(10.0));
-    assert_number(r, "median_snr", Some(0.5));
-    // rloo: grad_var 10, 20, 10, 0, 4 → median 10; every ratio with a positive RLOO is 1;
-    // snr 0.1, 0.2, 0.3, 0.4, 0.5 → 0.3.
-    let r = &rows[1];
-    assert_eq!(
-        (r["estimator"].as_str(), r["probes"].as_str()),
-        ("rloo", "5")
-    );
-    assert_number(r, "median_grad_var", Some(10.0));
-    assert_number(r, "grad_var_ratio_to_rloo", Some(1.0));
-    assert_number(r, "grad_var_ratio_to_rloo_at_start", Some(1.0));
-    assert_number(r, "median_snr", Some(0.3));
-}
-
-/// Share of pixels that are not white, and whether `color` appears.
-fn ink(path: &Path, color: (u8, u8, u8)) -> (f64, bool) {
-    let image = image::open(path).unwrap().to_rgb8();
-    let pixels = image.pixels().count() as f64;
-    let inked = image.pixels().filter(|p| p.0 != [255, 255, 255]).count() as f64;
-    let has = image.pixels().any(|p| p.0 == [color.0, color.1, color.2]);
-    (inked / pixels, has)
+    pglab_report::write(&dir, &ReportOptions::default()).unwrap();
+    for r in rows(&dir.join("report.csv")) {
+        for column in ["success_rate", "success_ci95_low", "success_ci95_high"] {
+            assert_number(&r, column, None);
+        }
+    }
+    let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(!md.contains("success"), "{md}");
 }
 
 #[test]
 fn figures_have_their_size_and_show_the_data() {
     let (_tmp, dir) = fixture_copy();
-    pglab_report::write(&dir).unwrap();
+    pglab_report::write(&dir, &options()).unwrap();
     let plots = dir.join("plots");
     // Two learning rates: reward figures have two panels in a row; probe figures a row per
-    // training estimator (2 × 2); lr_sensitivity one panel.
+    // training estimator (2 × 2); lr_sensitivity and kl_tradeoff one panel.
     let sizes = [
         figure_size(1, 2),
         figure_size(1, 2),
+        figure_size(1, 1),
+        figure_size(2, 2),
         figure_size(2, 2),
         figure_size(2, 2),
         figure_size(2, 2),
         figure_size(1, 1),
     ];
-    let (reinforce, rloo) = (PALETTE[1], PALETTE[0]);
+    let rgb = |c: plotters::style::RGBColor| (c.0, c.1, c.2);
+    let (reinforce, rloo, grpo) = (rgb(PALETTE[1]), rgb(PALETTE[0]), rgb(PALETTE[2]));
     for (file, size) in FIGURES.iter().zip(sizes) {
         let path = plots.join(file);
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
         assert_eq!(png_size(&bytes).unwrap(), size, "{file}");
         assert!(size.0 >= 1600 && size.1 >= 1000, "{file}");
-        let (share, has_reinforce) = ink(&path, (reinforce.0, reinforce.1, reinforce.2));
+        let (share, has_reinforce) = ink(&path, reinforce);
         assert!(
             share > 0.02,
             "{file}: only {share} of the pixels are not white"
@@ -232,14 +221,56 @@ fn figures_have_their_size_and_show_the_data() {
     }
     // RLOO is a line in every figure but the ratio to itself (where it is the reference line).
     for file in FIGURES.iter().filter(|f| **f != "variance_ratio.png") {
-        assert!(ink(&plots.join(file), (rloo.0, rloo.1, rloo.2)).1, "{file}");
+        assert!(ink(&plots.join(file), rloo).1, "{file}");
+    }
+    // GRPO, probed but rescaled, is in the SNR, cosine and variance figures and not in the
+    // variance ratio's.
+    for file in ["grad_variance.png", "snr.png", "cos_to_ref.png"] {
+        assert!(ink(&plots.join(file), grpo).1, "{file}");
+    }
+    assert!(!ink(&plots.join("variance_ratio.png"), grpo).1);
+}
+/// The shade of a band of `color`: plotters fills it with the colour at 18 % opacity over white,
+/// 255 − 0.18 · (255 − c) per channel.
+fn band_shade(color: plotters::style::RGBColor) -> (u8, u8, u8) {
+    let shade = |c: u8| (255.0 - 0.18 * (255.0 - f64::from(c))).round() as u8;
+    (shade(color.0), shade(color.1), shade(color.2))
+}
+
+#[test]
+fn reward_bands_are_drawn_where_there_are_seeds_to_average() {
+    let (_tmp, dir) = fixture_copy();
+    pglab_report::write(&dir, &options()).unwrap();
+    let reward = dir.join("plots/reward.png");
+    // RLOO's band at lr 0.1 (two seeds: 32 ± 25.4, unclipped) alone covers a large area.
+    let rloo = pixels_near(&reward, band_shade(PALETTE[0]));
+    let reinforce = pixels_near(&reward, band_shade(PALETTE[1]));
+    assert!(rloo > 100_000 && reinforce > 10_000, "{rloo} {reinforce}");
+    // With one finished seed per grid point there is a mean and no interval: no band.
+    for run in ["s1", "s2", "s3"] {
+        for group in ["reinforce-lr0.01", "rloo-lr0.01", "rloo-lr0.1"] {
+            let summary = dir.join("summary.csv");
+            let text = std::fs::read_to_string(&summary).unwrap();
+            let from = format!("{run}-{group},{},", &run[1..]);
+            let row = text.lines().find(|l| l.starts_with(&from));
+            if let Some(row) = row {
+                let failed = row.replacen(",done,", ",failed,", 1);
+                std::fs::write(&summary, text.replacen(row, &failed, 1)).unwrap();
+            }
+        }
+    }
+    pglab_report::write(&dir, &options()).unwrap();
+    // (A few dozen anti-aliased pixels at the edges of pale lines come near the shade.)
+    for color in [PALETTE[0], PALETTE[1]] {
+        let shaded = pixels_near(&reward, band_shade(color));
+        assert!(shaded < 1_000, "{shaded}");
     }
 }
 
 #[test]
 fn rebuilding_from_the_csvs_gives_byte_identical_files() {
     let (_tmp, dir) = fixture_copy();
-    pglab_report::write(&dir).unwrap();
+    pglab_report::write(&dir, &options()).unwrap();
     let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
     let outputs: Vec<String> = FIGURES
         .iter()
@@ -248,7 +279,7 @@ fn rebuilding_from_the_csvs_gives_byte_identical_files() {
         .collect();
     let first: Vec<Vec<u8>> = outputs.iter().map(|f| read(f)).collect();
     std::fs::remove_dir_all(dir.join("plots")).unwrap();
-    pglab_report::write(&dir).unwrap();
+    pglab_report::write(&dir, &options()).unwrap();
     for (name, before) in outputs.iter().zip(&first) {
         assert!(read(name) == *before, "{name} changed on rebuild");
     }
@@ -257,11 +288,11 @@ fn rebuilding_from_the_csvs_gives_byte_identical_files() {
 #[test]
 fn summary_and_index_mark_diverged_failed_and_pending_runs() {
     let (_tmp, dir) = fixture_copy();
-    let index = pglab_report::write(&dir).unwrap();
+    let index = pglab_report::write(&dir, &options()).unwrap();
     let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
     assert!(md.starts_with("# Sweep `fixture_sweep`\n"), "{md}");
     assert!(
-        md.contains("12 runs: 9 finished, 1 diverged, 1 failed, 1 not run yet"),
+        md.contains("14 runs: 11 finished, 1 diverged, 1 failed, 1 not run yet"),
         "{md}"
     );
     assert!(
@@ -283,12 +314,70 @@ fn summary_and_index_mark_diverged_failed_and_pending_runs() {
         table.iter().all(|l| l.matches('|').count() == 12),
         "{table:?}"
     );
+    // Every number with its interval: final reward 10.25 ± 6.1456 (report.csv's test), success
+    // 2/4 with Wilson [0.150, 0.850], AUC 10.79 ± 7.04; one run: a mean and why no interval.
     assert_eq!(
         table[2],
-        "| reinforce | 0.01 | 3 | 12.0 ± 2.00 | [7.03, 17.0] | 20.0 | 16.0 (1/3) | 150 | 15.0× | 0 | 0 |"
+        "| reinforce | 0.01 | 4 (4) | 10.2 [4.10, 16.4] | 2/4 = 0.500 [0.150, 0.850] | \
+         10.8 [3.75, 17.8] | – | 20.0 | 16.0 (1/4) | 0 | 0 |"
     );
+    assert_eq!(
+        table[4],
+        "| reinforce | 0.1 | 3 (1) | 5.00 (1 run, no interval) | 0/1 = 0 [0, 0.793] | \
+         4.83 (1 run, no interval) | 0.250 (1 run, no interval) | 8.00 | never | 1 | 1 |"
+    );
+    // Each estimator at its own best rate (reinforce 10.25 at 0.01 over 5 at 0.1; rloo 32 at
+    // 0.1 over 23 at 0.01); with two rates, both are at an edge of the grid.
+    assert!(
+        md.contains("## Each estimator at its own best learning rate"),
+        "{md}"
+    );
+    assert!(
+        md.contains(
+            "| rloo | 0.1 | 0.01, 0.1 | 2 (2) | 32.0 [6.59, 57.4] | 2/2 = 1.00 [0.342, 1.00] | \
+             32.0 [6.59, 57.4] |"
+        ),
+        "{md}"
+    );
+    for warning in [
+        "**Warning**: reinforce: best lr at the edge of the grid (0.01, the smallest of 0.01, \
+         0.1): the optimum may lie outside it.",
+        "**Warning**: rloo: best lr at the edge of the grid (0.1, the largest of 0.01, 0.1): the \
+         optimum may lie outside it.",
+    ] {
+        assert!(md.contains(warning), "{warning}\n{md}");
+    }
+    // The KL table: final KL 2 ± 6.353 for rloo at lr 0.1, reaching below zero as computed.
+    assert!(
+        md.contains("| rloo | 0.1 | 2 (2) | 2.00 [-4.35, 8.35] | 32.0 [6.59, 57.4] |"),
+        "{md}"
+    );
+    // The probe table: grpo has no variance ratio; its negative per-run SNR is averaged in.
+    assert!(
+        md.contains("| grpo | 3 (5) | no | not comparable | 0.400 [-1.23, 2.03] |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| reinforce | 3 (5) | yes | 13.5× [5.56×, 32.7×] |"),
+        "{md}"
+    );
+    // Every table is followed by the sentence that says what its intervals are.
+    let sections: Vec<&str> = md.split("\n## ").skip(1).collect();
+    assert_eq!(sections.len(), 6, "{md}");
+    for section in sections.iter().filter(|s| s.contains("\n|---")) {
+        let after = section.rsplit_once("|\n\n").map_or("", |(_, rest)| rest);
+        assert!(after.contains("95 %"), "no interval note under {section}");
+    }
     for figure in FIGURES {
         assert!(md.contains(&format!("](plots/{figure})")), "{figure}");
+    }
+    // Every figure's caption names its band or bars.
+    for caption in md.split("](plots/").skip(1) {
+        let caption = caption.split("\n\n").nth(1).unwrap_or("");
+        assert!(
+            caption.contains("95 %") || caption.contains("no band"),
+            "{caption}"
+        );
     }
 
     let html = std::fs::read_to_string(&index).unwrap();
@@ -300,52 +389,24 @@ fn summary_and_index_mark_diverged_failed_and_pending_runs() {
         );
     }
     assert!(
-        html.contains("<td>reinforce</td><td>0.01</td><td>3</td>"),
+        html.contains("<td>reinforce</td><td>0.01</td><td>4 (4)</td>"),
         "{html}"
     );
     assert!(
         html.contains("<code>s1-reinforce-lr0.1</code>: diverged"),
         "{html}"
     );
+    assert!(
+        html.contains("<p class=\"warning\"><strong>Warning</strong>: rloo: best lr at the edge"),
+        "{html}"
+    );
     // Opens from disk: every link is relative.
     assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("src=\"/"));
 }
 
-#[test]
-fn a_sweep_without_probe_skips_the_probe_figures_and_says_why() {
-    let (_tmp, dir) = fixture_copy();
-    // A stale figure from an earlier report must not survive.
-    pglab_report::write(&dir).unwrap();
-    // No probe.csv, or the empty one a run with `probe.every = 0` leaves.
-    for (i, run) in std::fs::read_dir(dir.join("runs")).unwrap().enumerate() {
-        let probe = run.unwrap().path().join("probe.csv");
-        if i % 2 == 0 {
-            let _ = std::fs::remove_file(probe);
-        } else {
-            std::fs::write(probe, "").unwrap();
-        }
-    }
-    pglab_report::write(&dir).unwrap();
-    for figure in ["grad_variance.png", "variance_ratio.png", "snr.png"] {
-        assert!(!dir.join("plots").join(figure).exists(), "{figure}");
-    }
-    for figure in ["reward.png", "reward_seeds.png", "lr_sensitivity.png"] {
-        assert!(dir.join("plots").join(figure).exists(), "{figure}");
-    }
-    let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
-    assert!(
-        md.contains("- `grad_variance.png` not drawn: the sweep has no probe"),
-        "{md}"
-    );
-    assert!(
-        !md.contains("## Gradient variance at the same weights"),
-        "{md}"
-    );
-}
-
 /// `pglab report DIR` as the binary runs it: success, or the error as the one line it prints.
 fn pglab_report(dir: &Path) -> (bool, String) {
-    match pglab_report::write(dir) {
+    match pglab_report::write(dir, &options()) {
         Ok(_) => (true, String::new()),
         Err(err) => (false, format!("error: {err:#}")),
     }

@@ -1,0 +1,222 @@
+//! Each estimator at its own best learning rate: the head-to-head that a fixed learning rate
+//! would bias towards whichever estimator that rate suits. The best rate is the one with the
+//! highest mean final reward over seeds (ties go to the lower rate); when it is the smallest or
+//! largest rate of the grid the summary warns that the optimum may lie outside the grid.
+//! Only for sweeps whose `train.lr` takes at least two values.
+
+use pglab_estimator::Estimator;
+
+use crate::ReportOptions;
+use crate::groups::{GroupRow, success_cell};
+use crate::load::{Sweep, format_float, label_without, line_label};
+use crate::summary_csv::LR;
+use crate::table::{Cells, number, spread_cell};
+
+/// One estimator (at one setting of the grid's other keys) at its best learning rate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BestLr<'a> {
+    /// `rloo`, or `rloo (k = 4)` when other keys vary.
+    pub label: String,
+    pub estimator: Estimator,
+    /// Its group at the best rate.
+    pub row: &'a GroupRow,
+    /// The rates it ran at, ascending.
+    pub grid: Vec<f64>,
+}
+
+impl BestLr<'_> {
+    pub fn lr(&self) -> f64 {
+        self.row.lr.unwrap_or(f64::NAN)
+    }
+
+    /// Whether the best rate is the grid's smallest or largest (of at least two).
+    pub fn at_edge(&self) -> bool {
+        self.grid.len() >= 2
+            && (self.lr() == self.grid[0] || self.lr() == self.grid[self.grid.len() - 1])
+    }
+}
+
+/// The index of the best of (lr, mean final reward) pairs: the highest mean, the lower rate on
+/// a tie; None when no mean is finite.
+pub fn best_index(points: &[(f64, f64)]) -> Option<usize> {
+    points
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, mean))| mean.is_finite())
+        .reduce(|best, next| {
+            let ((_, (lr_b, mean_b)), (_, (lr_n, mean_n))) = (best, next);
+            if mean_n > mean_b || (mean_n == mean_b && lr_n < lr_b) {
+                next
+            } else {
+                best
+            }
+        })
+        .map(|(i, _)| i)
+}
+
+/// Every line's best rate, in the groups' order; None when the sweep's `train.lr` has fewer
+/// than two values.
+pub fn best_lrs<'a>(sweep: &Sweep, rows: &'a [GroupRow]) -> Option<Vec<BestLr<'a>>> {
+    let mut lrs: Vec<f64> = rows.iter().filter_map(|r| r.lr).collect();
+    lrs.sort_by(f64::total_cmp);
+    lrs.dedup();
+    if lrs.len() < 2 {
+        return None;
+    }
+    let mut lines: Vec<(String, Vec<&GroupRow>)> = Vec::new();
+    for row in rows.iter().filter(|r| r.lr.is_some()) {
+        let label = line_label(row.estimator, &label_without(sweep, &row.panel_values, LR));
+        match lines.iter_mut().find(|(l, _)| *l == label) {
+            Some((_, group)) => group.push(row),
+            None => lines.push((label, vec![row])),
+        }
+    }
+    let best = lines
+        .into_iter()
+        .filter_map(|(label, group)| {
+            let points: Vec<(f64, f64)> = group
+                .iter()
+                .map(|r| {
+                    let mean = r.final_reward.map_or(f64::NAN, |s| s.mean);
+                    (r.lr.unwrap_or(f64::NAN), mean)
+                })
+                .collect();
+            let row = group[best_index(&points)?];
+            let mut grid: Vec<f64> = group.iter().filter_map(|r| r.lr).collect();
+            grid.sort_by(f64::total_cmp);
+            grid.dedup();
+            Some(BestLr {
+                label,
+                estimator: row.estimator,
+                row,
+                grid,
+            })
+        })
+        .collect();
+    Some(best)
+}
+
+pub fn cells(best: &[BestLr], options: &ReportOptions) -> Cells {
+    let mut header: Vec<String> = ["estimator", "best lr", "lrs run", "runs (finished)"]
+        .map(String::from)
+        .to_vec();
+    header.push("final reward".into());
+    if let Some(t) = options.success_reward {
+        header.push(format!("success (final reward ≥ {})", number(t)));
+    }
+    header.push("mean reward over training (AUC)".into());
+    let rows = best
+        .iter()
+        .map(|b| {
+            let grid: Vec<String> = b.grid.iter().map(|&lr| format_float(lr)).collect();
+            let mut cells = vec![
+                b.label.clone(),
+                format_float(b.lr()),
+                grid.join(", "),
+                format!("{} ({})", b.row.runs, b.row.finished),
+                spread_cell(b.row.final_reward),
+            ];
+            if options.success_reward.is_some() {
+                cells.push(success_cell(b.row.success.as_ref()));
+            }
+            cells.push(spread_cell(b.row.auc));
+            cells
+        })
+        .collect();
+    Cells { header, rows }
+}
+
+/// The warnings under the table: a best rate at the edge of its grid.
+pub fn warnings(best: &[BestLr]) -> Vec<String> {
+    best.iter()
+        .filter(|b| b.at_edge())
+        .map(|b| {
+            let side = if b.lr() == b.grid[0] {
+                "smallest"
+            } else {
+                "largest"
+            };
+            format!(
+                "{}: best lr at the edge of the grid ({}, the {side} of {}): the optimum may \
+                 lie outside it.",
+                b.label,
+                format_float(b.lr()),
+                b.grid
+                    .iter()
+                    .map(|&lr| format_float(lr))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+        .collect()
+}
+
+pub fn note(options: &ReportOptions) -> String {
+    let success = match options.success_reward {
+        Some(_) => " (success rate: the Wilson 95 % interval)",
+        None => "",
+    };
+    format!(
+        "Each estimator at the learning rate where its mean final reward over seeds is highest \
+         (ties: the lower rate), so that no estimator is judged at a rate that suits another. \
+         Mean over the finished seeds with the 95 % Student-t interval of the mean in \
+         brackets{success}. The best rate is picked from the same runs it is reported on, which \
+         flatters it slightly."
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_best_rate_has_the_highest_mean_and_ties_go_to_the_lower_rate() {
+        // 0.1 and 0.01 tie at 5; 1.0 is lower.
+        let points = [(0.1, 5.0), (0.01, 5.0), (1.0, 4.0)];
+        assert_eq!(best_index(&points), Some(1));
+        assert_eq!(best_index(&[(0.1, f64::NAN), (0.3, 2.0)]), Some(1));
+        assert_eq!(best_index(&[(0.1, f64::NAN)]), None);
+        assert_eq!(best_index(&[]), None);
+    }
+
+    #[test]
+    fn only_the_grid_ends_are_edges() {
+        let row = |lr| GroupRow {
+            estimator: Estimator::Rloo,
+            panel: String::new(),
+            panel_values: Vec::new(),
+            lr: Some(lr),
+            runs: 1,
+            finished: 1,
+            diverged: 0,
+            failed: 0,
+            final_reward: None,
+            success: None,
+            auc: None,
+            final_kl: None,
+            best_reward: None,
+            generations_to_half_best: None,
+            reached_half_best: 0,
+        };
+        let (low, mid, high) = (row(0.01), row(0.03), row(0.1));
+        let best = |row| BestLr {
+            label: "rloo".into(),
+            estimator: Estimator::Rloo,
+            row,
+            grid: vec![0.01, 0.03, 0.1],
+        };
+        assert!(best(&low).at_edge() && best(&high).at_edge() && !best(&mid).at_edge());
+        let lone = BestLr {
+            grid: vec![0.03],
+            ..best(&mid)
+        };
+        assert!(!lone.at_edge());
+        assert_eq!(
+            warnings(&[best(&high)]),
+            [
+                "rloo: best lr at the edge of the grid (0.1, the largest of 0.01, 0.03, 0.1): the \
+              optimum may lie outside it."
+            ]
+        );
+    }
+}

@@ -1,0 +1,287 @@
+//! The probe's comparison of estimators at the same weights, for `variance.csv` and its table:
+//! one row per probed estimator, each statistic computed per run first (over that run's
+//! probes) and then across runs with a 95 % interval.
+//!
+//! A raw variance ratio compares quality only between estimators with the same expectation:
+//! GRPO divides advantages by the group's reward std σ_r, so its variance is about σ_r² smaller
+//! and its signal is too. The ratio to RLOO's is therefore given only for the estimators that
+//! estimate the same gradient as RLOO ([`same_expectation_as_rloo`]); every estimator is
+//! compared by its signal-to-noise ratio and its cosine to the reference direction, which do
+//! not depend on the gradient's scale.
+
+use std::collections::BTreeMap;
+
+use pglab_estimator::Estimator;
+use pglab_estimator::stats::{GeometricSpread, Spread, geometric_spread, median, spread};
+use serde::{Deserialize, Serialize};
+
+use crate::csv_rows::{self, field_names, format};
+use crate::load::{RunCurves, Sweep};
+use crate::run_stats::finite_mean;
+use crate::table::{Cells, NONE, number, ratio_cell, spread_cell};
+
+/// The estimator every variance ratio is relative to.
+pub const REFERENCE: Estimator = Estimator::Rloo;
+
+/// Whether `estimator`'s expected gradient is RLOO's, so that the ratio of their variances
+/// compares estimates of the same quantity. A match with no catch-all: a new estimator does
+/// not compile until someone decides which side it is on.
+pub fn same_expectation_as_rloo(estimator: Estimator) -> bool {
+    match estimator {
+        // Unbiased estimates of the policy gradient: baselines that do not depend on the
+        // completion they are subtracted from.
+        Estimator::Reinforce | Estimator::ReinforceEma | Estimator::Rloo => true,
+        // GRPO and REINFORCE++ divide by a std estimated from the same rewards (rescaled and
+        // biased); Dr. GRPO's mean is (k − 1)/k times the gradient.
+        Estimator::Grpo | Estimator::DrGrpo | Estimator::ReinforcePp => false,
+    }
+}
+
+/// (generations, `estimator`'s grad_var over RLOO's) at each probe of `run`, in step order.
+/// Paired: both come from the same samples at the same weights. Probes where either variance
+/// is zero or not finite give no ratio (its log is undefined).
+pub fn paired_ratios(run: &RunCurves, estimator: Estimator) -> Vec<(u64, f64)> {
+    let reference: BTreeMap<usize, f64> = run
+        .probe_of(REFERENCE)
+        .map(|p| (p.step, p.grad_var))
+        .collect();
+    let positive = |v: f64| v > 0.0 && v.is_finite();
+    run.probe_of(estimator)
+        .filter_map(|p| {
+            let r = *reference.get(&p.step)?;
+            (positive(r) && positive(p.grad_var)).then(|| (p.generations as u64, p.grad_var / r))
+        })
+        .collect()
+}
+
+/// One run's figures for one probed estimator, each over the run's probes; None where the
+/// run has no probe that defines it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RunProbe {
+    /// exp(mean over probes of ln(grad_var / RLOO's grad_var)): the run's geometric mean ratio.
+    pub ratio: Option<f64>,
+    /// The mean of the probes' `snr`, as written: unclipped, so it may be negative (clipping
+    /// each probe at 0 would bias the mean upwards).
+    pub snr: Option<f64>,
+    pub cos_to_ref: Option<f64>,
+}
+
+/// `estimator`'s figures in `run`; None when the run did not probe it.
+pub fn run_probe(run: &RunCurves, estimator: Estimator) -> Option<RunProbe> {
+    run.probe_of(estimator).next()?;
+    let logs = paired_ratios(run, estimator)
+        .into_iter()
+        .map(|(_, ratio)| ratio.ln());
+    Some(RunProbe {
+        ratio: finite_mean(logs).map(f64::exp),
+        snr: finite_mean(run.probe_of(estimator).map(|p| p.snr)),
+        cos_to_ref: finite_mean(run.probe_of(estimator).map(|p| p.cos_to_ref)),
+    })
+}
+
+/// One probed estimator over the sweep's runs: the numbers of a `variance.csv` row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeSummary {
+    pub estimator: Estimator,
+    /// Runs that probed it.
+    pub runs: usize,
+    pub probes: usize,
+    pub same_expectation_as_rloo: bool,
+    /// Across runs of the runs' geometric mean ratios; None for an estimator without RLOO's
+    /// expectation.
+    pub ratio: Option<GeometricSpread>,
+    pub snr: Option<Spread>,
+    pub cos_to_ref: Option<Spread>,
+    /// Median over every probe, in the gradient's raw units (squared norm).
+    pub median_grad_var: Option<f64>,
+}
+
+pub fn probe_summaries(sweep: &Sweep) -> Vec<ProbeSummary> {
+    sweep
+        .probed
+        .iter()
+        .map(|&estimator| {
+            let per_run: Vec<RunProbe> = sweep
+                .runs
+                .iter()
+                .filter_map(|r| run_probe(r, estimator))
+                .collect();
+            let across = |pick: fn(&RunProbe) -> Option<f64>| {
+                let values: Vec<f64> = per_run.iter().filter_map(pick).collect();
+                spread(&values)
+            };
+            let same = same_expectation_as_rloo(estimator);
+            let ratios: Vec<f64> = per_run.iter().filter_map(|r| r.ratio).collect();
+            let points = || sweep.runs.iter().flat_map(|r| r.probe_of(estimator));
+            ProbeSummary {
+                estimator,
+                runs: per_run.len(),
+                probes: points().count(),
+                same_expectation_as_rloo: same,
+                ratio: if same {
+                    geometric_spread(&ratios)
+                } else {
+                    None
+                },
+                snr: across(|r| r.snr),
+                cos_to_ref: across(|r| r.cos_to_ref),
+                median_grad_var: median(points().map(|p| p.grad_var)),
+            }
+        })
+        .collect()
+}
+
+/// A row of `variance.csv`, every figure at full precision (`format::exact`), empty where
+/// there is none: no ratio for an estimator without RLOO's expectation, no interval from a
+/// single run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VarianceRow {
+    pub estimator: Estimator,
+    pub runs: usize,
+    pub probes: usize,
+    pub same_expectation_as_rloo: bool,
+    #[serde(serialize_with = "format::exact")]
+    pub var_ratio_to_rloo: Option<f64>,
+    #[serde(serialize_with = "format::exact")]
+    pub var_ratio_to_rloo_ci95_low: Option<f64>,
+    #[serde(serialize_with = "format::exact")]
+    pub var_ratio_to_rloo_ci95_high: Option<f64>,
+    #[serde(serialize_with = "format::exact")]
+    pub snr: Option<f64>,
+    #[serde(serialize_with = "format::exact")]
+    pub snr_ci95_low: Option<f64>,
+    #[serde(serialize_with = "format::exact")]
+    pub snr_ci95_high: Option<f64>,
+    #[serde(serialize_with = "format::exact")]
+    pub cos_to_ref: Option<f64>,
+    #[serde(serialize_with = "format::exact")]
+    pub cos_to_ref_ci95_low: Option<f64>,
+    #[serde(serialize_with = "format::exact")]
+    pub cos_to_ref_ci95_high: Option<f64>,
+    #[serde(serialize_with = "format::exact")]
+    pub median_grad_var: Option<f64>,
+}
+
+impl From<&ProbeSummary> for VarianceRow {
+    fn from(s: &ProbeSummary) -> Self {
+        let bound = |s: Option<Spread>, high: bool| {
+            let (lo, hi) = s?.interval()?;
+            Some(if high { hi } else { lo })
+        };
+        let ratio_bound = |high: bool| {
+            let (lo, hi) = s.ratio?.interval?;
+            Some(if high { hi } else { lo })
+        };
+        Self {
+            estimator: s.estimator,
+            runs: s.runs,
+            probes: s.probes,
+            same_expectation_as_rloo: s.same_expectation_as_rloo,
+            var_ratio_to_rloo: s.ratio.map(|g| g.mean),
+            var_ratio_to_rloo_ci95_low: ratio_bound(false),
+            var_ratio_to_rloo_ci95_high: ratio_bound(true),
+            snr: s.snr.map(|s| s.mean),
+            snr_ci95_low: bound(s.snr, false),
+            snr_ci95_high: bound(s.snr, true),
+            cos_to_ref: s.cos_to_ref.map(|s| s.mean),
+            cos_to_ref_ci95_low: bound(s.cos_to_ref, false),
+            cos_to_ref_ci95_high: bound(s.cos_to_ref, true),
+            median_grad_var: s.median_grad_var,
+        }
+    }
+}
+
+/// `variance.csv`: [`VarianceRow`]'s columns.
+pub fn variance_csv(summaries: &[ProbeSummary]) -> anyhow::Result<Vec<u8>> {
+    let rows: Vec<VarianceRow> = summaries.iter().map(VarianceRow::from).collect();
+    csv_rows::write(field_names::<VarianceRow>(), &rows)
+}
+
+pub fn variance_cells(summaries: &[ProbeSummary]) -> Cells {
+    let header = [
+        "probed estimator",
+        "runs (probes)",
+        "same expectation as RLOO",
+        "grad var ÷ RLOO's (geometric mean)",
+        "SNR",
+        "cos to reference",
+        "median grad var (raw units)",
+    ]
+    .map(String::from)
+    .to_vec();
+    let rows = summaries
+        .iter()
+        .map(|s| {
+            vec![
+                s.estimator.to_string(),
+                format!("{} ({})", s.runs, s.probes),
+                if s.same_expectation_as_rloo {
+                    "yes"
+                } else {
+                    "no"
+                }
+                .into(),
+                if s.same_expectation_as_rloo {
+                    ratio_cell(s.ratio)
+                } else {
+                    "not comparable".into()
+                },
+                spread_cell(s.snr),
+                spread_cell(s.cos_to_ref),
+                s.median_grad_var.map_or(NONE.into(), number),
+            ]
+        })
+        .collect();
+    Cells { header, rows }
+}
+
+pub const VARIANCE_NOTE: &str = "Every probe draws fresh batches at the run's current weights \
+and computes every estimator's gradient from the same samples. Each run is one replicate: a \
+statistic is first averaged over the run's probes, then over runs, with the 95 % Student-t \
+interval of that mean in brackets. grad var ÷ RLOO's: per run the mean over its probes of \
+ln(grad_var ÷ RLOO's grad_var) at the same probe, reported as the geometric mean ratio with \
+the geometric interval exp(mean ∓ half-width); given only for estimators whose expected \
+gradient is RLOO's (reinforce, reinforce_ema, rloo). GRPO, Dr. GRPO and REINFORCE++ rescale or \
+bias the gradient (GRPO divides by the reward std, shrinking both its variance and its signal), \
+so a variance ratio would not measure quality: compare them by SNR and cosine. SNR: (‖ḡ‖² − \
+grad_var/M) ÷ grad_var, unclipped (it can be negative when the mean gradient is within noise). \
+Cos to reference: the cosine between the estimator's mean gradient and the mean gradient of the \
+unbiased estimators at the same probe. Median grad var: in the gradient's squared-norm units, \
+comparable only between estimators with the same expectation.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variance_csv_columns_in_order() {
+        assert_eq!(
+            field_names::<VarianceRow>(),
+            [
+                "estimator",
+                "runs",
+                "probes",
+                "same_expectation_as_rloo",
+                "var_ratio_to_rloo",
+                "var_ratio_to_rloo_ci95_low",
+                "var_ratio_to_rloo_ci95_high",
+                "snr",
+                "snr_ci95_low",
+                "snr_ci95_high",
+                "cos_to_ref",
+                "cos_to_ref_ci95_low",
+                "cos_to_ref_ci95_high",
+                "median_grad_var",
+            ]
+        );
+    }
+
+    #[test]
+    fn same_expectation_is_being_unbiased() {
+        // RLOO is unbiased, so "RLOO's expectation" is the true gradient's; the two lists agree.
+        for e in Estimator::ALL {
+            assert_eq!(same_expectation_as_rloo(e), e.is_unbiased(), "{e}");
+        }
+        assert!(same_expectation_as_rloo(REFERENCE));
+    }
+}
