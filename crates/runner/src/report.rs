@@ -1,11 +1,15 @@
 //! `pglab report DIR`: the report of a sweep directory, rebuilt from its CSV files alone by
-//! `pglab_report::write` (figures, `report.csv`, `variance.csv`, `summary.md`, `index.html`).
+//! `pglab_report::write` (figures, `report.csv`, `variance.csv`, `summary.md`, `index.html`),
+//! judged by the `[report]` table of the experiment file the sweep ran (`DIR/sweep.toml`).
 //! `pglab sweep` writes the same report at the end.
 
 use std::io::Write as _;
 use std::path::PathBuf;
 
 use clap::Args;
+use pglab_report::ReportOptions;
+
+use crate::experiment;
 
 #[derive(Args, Debug)]
 pub struct ReportArgs {
@@ -14,7 +18,14 @@ pub struct ReportArgs {
 }
 
 pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
-    let index = pglab_report::write(&args.dir)?;
+    let sweep_file = args.dir.join("sweep.toml");
+    let options = match std::fs::read_to_string(&sweep_file) {
+        Ok(text) => experiment::parse(&sweep_file, &text, &[])?.report,
+        // A directory assembled by hand: the report without a success threshold.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => ReportOptions::default(),
+        Err(e) => anyhow::bail!("{}: {e}", sweep_file.display()),
+    };
+    let index = pglab_report::write(&args.dir, &options)?;
     writeln!(std::io::stdout(), "report: {}", index.display())?;
     Ok(())
 }

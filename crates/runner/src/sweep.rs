@@ -169,7 +169,7 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
         Err(e) => problems.push(format!("summary.csv not written: {e:#}")),
     }
     if runs.iter().any(|r| status(&runs_dir, r).is_some()) {
-        match pglab_report::write(&out) {
+        match pglab_report::write(&out, &experiment.report) {
             Ok(index) => eprintln!("report: {}", index.display()),
             Err(e) => problems.push(format!("report not written: {e:#}")),
         }

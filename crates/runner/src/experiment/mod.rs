@@ -21,6 +21,7 @@ mod tests;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use pglab_report::ReportOptions;
 use serde::Deserialize;
 use toml::{Spanned, Table, Value};
 
@@ -40,6 +41,8 @@ pub struct Experiment {
     base: Table,
     /// Dotted key → values, keys in the order the file gives them.
     pub grid: Vec<(String, Vec<Value>)>,
+    /// The `[report]` table: how the sweep's report judges its runs.
+    pub report: ReportOptions,
 }
 
 /// One point of the grid: its id and settings.
@@ -61,13 +64,16 @@ pub fn load(path: &Path, overrides: &[String]) -> anyhow::Result<(Experiment, Ve
     Ok((experiment, runs))
 }
 
-/// The file's `[grid]` and `[sweep]`, other keys ignored, so the spans are the file's own.
+/// The file's `[grid]`, `[sweep]` and `[report]`, other keys ignored, so the spans are the
+/// file's own.
 #[derive(Deserialize)]
 struct FileShape {
     #[serde(default)]
     grid: BTreeMap<String, Spanned<Vec<Value>>>,
     #[serde(default)]
     sweep: SweepSection,
+    #[serde(default)]
+    report: ReportOptions,
 }
 
 pub fn parse(path: &Path, text: &str, overrides: &[String]) -> anyhow::Result<Experiment> {
@@ -75,9 +81,11 @@ pub fn parse(path: &Path, text: &str, overrides: &[String]) -> anyhow::Result<Ex
     let mut table: Table = text
         .parse::<Table>()
         .map_err(|e| anyhow::anyhow!("{}: {}", here(e.span()), first_line(e.message())))?;
-    // `[grid]` and `[sweep]` are read on their own (with spans); the rest is one run's settings.
-    table.remove("grid");
-    table.remove("sweep");
+    // `[grid]`, `[sweep]` and `[report]` are read on their own (with spans); the rest is one
+    // run's settings.
+    for section in ["grid", "sweep", "report"] {
+        table.remove(section);
+    }
     let mut shape: FileShape = toml::from_str(text)
         .map_err(|e| anyhow::anyhow!("{}: {}", here(e.span()), describe(e.message(), "")))?;
     for set in overrides {
@@ -113,6 +121,7 @@ pub fn parse(path: &Path, text: &str, overrides: &[String]) -> anyhow::Result<Ex
         sweep: shape.sweep,
         base: table,
         grid,
+        report: shape.report,
     };
     // The base settings must form a valid run on their own when there is no grid (with a grid,
     // grid keys may fill required ones: `expand` checks every point).
