@@ -9,7 +9,6 @@
 //! rewards, which need the log-prob pass, and a backward pass consumes its graph.
 
 use burn::optim::GradientsParams;
-use burn::prelude::*;
 use pglab_estimator::stats::mean;
 use pglab_estimator::{kl_estimates, policy_loss, shape_rewards};
 use pglab_model::{Gpt, Rollout, ShardedLogprobs, sequence_logprobs, sharded_logprobs};

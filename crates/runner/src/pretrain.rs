@@ -7,7 +7,6 @@
 //! when complete, the stamp last. A later run whose settings hash equals the stamp's, and whose
 //! files match their hashes and load, does nothing; anything else is rebuilt, saying why.
 
-use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -68,6 +67,27 @@ pub struct PretrainFile {
     #[serde(flatten)]
     pub config: PretrainConfig,
     pub report: ReportSettings,
+}
+
+/// Read back from a stamp: `[report]`, and the rest as [`PretrainConfig`] (serde's `flatten`
+/// cannot feed a struct that rejects unknown keys, so the rest goes through a JSON map).
+impl<'de> Deserialize<'de> for PretrainFile {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Parts {
+            #[serde(default)]
+            report: ReportSettings,
+            #[serde(flatten)]
+            config: serde_json::Map<String, serde_json::Value>,
+        }
+        let parts = Parts::deserialize(deserializer)?;
+        let config = serde_json::from_value(serde_json::Value::Object(parts.config))
+            .map_err(serde::de::Error::custom)?;
+        Ok(Self {
+            config,
+            report: parts.report,
+        })
+    }
 }
 
 /// What is measured on the finished model and recorded in its stamp.

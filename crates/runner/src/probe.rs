@@ -2,6 +2,7 @@
 //! probed estimator's gradient from the SAME samples and the same (KL-shaped) rewards as
 //! training would use (a paired comparison), accumulated per estimator with Welford's method.
 
+use burn::module::Module;
 use pglab_estimator::{Advantages, GradStats, mean_gradient};
 use pglab_model::{Gpt, flatten_gradients, sample};
 use pglab_report::ProbeRecord;
