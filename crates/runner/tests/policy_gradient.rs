@@ -49,6 +49,7 @@ fn step_with_advantage(advantage: f32) -> (f32, f32) {
         "train.estimator=\"reinforce\"",
         "train.k=1",
         "train.prompts_per_step=1",
+        "probe.every=0",
     ]);
     let rollout = rollout(&policy, &environment);
     assert_eq!(rollout.len(), 1);

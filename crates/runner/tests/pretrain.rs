@@ -127,7 +127,7 @@ fn second_run_is_a_no_op_and_damage_is_rebuilt() {
 
     // Different settings.
     let mut other = settings.clone();
-    other.train.steps = 2;
+    other.config.train.steps = 2;
     let reason = rebuilt_because(build_into(&other, &out));
     assert!(reason.contains("settings"), "{reason}");
     assert!(matches!(build_into(&other, &out), Outcome::UpToDate));

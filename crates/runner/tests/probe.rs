@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use burn::optim::GradientsParams;
 use burn::prelude::*;
-use pglab_estimator::{Advantages, Estimator, kl_estimates, shape_rewards};
+use pglab_estimator::{Advantages, kl_estimates, shape_rewards};
 use pglab_model::{Gpt, flatten_gradients, sample, sequence_logprobs};
 use pglab_runner::environment::Environment;
 use pglab_runner::experiment;
@@ -79,7 +79,12 @@ fn probe_matches_a_two_pass_recomputation(environment: &Environment, policy: &Gp
         let scores = environment.score(&rollout).unwrap();
         let batch = rollout.token_batch(false, device).unwrap();
         let logprobs = sequence_logprobs(policy, &batch, false).unwrap();
-        let seq_logp = logprobs.sum.clone().into_data().to_vec::<f32>().unwrap();
+        let seq_logp = logprobs
+            .sum
+            .clone()
+            .into_data()
+            .try_into_vec_as::<f32>()
+            .unwrap();
         let rewards = match &environment.reference {
             Some(reference) => {
                 let frozen = rollout
@@ -89,7 +94,7 @@ fn probe_matches_a_two_pass_recomputation(environment: &Environment, policy: &Gp
                     .unwrap()
                     .sum
                     .into_data()
-                    .to_vec::<f32>()
+                    .try_into_vec_as::<f32>()
                     .unwrap();
                 let kl = kl_estimates(&seq_logp, &ref_logp, &logprobs.n_scored, t.token_reduction)
                     .unwrap();

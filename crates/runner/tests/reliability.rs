@@ -2,6 +2,8 @@
 //! directory, a disk that fills up mid-sweep, prompts longer than the model's context, bad model
 //! directories and experiment files at the sweep level, and a bounded fuzz of experiment files,
 //! prompts and reward inputs (never a panic).
+// A test that cannot run here (no tmpfs) says so on stderr rather than passing silently.
+#![allow(clippy::print_stderr)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -89,7 +91,7 @@ fn a_second_sweep_on_the_same_directory_is_refused_while_the_first_runs() {
     first.wait().unwrap();
     let third = smoke(tmp.path(), &[]);
     assert!(third.status.success(), "{}", stderr(&third));
-    assert!(tmp.path().join("smoke/runs/s1-rloo/done.json").is_file());
+    assert!(tmp.path().join("smoke/runs/rloo-s1/done.json").is_file());
 }
 
 /// 4 KiB pages a file of `bytes` takes on tmpfs.
@@ -162,7 +164,7 @@ fn a_full_disk_fails_the_run_with_the_os_error_and_keeps_finished_runs() {
     let weight = |id: &str| dir_pages(&runs.join(id));
     // Room for the sweep file, the first two runs (jobs = 1 runs them in grid order) and half
     // of the third: the third run meets a full disk part-way.
-    let size_pages = 1 + weight("s0-reinforce") + weight("s0-rloo") + weight("s1-reinforce") / 2;
+    let size_pages = 1 + weight("reinforce-s0") + weight("reinforce-s1") + weight("rloo-s0") / 2;
 
     // A tmpfs of that size; the sweep's directory is copied out afterwards for the checks.
     let mount = tmp.path().join("mnt");
@@ -191,12 +193,12 @@ fn a_full_disk_fails_the_run_with_the_os_error_and_keeps_finished_runs() {
         "{message}"
     );
     assert!(message.contains("run(s) failed"), "{message}");
-    assert!(message.contains("s1-reinforce: "), "{message}");
+    assert!(message.contains("rloo-s0: "), "{message}");
 
     // The runs that finished before the disk filled are whole: the same samples and probe as
     // on the unlimited disk (same seed, same backend).
     let sweep = copy.join("smoke");
-    for id in ["s0-reinforce", "s0-rloo"] {
+    for id in ["reinforce-s0", "reinforce-s1"] {
         assert!(
             sweep.join("runs").join(id).join("done.json").is_file(),
             "{id}"
@@ -210,11 +212,11 @@ fn a_full_disk_fails_the_run_with_the_os_error_and_keeps_finished_runs() {
         }
     }
     assert!(
-        !sweep.join("runs/s1-reinforce/done.json").exists(),
+        !sweep.join("runs/rloo-s0/done.json").exists(),
         "a failed run is never done"
     );
     let finished = |id: &str| std::fs::read(sweep.join("runs").join(id).join("done.json")).unwrap();
-    let before = [finished("s0-reinforce"), finished("s0-rloo")];
+    let before = [finished("reinforce-s0"), finished("reinforce-s1")];
 
     // With room again, the same command finishes the grid without touching finished runs.
     let resumed = smoke(&copy, &["--jobs", "1"]);
@@ -224,8 +226,8 @@ fn a_full_disk_fails_the_run_with_the_os_error_and_keeps_finished_runs() {
         "{}",
         stderr(&resumed)
     );
-    assert_eq!([finished("s0-reinforce"), finished("s0-rloo")], before);
-    assert!(sweep.join("runs/s1-rloo/done.json").is_file());
+    assert_eq!([finished("reinforce-s0"), finished("reinforce-s1")], before);
+    assert!(sweep.join("runs/rloo-s1/done.json").is_file());
 }
 
 #[test]

@@ -57,7 +57,7 @@ fn without_columns(csv: &str, columns: &[&str]) -> Vec<Vec<String>> {
         .collect()
 }
 
-const RUNS: [&str; 4] = ["s0-reinforce", "s0-rloo", "s1-reinforce", "s1-rloo"];
+const RUNS: [&str; 4] = ["reinforce-s0", "reinforce-s1", "rloo-s0", "rloo-s1"];
 
 #[test]
 fn smoke_sweep_writes_every_runs_files_and_a_summary() {
@@ -71,7 +71,7 @@ fn smoke_sweep_writes_every_runs_files_and_a_summary() {
     let dir = tmp.path().join("smoke");
     let summary = text(&dir.join("summary.csv"));
     assert!(
-        summary.starts_with("run_id,seed,train.estimator,train.lr,status,"),
+        summary.starts_with("run_id,train.estimator,seed,train.lr,status,"),
         "{summary}"
     );
     for id in RUNS {
@@ -108,6 +108,7 @@ fn smoke_sweep_writes_every_runs_files_and_a_summary() {
         "plots/reward_seeds.png",
         "plots/grad_variance.png",
         "plots/variance_ratio.png",
+        "plots/cos_to_ref.png",
         "plots/snr.png",
         "plots/lr_sensitivity.png",
     ] {
@@ -115,14 +116,14 @@ fn smoke_sweep_writes_every_runs_files_and_a_summary() {
     }
 
     // A second run of the same sweep recomputes nothing.
-    let before = text(&dir.join("runs/s0-rloo/done.json"));
+    let before = text(&dir.join("runs/rloo-s0/done.json"));
     let again = sweep(tmp.path(), &[]);
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert!(
         again.status.success() && stderr.contains("4 already finished, 0 to run"),
         "{stderr}"
     );
-    assert_eq!(text(&dir.join("runs/s0-rloo/done.json")), before);
+    assert_eq!(text(&dir.join("runs/rloo-s0/done.json")), before);
 }
 
 /// Also across `--jobs`: one job runs on a rayon pool of every core, two jobs on pools of half
@@ -256,7 +257,7 @@ fn check_lists_runs_and_writes_nothing() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        stdout.contains("4 run(s)") && stdout.contains("s1-rloo"),
+        stdout.contains("4 run(s)") && stdout.contains("rloo-s1"),
         "{stdout}"
     );
 }
