@@ -30,4 +30,4 @@ pub use advantage::{AdvantageOptions, Advantages, Estimator};
 pub use error::EstimatorError;
 pub use kl::{kl_estimates, shape_rewards};
 pub use loss::{GroupReduction, LossOptions, PolicyLoss, TokenReduction, policy_loss};
-pub use variance::{GradStats, mean_gradient};
+pub use variance::{GradStats, cosine};

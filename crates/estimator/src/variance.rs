@@ -9,9 +9,11 @@ use crate::EstimatorError;
 /// - ḡ = (1/M) Σ_m ĝ_m (the mean gradient),
 /// - `grad_var` = (1/(M−1)) Σ_m ‖ĝ_m − ḡ‖², the trace of the covariance of a one-batch estimate,
 /// - `grad_mean_sqnorm` = ‖ḡ‖²,
-/// - `snr` = max(‖ḡ‖² − grad_var/M, 0) / grad_var (‖ḡ‖² less its expected noise, over the
-///   noise of one batch),
-/// - `cos_to_ref` = ⟨ḡ, g_ref⟩ / (‖ḡ‖ ‖g_ref‖).
+/// - `snr` = (‖ḡ‖² − grad_var/M) / grad_var (‖ḡ‖² less its expected noise, over the noise of
+///   one batch). Not clipped at 0: it is an estimate, negative when the mean is mostly noise,
+///   and averaging estimates clipped at 0 would bias the average upwards.
+///
+/// The direction of single batches against a reference is [`cosine`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct GradStats {
     count: usize,
@@ -109,40 +111,21 @@ impl GradStats {
         Ok(self.mean.iter().map(|x| x * x).sum())
     }
 
-    /// `snr` = max(‖ḡ‖² − grad_var/M, 0) / grad_var. When `grad_var` is 0 (every batch gave the
-    /// same gradient) it is +∞ if ‖ḡ‖² > 0 and 0 if the gradient is zero too.
+    /// `snr` = (‖ḡ‖² − grad_var/M) / grad_var, unclipped. When `grad_var` is 0 (every batch
+    /// gave the same gradient) it is +∞ if ‖ḡ‖² > 0 and 0 if the gradient is zero too.
     ///
     /// # Errors
     /// [`EstimatorError::TooFewBatches`] if M < 2.
     pub fn snr(&self) -> Result<f64, EstimatorError> {
         let var = self.grad_var()?;
         let sqnorm = self.grad_mean_sqnorm()?;
-        let signal = (sqnorm - var / self.count as f64).max(0.0);
         Ok(if var > 0.0 {
-            signal / var
+            (sqnorm - var / self.count as f64) / var
         } else if sqnorm > 0.0 {
             f64::INFINITY
         } else {
             0.0
         })
-    }
-
-    /// `cos_to_ref` = ⟨ḡ, g_ref⟩ / (‖ḡ‖ ‖g_ref‖); NaN when either vector is zero (no direction).
-    ///
-    /// # Errors
-    /// [`EstimatorError::DimensionMismatch`] if `reference` has another length,
-    /// [`EstimatorError::TooFewBatches`] if M < 1.
-    pub fn cos_to_ref(&self, reference: &[f64]) -> Result<f64, EstimatorError> {
-        if reference.len() != self.dim() {
-            return Err(EstimatorError::DimensionMismatch {
-                expected: self.dim(),
-                got: reference.len(),
-            });
-        }
-        let own = self.grad_mean_sqnorm()?.sqrt();
-        let other = reference.iter().map(|x| x * x).sum::<f64>().sqrt();
-        let dot: f64 = self.mean.iter().zip(reference).map(|(a, b)| a * b).sum();
-        Ok(dot / (own * other))
     }
 
     fn bessel(&self, statistic: &'static str) -> Result<f64, EstimatorError> {
@@ -157,42 +140,20 @@ impl GradStats {
     }
 }
 
-/// The reference gradient for `cos_to_ref`: the average of the given accumulators' mean
-/// gradients, g_ref = (1/E) Σ_e ḡ_e — over the unbiased estimators'
-/// ([`Estimator::is_unbiased`](crate::Estimator::is_unbiased)) accumulators in the probe.
-///
-/// # Errors
-/// [`EstimatorError::TooFewBatches`] if no accumulator is given or one is empty,
-/// [`EstimatorError::DimensionMismatch`] if their dimensions differ.
-pub fn mean_gradient(stats: &[&GradStats]) -> Result<Vec<f64>, EstimatorError> {
-    let Some(first) = stats.first() else {
-        return Err(EstimatorError::TooFewBatches {
-            statistic: "mean_gradient",
-            needed: 1,
-            got: 0,
-        });
-    };
-    let mut sum = vec![0.0; first.dim()];
-    for s in stats {
-        if s.dim() != first.dim() {
-            return Err(EstimatorError::DimensionMismatch {
-                expected: first.dim(),
-                got: s.dim(),
-            });
-        }
-        if s.count() == 0 {
-            return Err(EstimatorError::TooFewBatches {
-                statistic: "mean_gradient",
-                needed: 1,
-                got: 0,
-            });
-        }
-        for (acc, m) in sum.iter_mut().zip(s.mean()) {
-            *acc += m;
-        }
+/// ⟨a, b⟩ / (‖a‖ ‖b‖), in f64; NaN when either vector is zero (no direction) or their lengths
+/// differ.
+pub fn cosine(a: &[f32], b: &[f64]) -> f64 {
+    if a.len() != b.len() {
+        return f64::NAN;
     }
-    let e = stats.len() as f64;
-    Ok(sum.into_iter().map(|x| x / e).collect())
+    let (mut dot, mut aa, mut bb) = (0.0, 0.0, 0.0);
+    for (&x, &y) in a.iter().zip(b) {
+        let x = f64::from(x);
+        dot += x * y;
+        aa += x * x;
+        bb += y * y;
+    }
+    dot / (aa.sqrt() * bb.sqrt())
 }
 
 #[cfg(test)]
@@ -280,10 +241,10 @@ mod tests {
     }
 
     #[test]
-    fn snr_is_clamped_at_zero_when_the_mean_is_noise() {
-        // ĝ = (1), (−1): ḡ = 0, grad_var = 2, ‖ḡ‖² − 2/2 < 0 → 0.
+    fn snr_is_negative_when_the_mean_is_noise() {
+        // ĝ = (1), (−1): ḡ = 0, grad_var = 2, (0 − 2/2) / 2 = −0.5, not clipped.
         let stats = accumulate(&[vec![1.0], vec![-1.0]]);
-        assert_eq!(stats.snr(), Ok(0.0));
+        assert_eq!(stats.snr(), Ok(-0.5));
     }
 
     #[test]
@@ -296,35 +257,19 @@ mod tests {
     }
 
     #[test]
-    fn cos_to_ref_of_hand_picked_vectors() {
-        let stats = accumulate(&[vec![1.0, 0.0], vec![1.0, 2.0]]); // ḡ = (1, 1)
-        assert!(close(
-            stats.cos_to_ref(&[2.0, 2.0]).expect("ok"),
-            1.0,
-            1e-12
-        ));
-        assert!(close(
-            stats.cos_to_ref(&[-3.0, -3.0]).expect("ok"),
-            -1.0,
-            1e-12
-        ));
-        assert!(stats.cos_to_ref(&[1.0, -1.0]).expect("ok").abs() < 1e-12);
+    fn cosine_of_hand_picked_vectors() {
+        assert!(close(cosine(&[1.0, 1.0], &[2.0, 2.0]), 1.0, 1e-12));
+        assert!(close(cosine(&[1.0, 1.0], &[-3.0, -3.0]), -1.0, 1e-12));
+        assert!(cosine(&[1.0, 1.0], &[1.0, -1.0]).abs() < 1e-12);
         // (1,1)·(1,0) / (√2 · 1) = 1/√2.
         assert!(close(
-            stats.cos_to_ref(&[1.0, 0.0]).expect("ok"),
+            cosine(&[1.0, 1.0], &[1.0, 0.0]),
             std::f64::consts::FRAC_1_SQRT_2,
             1e-12
         ));
-        assert!(stats.cos_to_ref(&[0.0, 0.0]).expect("ok").is_nan());
-    }
-
-    #[test]
-    fn mean_gradient_averages_the_accumulators_means() {
-        let a = accumulate(&[vec![1.0, 2.0], vec![3.0, 4.0]]); // (2, 3)
-        let b = accumulate(&[vec![0.0, -1.0]]); // (0, −1)
-        assert_eq!(mean_gradient(&[&a, &b]), Ok(vec![1.0, 1.0]));
-        assert!(mean_gradient(&[]).is_err());
-        assert!(mean_gradient(&[&a, &GradStats::new(3)]).is_err());
+        assert!(cosine(&[1.0, 1.0], &[0.0, 0.0]).is_nan());
+        assert!(cosine(&[0.0, 0.0], &[1.0, 0.0]).is_nan());
+        assert!(cosine(&[1.0], &[1.0, 0.0]).is_nan());
     }
 
     #[test]
@@ -365,6 +310,5 @@ mod tests {
         );
         assert_eq!(stats.count(), 0);
         assert_eq!(stats.mean(), &[0.0; 3]);
-        assert!(stats.cos_to_ref(&[1.0]).is_err());
     }
 }

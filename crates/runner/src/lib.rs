@@ -12,6 +12,7 @@ pub mod experiment;
 pub mod gradient;
 pub mod hash;
 pub mod lock;
+pub mod machine;
 pub mod pretrain;
 pub mod probe;
 pub mod progress;

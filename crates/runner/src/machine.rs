@@ -41,7 +41,15 @@ pub struct Cache {
 
 /// The SIMD features worth recording (x86-64 and aarch64 names).
 const FEATURES: [&str; 10] = [
-    "sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_fp16",
+    "sse4_2",
+    "avx",
+    "avx2",
+    "fma",
+    "f16c",
+    "avx512f",
+    "avx512bw",
+    "avx512vl",
+    "avx512_fp16",
     "neon",
 ];
 
@@ -94,7 +102,10 @@ fn caches(dir: &Path) -> Vec<Cache> {
     let mut caches: Vec<Cache> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("index")))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("index"))
+        })
         .filter_map(|p| {
             let read = |name: &str| {
                 std::fs::read_to_string(p.join(name))
@@ -149,7 +160,11 @@ mod tests {
             .collect();
         assert_eq!(
             got,
-            [(1, "Data", "32K"), (2, "Unified", "512K"), (3, "Unified", "8192K")]
+            [
+                (1, "Data", "32K"),
+                (2, "Unified", "512K"),
+                (3, "Unified", "8192K")
+            ]
         );
         assert_eq!(caches[0].ways, "8");
     }

@@ -1,10 +1,19 @@
 //! The gradient-variance probe: at the current weights, M fresh batches; for each batch every
 //! probed estimator's gradient from the SAME samples and the same (KL-shaped) rewards as
 //! training would use (a paired comparison), accumulated per estimator with Welford's method.
+//!
+//! Batch m uses the prompts of step `step + m`, so a probe's batches rotate over all prompts.
+//! Besides `grad_var` and `snr`, each estimator's direction is scored by the cosine of every
+//! batch's gradient to a held-out reference: the mean gradient, over the OTHER batches, of the
+//! unbiased estimator with the lowest `grad_var` in this probe (so no batch is compared with
+//! itself). That needs the reference's gradient of every batch before the cosines: the probe
+//! runs in two passes over its batches, keeping the unbiased estimators' gradients of the first
+//! (M · n_params · 4 bytes each: 69 MB for the default model at M = 16) and computing the
+//! others in the second, so no gradient is computed twice.
 
 use burn::module::Module;
-use pglab_estimator::{Advantages, GradStats, mean_gradient};
-use pglab_model::{Gpt, flatten_gradients, sample};
+use pglab_estimator::{Advantages, GradStats, cosine};
+use pglab_model::{Gpt, Rollout, flatten_gradients, sample};
 use pglab_report::ProbeRecord;
 use rand::rngs::StdRng;
 
@@ -16,6 +25,73 @@ use crate::gradient::Batch;
 /// `reinforce_ema`'s baseline is the one it would have had in this run.
 pub struct Probe {
     pub estimators: Vec<Advantages>,
+}
+
+/// One of the probe's batches: its samples, the rewards the estimators see, and the gradients
+/// computed from it so far, by advantage vector (equal advantages share one backward pass).
+struct ProbeBatch {
+    rollout: Rollout,
+    scores: Vec<f32>,
+    rewards: Vec<f32>,
+    /// The log-prob pass not yet consumed by a backward pass.
+    pass: Option<Batch>,
+    gradients: Vec<(Vec<f32>, Vec<f32>)>,
+}
+
+impl ProbeBatch {
+    fn new(
+        environment: &Environment,
+        policy: &Gpt,
+        step: usize,
+        rng: &mut StdRng,
+    ) -> anyhow::Result<Self> {
+        let config = &environment.config;
+        let rollout = sample(
+            &policy.valid(),
+            &environment.prompts(step),
+            &config.sampling,
+            rng,
+        )?;
+        let scores = environment.score(&rollout)?;
+        let pass = Batch::new(environment, policy, &rollout, &scores, false)?;
+        Ok(Self {
+            rewards: pass.rewards.clone(),
+            pass: Some(pass),
+            rollout,
+            scores,
+            gradients: Vec::new(),
+        })
+    }
+
+    /// The flattened policy gradient for `advantages`. All-zero advantages have a zero
+    /// gradient without a backward pass; a backward pass consumes its log-prob pass, so a
+    /// second distinct advantage vector runs a new one.
+    fn gradient(
+        &mut self,
+        advantages: Vec<f32>,
+        environment: &Environment,
+        policy: &Gpt,
+    ) -> anyhow::Result<&[f32]> {
+        if let Some(i) = self.gradients.iter().position(|(a, _)| *a == advantages) {
+            return Ok(&self.gradients[i].1);
+        }
+        let gradient = if advantages.iter().all(|&a| a == 0.0) {
+            vec![0.0; policy.config().n_params()]
+        } else {
+            let pass = match self.pass.take() {
+                Some(pass) => pass,
+                None => Batch::new(environment, policy, &self.rollout, &self.scores, false)?,
+            };
+            let gradient = pass.policy_gradient(&advantages, environment)?;
+            flatten_gradients(policy, &gradient.grads)?
+        };
+        self.gradients.push((advantages, gradient));
+        Ok(&self.gradients[self.gradients.len() - 1].1)
+    }
+
+    fn mean_score(&self) -> f64 {
+        self.scores.iter().map(|&r| r as f64).sum::<f64>() / self.scores.len() as f64
+    }
 }
 
 impl Probe {
@@ -48,79 +124,92 @@ impl Probe {
         generations: usize,
         rng: &mut StdRng,
     ) -> anyhow::Result<Vec<ProbeRecord>> {
-        let config = &environment.config;
-        let batches = config.probe.batches;
-        let mut stats: Vec<GradStats> = Vec::new();
-        let mut reward_sum = 0.0;
-        let frozen = policy.valid();
-        for _ in 0..batches {
-            let rollout = sample(&frozen, &environment.prompts(step), &config.sampling, rng)?;
-            let scores = environment.score(&rollout)?;
-            reward_sum += scores.iter().map(|&r| r as f64).sum::<f64>() / scores.len() as f64;
-            let mut batch = Some(Batch::new(environment, policy, &rollout, &scores, false)?);
-            let rewards = batch
-                .as_ref()
-                .map(|b| b.rewards.clone())
-                .unwrap_or_default();
-            // Advantages that repeat (e.g. reinforce_ema before its baseline moves) share one
-            // backward pass; all-zero advantages have a zero gradient without one. A backward
-            // pass consumes its batch's graph: a second distinct estimator needs a new pass.
-            let mut done: Vec<(Vec<f32>, Vec<f32>)> = Vec::new();
-            for (e, estimator) in self.estimators.iter().enumerate() {
-                let advantages = estimator.advantages(&rewards)?;
-                let gradient = match done.iter().find(|(a, _)| *a == advantages) {
-                    Some((_, g)) => g.clone(),
-                    None => {
-                        let g = if advantages.iter().all(|&a| a == 0.0) {
-                            vec![0.0; policy.config().n_params()]
-                        } else {
-                            let batch = match batch.take() {
-                                Some(batch) => batch,
-                                None => Batch::new(environment, policy, &rollout, &scores, false)?,
-                            };
-                            let gradient = batch.policy_gradient(&advantages, environment)?;
-                            flatten_gradients(policy, &gradient.grads)?
-                        };
-                        done.push((advantages, g.clone()));
-                        g
-                    }
-                };
-                if stats.len() <= e {
-                    stats.push(GradStats::new(gradient.len()));
-                }
-                stats[e].push(&gradient)?;
-            }
-        }
-        // The reference direction: the mean gradient of the unbiased estimators over all batches.
-        let unbiased: Vec<&GradStats> = self
+        let m = environment.config.probe.batches;
+        let dim = policy.config().n_params();
+        let unbiased: Vec<bool> = self
             .estimators
             .iter()
-            .zip(&stats)
-            .filter(|(a, _)| a.estimator().is_unbiased())
-            .map(|(_, s)| s)
+            .map(|a| a.estimator().is_unbiased())
             .collect();
-        let reference = if unbiased.is_empty() {
-            None
-        } else {
-            Some(mean_gradient(&unbiased)?)
-        };
+        let mut stats: Vec<GradStats> = self
+            .estimators
+            .iter()
+            .map(|_| GradStats::new(dim))
+            .collect();
+        // Pass 1: every batch sampled, the unbiased estimators' gradients kept.
+        let mut batches = Vec::with_capacity(m);
+        let mut reward_sum = 0.0;
+        for b in 0..m {
+            let mut batch = ProbeBatch::new(environment, policy, step + b, rng)?;
+            reward_sum += batch.mean_score();
+            for (e, estimator) in self.estimators.iter().enumerate() {
+                if unbiased[e] {
+                    let advantages = estimator.advantages(&batch.rewards)?;
+                    stats[e].push(batch.gradient(advantages, environment, policy)?)?;
+                }
+            }
+            batches.push(batch);
+        }
+        // The reference: the unbiased estimator with the lowest grad_var, summed over batches.
+        let reference = (0..self.estimators.len())
+            .filter(|&e| unbiased[e])
+            .map(|e| Ok((e, stats[e].grad_var()?)))
+            .collect::<anyhow::Result<Vec<_>>>()?
+            .into_iter()
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(e, _)| e);
+        let mut reference_sum = vec![0.0f64; if reference.is_some() { dim } else { 0 }];
+        if let Some(r) = reference {
+            for batch in &mut batches {
+                let advantages = self.estimators[r].advantages(&batch.rewards)?;
+                let gradient = batch.gradient(advantages, environment, policy)?;
+                for (s, &x) in reference_sum.iter_mut().zip(gradient) {
+                    *s += f64::from(x);
+                }
+            }
+        }
+        // Pass 2: the other estimators' gradients, and every batch's cosine to the reference
+        // held out from it.
+        let mut cosines: Vec<Vec<f64>> = vec![Vec::new(); self.estimators.len()];
+        for mut batch in batches {
+            let held_out = match reference {
+                Some(r) => {
+                    let advantages = self.estimators[r].advantages(&batch.rewards)?;
+                    let own = batch.gradient(advantages, environment, policy)?;
+                    let others = reference_sum.iter().zip(own);
+                    Some(others.map(|(s, &x)| s - f64::from(x)).collect::<Vec<f64>>())
+                }
+                None => None,
+            };
+            for (e, estimator) in self.estimators.iter().enumerate() {
+                let advantages = estimator.advantages(&batch.rewards)?;
+                let gradient = batch.gradient(advantages, environment, policy)?;
+                if !unbiased[e] {
+                    stats[e].push(gradient)?;
+                }
+                if let Some(held_out) = &held_out {
+                    let cos = cosine(gradient, held_out);
+                    if cos.is_finite() {
+                        cosines[e].push(cos);
+                    }
+                }
+            }
+        }
         self.estimators
             .iter()
             .zip(&stats)
-            .map(|(a, s)| {
+            .zip(&cosines)
+            .map(|((a, s), cos)| {
                 Ok(ProbeRecord {
                     step,
                     generations,
                     estimator: a.estimator(),
-                    batches,
+                    batches: m,
                     grad_var: s.grad_var()?,
                     grad_mean_sqnorm: s.grad_mean_sqnorm()?,
                     snr: s.snr()?,
-                    cos_to_ref: match &reference {
-                        Some(r) => s.cos_to_ref(r)?,
-                        None => f64::NAN,
-                    },
-                    reward_mean: reward_sum / batches as f64,
+                    cos_to_ref: cos.iter().sum::<f64>() / cos.len() as f64,
+                    reward_mean: reward_sum / m as f64,
                 })
             })
             .collect()

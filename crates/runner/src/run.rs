@@ -14,6 +14,7 @@ use rand::rngs::StdRng;
 
 use crate::environment::Environment;
 use crate::experiment::RunConfig;
+use crate::hash::sha256_hex;
 use crate::probe::Probe;
 use crate::step::{Step, optimizer, rl_step};
 
@@ -34,6 +35,7 @@ pub fn train(
     let mut probe = Probe::new(config)?;
     let mut optimizer = optimizer(t);
     let mut rng = StdRng::seed_from_u64(config.seed);
+    let run_key = probe_key(config)?;
     let mut metrics = CsvLog::create(&dir.join("metrics.csv"))?;
     let mut probes = CsvLog::create(&dir.join("probe.csv"))?;
     let mut samples = JsonLines::create(&dir.join("samples.jsonl"))?;
@@ -46,9 +48,11 @@ pub fn train(
             return Ok(None);
         }
         if config.probe.every > 0 && step % config.probe.every == 0 {
-            // Its own RNG stream: turning the probe on does not change the training run.
-            let mut probe_rng =
-                StdRng::seed_from_u64(config.seed ^ (0x9E37_79B9_7F4A_7C15 ^ step as u64));
+            // Its own RNG stream: turning the probe on does not change the training run. The
+            // stream depends on the run's whole settings, not only its seed, so runs that share
+            // a seed (other estimators or learning rates) probe independent samples: the run
+            // is the unit of replication.
+            let mut probe_rng = StdRng::seed_from_u64(run_key ^ step as u64);
             let generations = step * t.sequences_per_step();
             for record in probe.run(&environment, &policy, step, generations, &mut probe_rng)? {
                 probes.write(&record)?;
@@ -116,4 +120,10 @@ pub fn train(
         generations: rewards_by_step.len() * t.sequences_per_step(),
         wall_s: start.elapsed().as_secs_f64(),
     }))
+}
+
+/// 64 bits of the SHA-256 of the run's settings: what seeds its probe's samples.
+fn probe_key(config: &RunConfig) -> anyhow::Result<u64> {
+    let hex = sha256_hex(toml::to_string(config)?.as_bytes());
+    Ok(u64::from_str_radix(&hex[..16], 16)?)
 }

@@ -2,7 +2,8 @@
 //! resumable), and write `summary.csv`.
 //!
 //! Layout: `<out>/<name>/sweep.toml` (the experiment file as run), `summary.csv`, and
-//! `runs/<run_id>/{config.toml, metrics.csv, probe.csv, samples.jsonl, done.json}`. A run is
+//! `runs/<run_id>/{config.toml, machine.json, metrics.csv, probe.csv, samples.jsonl, done.json}`
+//! (`machine.json`: the CPU, caches, threads and build it ran on, also at the sweep's top). A run is
 //! finished when its `done.json` exists and names the hash of its `config.toml`; any other
 //! run directory is redone from the start.
 
@@ -21,6 +22,7 @@ use crate::environment::model_dir;
 use crate::experiment::{self, Experiment, RunSpec};
 use crate::hash::sha256_hex;
 use crate::lock::lock;
+use crate::machine::Machine;
 use crate::progress::{Bar, Bars};
 use crate::run;
 
@@ -107,6 +109,9 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
         .filter(|r| finished(&runs_dir, r).is_none())
         .collect();
     let backend = runs[0].config.backend.select()?;
+    // What decides whether these results reproduce bit for bit elsewhere (machine.rs).
+    let machine = Machine::current(backend.name).to_json();
+    write_atomically(&out.join("machine.json"), machine.as_bytes())?;
     let jobs = args
         .jobs
         .unwrap_or_else(|| if backend.name == "flex" { cores() } else { 1 })
@@ -131,7 +136,7 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
     let failures: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let run_next = |spec: &RunSpec| {
         let mut bar = progress.start(&spec.id);
-        let outcome = run_point(spec, &runs_dir.join(&spec.id), &device, &mut bar);
+        let outcome = run_point(spec, &runs_dir.join(&spec.id), &device, &machine, &mut bar);
         progress.finish(&spec.id, &bar, &outcome);
         if let Err(reason) = outcome {
             let mut failures = failures.lock().unwrap_or_else(|e| e.into_inner());
@@ -199,6 +204,7 @@ fn run_point(
     spec: &RunSpec,
     dir: &Path,
     device: &burn::prelude::Device,
+    machine: &str,
     bar: &mut Bar,
 ) -> Result<Option<Status>, String> {
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(
@@ -210,6 +216,7 @@ fn run_point(
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             let config_text = toml::to_string_pretty(&spec.config)?;
             write_atomically(&dir.join("config.toml"), config_text.as_bytes())?;
+            write_atomically(&dir.join("machine.json"), machine.as_bytes())?;
             let Some(mut result) = run::train(&spec.config, dir, device, &STOP, bar)? else {
                 return Ok(None);
             };

@@ -27,7 +27,7 @@ use toml::{Spanned, Table, Value};
 
 use diagnostics::{describe, first_line, locate_grid_key, locate_key, location, offending_key};
 use grid::{Point, expand_grid, run_id};
-use overrides::{parse_override, set_dotted};
+use overrides::{get_dotted, parse_override, set_dotted};
 pub use schema::{LoggingConfig, OptimizerKind, ProbeConfig, RunConfig, SweepSection, TrainConfig};
 pub use validate::validate;
 
@@ -128,6 +128,7 @@ pub fn parse(path: &Path, text: &str, overrides: &[String]) -> anyhow::Result<Ex
     if experiment.grid.is_empty() {
         experiment.resolve(&[])?;
     }
+    experiment.check_values_the_grid_replaces()?;
     Ok(experiment)
 }
 
@@ -159,6 +160,26 @@ impl Experiment {
                 })
             })
             .collect()
+    }
+
+    /// A value the grid replaces in every run is still checked: `estimator = "rlooo"` under
+    /// `[train]` with a grid over `train.estimator` is a typo the user should hear about. Each
+    /// such key is resolved at its own value with the first grid point's other values (keys
+    /// whose grid values are tables, several keys at once, are left to `expand`).
+    fn check_values_the_grid_replaces(&self) -> anyhow::Result<()> {
+        for (key, values) in &self.grid {
+            if get_dotted(&self.base, key).is_none() || values.iter().any(Value::is_table) {
+                continue;
+            }
+            let others: Point = self
+                .grid
+                .iter()
+                .filter(|(k, _)| k != key)
+                .map(|(k, v)| (k.clone(), v[0].clone()))
+                .collect();
+            self.resolve(&others)?;
+        }
+        Ok(())
     }
 
     /// The base settings with one grid point applied, deserialised and validated.

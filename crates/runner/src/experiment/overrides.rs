@@ -44,3 +44,13 @@ pub fn parse_override(set: &str) -> anyhow::Result<(String, Value)> {
         .unwrap_or_else(|| Value::String(raw.to_string()));
     Ok((key, value))
 }
+
+/// The value at dotted `key` in a TOML table, if there is one.
+pub fn get_dotted<'a>(table: &'a Table, key: &str) -> Option<&'a Value> {
+    let mut parts = key.split('.');
+    let mut value = table.get(parts.next()?)?;
+    for part in parts {
+        value = value.as_table()?.get(part)?;
+    }
+    Some(value)
+}

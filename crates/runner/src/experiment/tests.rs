@@ -240,3 +240,31 @@ fn run_ids_read_like_their_grid_point() {
     ];
     assert_eq!(run_id(&point), "rloo-lr3e-4-s2");
 }
+
+#[test]
+fn reinforce_pp_needs_two_rewards_per_step() {
+    let text = BASE
+        .replace("estimator = \"rloo\"", "estimator = \"reinforce_pp\"")
+        .replace("k = 4", "k = 1");
+    let err = error(&text);
+    assert!(
+        err.starts_with("exp.toml:") && err.contains("train.k") && err.contains("reinforce_pp"),
+        "{err}"
+    );
+    assert!(err.contains("prompts_per_step = 1 × k = 1"), "{err}");
+    // Two prompts a step make two rewards: valid.
+    assert!(runs(&format!("{text}prompts_per_step = 2\n"), &[]).is_ok());
+}
+
+#[test]
+fn a_misspelt_value_the_grid_replaces_is_still_an_error() {
+    let text = format!(
+        "{}\n[grid]\n\"train.estimator\" = [\"reinforce\", \"rloo\"]\n",
+        BASE.replace("\"rloo\"", "\"rlooo\"")
+    );
+    let err = error(&text);
+    assert!(
+        err.starts_with("exp.toml:4:1") && err.contains("rlooo"),
+        "{err}"
+    );
+}

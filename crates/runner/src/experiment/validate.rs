@@ -2,7 +2,7 @@
 //! Each config struct is destructured field by field, so a new field is a compile error here
 //! until someone decides how to check it (or writes `field: _` to say it needs no check).
 
-use pglab_estimator::{AdvantageOptions, Advantages};
+use pglab_estimator::{Advantages, Estimator};
 use pglab_model::{ModelError, SamplingConfig};
 use pglab_reward::RewardSpec;
 
@@ -48,7 +48,8 @@ fn validate_train(train: &TrainConfig) -> Result<(), Invalid> {
         weight_decay,
         prompts,
         prompts_per_step,
-        k,
+        // Checked with the estimator, which needs enough completions (`check_estimator`).
+        k: _,
         steps,
         generations,
         token_reduction: _,
@@ -68,8 +69,8 @@ fn validate_train(train: &TrainConfig) -> Result<(), Invalid> {
     if *prompts_per_step == 0 {
         return invalid("train.prompts_per_step", "0 must be at least 1");
     }
-    if let Err(e) = Advantages::new(*estimator, *k, train.advantage_options()) {
-        return invalid("train.k", e.to_string());
+    if let Err(e) = check_estimator(*estimator, train) {
+        return invalid("train.k", e);
     }
     match (steps, generations) {
         (Some(_), Some(_)) => return invalid("train.steps", "give steps or generations, not both"),
@@ -131,11 +132,26 @@ fn validate_probe(probe: &ProbeConfig, train: &TrainConfig) -> Result<(), Invali
     if estimators.is_empty() {
         return invalid("probe.estimators", "give at least one estimator");
     }
-    let options: AdvantageOptions = train.advantage_options();
     for &e in estimators {
-        if let Err(error) = Advantages::new(e, train.k, options) {
-            return invalid("probe.estimators", error.to_string());
+        if let Err(error) = check_estimator(e, train) {
+            return invalid("probe.estimators", error);
         }
     }
     Ok(())
+}
+
+/// Whether `estimator` works with the step's k completions of each of P prompts: the group
+/// estimators need k ≥ 2, `reinforce_pp` (normalised over the whole step) N = P·k ≥ 2. Asked of
+/// the estimator itself, on a step of zero rewards, so no rule is restated here.
+fn check_estimator(estimator: Estimator, train: &TrainConfig) -> Result<(), String> {
+    let advantages = Advantages::new(estimator, train.k, train.advantage_options())
+        .map_err(|e| e.to_string())?;
+    let n = train.prompts_per_step * train.k;
+    match advantages.advantages(&vec![0.0; n]) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(format!(
+            "{e} (prompts_per_step = {} × k = {})",
+            train.prompts_per_step, train.k
+        )),
+    }
 }
