@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::words::Initial;
 use crate::{Alliteration, Reward, RewardError, Scope, StartsWith, WordCount};
 
 /// A reward as a user writes it: the `kind` tag picks the variant, its other keys are the
@@ -24,6 +25,10 @@ pub enum RewardSpec {
         /// Which text is scored.
         #[serde(default)]
         scope: Scope,
+        /// How a word's initial is read: `letter` (default, leading punctuation skipped) or
+        /// `first_character` (the reference chapter's rule).
+        #[serde(default)]
+        initial: Initial,
     },
     /// The number of words whose first letter is one of `letters`, ignoring case:
     /// R = #{ w : first_letter(w) ∈ letters }. See [`StartsWith`].
@@ -33,6 +38,9 @@ pub enum RewardSpec {
         /// Which text is scored.
         #[serde(default)]
         scope: Scope,
+        /// How a word's initial is read (as for `a_words`).
+        #[serde(default)]
+        initial: Initial,
     },
     /// The number of adjacent word pairs with the same first letter, ignoring case:
     /// R = #{ i : first_letter(w_i) = first_letter(w_{i+1}) }. See [`Alliteration`].
@@ -60,6 +68,7 @@ impl Default for RewardSpec {
     fn default() -> Self {
         RewardSpec::AWords {
             scope: Scope::Completion,
+            initial: Initial::Letter,
         }
     }
 }
@@ -68,7 +77,7 @@ impl RewardSpec {
     /// The scope this reward scores.
     pub fn scope(&self) -> Scope {
         match self {
-            RewardSpec::AWords { scope }
+            RewardSpec::AWords { scope, .. }
             | RewardSpec::StartsWith { scope, .. }
             | RewardSpec::Alliteration { scope }
             | RewardSpec::WordCount { scope, .. } => *scope,
@@ -81,10 +90,14 @@ impl RewardSpec {
     /// A [`RewardError`] naming the reward and the value at fault.
     pub fn build(&self) -> Result<Box<dyn Reward>, RewardError> {
         Ok(match self {
-            RewardSpec::AWords { scope } => Box::new(StartsWith::new("a", *scope)?),
-            RewardSpec::StartsWith { letters, scope } => {
-                Box::new(StartsWith::new(letters, *scope)?)
+            RewardSpec::AWords { scope, initial } => {
+                Box::new(StartsWith::new("a", *scope)?.with_initial(*initial))
             }
+            RewardSpec::StartsWith {
+                letters,
+                scope,
+                initial,
+            } => Box::new(StartsWith::new(letters, *scope)?.with_initial(*initial)),
             RewardSpec::Alliteration { scope } => Box::new(Alliteration::new(*scope)),
             RewardSpec::WordCount {
                 words,
@@ -110,12 +123,23 @@ mod tests {
     }
 
     #[test]
+    fn the_chapters_first_character_rule_parses_and_scores() {
+        let spec =
+            parse("[reward]\nkind = \"a_words\"\ninitial = \"first_character\"\n").expect("parses");
+        let reward = spec.build().expect("valid");
+        // "(an" and "'a'" start with punctuation: only "Anna" and "apple".
+        assert_eq!(reward.score("", "Anna ate (an apple 'a'"), 3.0);
+        assert!(parse("[reward]\nkind = \"a_words\"\ninitial = \"first\"\n").is_err());
+    }
+
+    #[test]
     fn a_words_parses_with_and_without_scope() {
         let with = parse("[reward]\nkind = \"a_words\"\nscope = \"full_text\"\n").expect("parses");
         assert_eq!(
             with,
             RewardSpec::AWords {
-                scope: Scope::FullText
+                scope: Scope::FullText,
+                initial: Initial::Letter,
             }
         );
         let without = parse("[reward]\nkind = \"a_words\"\n").expect("parses");
@@ -129,7 +153,8 @@ mod tests {
             s,
             RewardSpec::StartsWith {
                 letters: "aeiou".into(),
-                scope: Scope::Completion
+                scope: Scope::Completion,
+                initial: Initial::Letter,
             }
         );
         let a =
@@ -183,7 +208,8 @@ mod tests {
         assert_eq!(score(RewardSpec::default()), 7.0);
         assert_eq!(
             score(RewardSpec::AWords {
-                scope: Scope::FullText
+                scope: Scope::FullText,
+                initial: Initial::Letter,
             }),
             8.0
         );
@@ -191,7 +217,8 @@ mod tests {
         assert_eq!(
             score(RewardSpec::StartsWith {
                 letters: "B".into(),
-                scope: Scope::Completion
+                scope: Scope::Completion,
+                initial: Initial::Letter,
             }),
             3.0
         );
@@ -225,6 +252,7 @@ mod tests {
         let s = RewardSpec::StartsWith {
             letters: "A".into(),
             scope: Scope::Completion,
+            initial: Initial::Letter,
         }
         .build()
         .expect("valid");
@@ -238,6 +266,7 @@ mod tests {
         let err = RewardSpec::StartsWith {
             letters: "a!".into(),
             scope: Scope::Completion,
+            initial: Initial::Letter,
         }
         .build()
         .expect_err("'!' is not a letter");
@@ -270,6 +299,7 @@ mod tests {
             RewardSpec::StartsWith {
                 letters: "ßİΣ".into(),
                 scope: Scope::FullText,
+                initial: Initial::Letter,
             },
             RewardSpec::Alliteration {
                 scope: Scope::FullText,

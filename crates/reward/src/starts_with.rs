@@ -1,7 +1,7 @@
 //! `StartsWith`: the number of words whose first letter is one of a set (the A-word reward's
 //! general form).
 
-use crate::words::{first_letter, same_letter, words};
+use crate::words::{Initial, same_letter, words};
 use crate::{Reward, RewardError, Scope};
 
 /// The number of words whose first letter is one of `letters`, ignoring case:
@@ -14,6 +14,7 @@ use crate::{Reward, RewardError, Scope};
 pub struct StartsWith {
     letters: Vec<char>,
     scope: Scope,
+    initial: Initial,
 }
 
 impl StartsWith {
@@ -32,13 +33,19 @@ impl StartsWith {
         Ok(Self {
             letters: letters.chars().collect(),
             scope,
+            initial: Initial::Letter,
         })
+    }
+
+    /// The same reward, reading a word's initial by `initial` instead.
+    pub fn with_initial(self, initial: Initial) -> Self {
+        Self { initial, ..self }
     }
 
     /// The number of words of `text` that start with one of the letters.
     pub fn count(&self, text: &str) -> usize {
         words(text)
-            .filter_map(first_letter)
+            .filter_map(|w| self.initial.of(w))
             .filter(|&c| self.letters.iter().any(|&l| same_letter(c, l)))
             .count()
     }
@@ -64,6 +71,16 @@ mod tests {
     fn a_words_counts_upper_and_lower_case() {
         // Apple, and, an, ant; not "banana".
         assert_eq!(a_words("Apple and banana an ant"), 4);
+    }
+
+    #[test]
+    fn the_chapters_rule_counts_only_words_whose_first_character_is_a() {
+        let chapter = StartsWith::new("a", Scope::Completion)
+            .expect("a letter")
+            .with_initial(Initial::FirstCharacter);
+        // "Apple", "and", "an"; not "(ant)" or "'a'" (first character punctuation).
+        assert_eq!(chapter.count("Apple and banana an (ant) 'a'"), 3);
+        assert_eq!(a_words("Apple and banana an (ant) 'a'"), 5);
     }
 
     #[test]

@@ -25,6 +25,28 @@ pub fn first_letter(word: &str) -> Option<char> {
         .filter(|c| c.is_alphabetic())
 }
 
+/// Which character of a word counts as its initial.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Initial {
+    /// The first letter after leading punctuation ([`first_letter`]): `"(and"` starts with a.
+    #[default]
+    Letter,
+    /// The word's first character, whatever it is: `"(and"` starts with `(`. The reference
+    /// chapter's rule (`word[0].lower() == "a"` over `text.split()`).
+    FirstCharacter,
+}
+
+impl Initial {
+    /// The initial of `word` under this rule, if it is a letter.
+    pub fn of(self, word: &str) -> Option<char> {
+        match self {
+            Initial::Letter => first_letter(word),
+            Initial::FirstCharacter => word.chars().next().filter(|c| c.is_alphabetic()),
+        }
+    }
+}
+
 /// Whether two letters are the same letter, ignoring case (full Unicode lowercase mapping).
 pub fn same_letter(a: char, b: char) -> bool {
     a == b || a.to_lowercase().eq(b.to_lowercase())
@@ -51,6 +73,14 @@ mod tests {
     fn empty_and_blank_text_have_no_words() {
         assert_eq!(words("").count(), 0);
         assert_eq!(words(" \t\n ").count(), 0);
+    }
+
+    #[test]
+    fn the_first_character_rule_does_not_skip_punctuation() {
+        assert_eq!(Initial::FirstCharacter.of("\"Apple"), None);
+        assert_eq!(Initial::FirstCharacter.of("apple,"), Some('a'));
+        assert_eq!(Initial::FirstCharacter.of("4am"), None);
+        assert_eq!(Initial::Letter.of("\"Apple"), Some('A'));
     }
 
     #[test]
