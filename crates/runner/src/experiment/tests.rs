@@ -223,6 +223,7 @@ fn committed_experiments_are_valid() {
         "reinforce_vs_rloo",
         "tiny_stories_rl",
         "kl_penalty",
+        "probe_at_start",
     ] {
         let path = dir.join(format!("{name}.toml"));
         let (experiment, runs) = load(&path, &[]).unwrap_or_else(|e| panic!("{name}: {e:#}"));
