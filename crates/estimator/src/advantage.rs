@@ -66,17 +66,22 @@ impl Estimator {
     }
 
     /// Whether the baseline is computed within each prompt's group (so k ≥ 2 is required).
+    /// An exhaustive match: a new estimator does not compile until it is classified.
     pub fn is_group(self) -> bool {
-        matches!(self, Estimator::Rloo | Estimator::Grpo | Estimator::DrGrpo)
+        match self {
+            Estimator::Rloo | Estimator::Grpo | Estimator::DrGrpo => true,
+            Estimator::Reinforce | Estimator::ReinforceEma | Estimator::ReinforcePp => false,
+        }
     }
 
-    /// Whether the expected gradient equals the true policy gradient. The probe's reference
-    /// gradient is the mean of these estimators' gradients.
+    /// Whether the expected gradient equals the true policy gradient. The probe's held-out
+    /// reference direction is the lowest-variance one of these. An exhaustive match, like
+    /// [`is_group`](Self::is_group).
     pub fn is_unbiased(self) -> bool {
-        matches!(
-            self,
-            Estimator::Reinforce | Estimator::ReinforceEma | Estimator::Rloo
-        )
+        match self {
+            Estimator::Reinforce | Estimator::ReinforceEma | Estimator::Rloo => true,
+            Estimator::Grpo | Estimator::DrGrpo | Estimator::ReinforcePp => false,
+        }
     }
 }
 
