@@ -245,8 +245,9 @@ gradient is RLOO's (reinforce, reinforce_ema, rloo). GRPO, Dr. GRPO and REINFORC
 bias the gradient (GRPO divides by the reward std, shrinking both its variance and its signal), \
 so a variance ratio would not measure quality: compare them by SNR and cosine. SNR: (‖ḡ‖² − \
 grad_var/M) ÷ grad_var, unclipped (it can be negative when the mean gradient is within noise). \
-Cos to reference: the cosine between the estimator's mean gradient and the mean gradient of the \
-unbiased estimators at the same probe. Median grad var: in the gradient's squared-norm units, \
+Cos to reference: the cosine between one batch's gradient and a held-out reference direction (the \
+mean gradient, over the probe's other batches, of the unbiased estimator with the lowest variance \
+at that probe), averaged over the probe's batches. Median grad var: in the gradient's squared-norm units, \
 comparable only between estimators with the same expectation.";
 
 #[cfg(test)]

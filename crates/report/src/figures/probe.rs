@@ -190,9 +190,9 @@ pub fn cos_to_ref(data: &Data) -> Result<(Figure, String), String> {
     );
     figure.subtitle = T_SUBTITLE.into();
     let caption = format!(
-        "The cosine between each probed estimator's mean gradient and the reference direction \
-         (the mean gradient of the unbiased estimators at the same probe): mean over seeds, \
-         {T_BAND}. Free of the gradient's scale, so it compares every estimator."
+        "The cosine between one batch's gradient and a held-out reference direction (the mean \
+         gradient, over the probe's other batches, of the unbiased estimator with the lowest \
+         variance at that probe), averaged over the probe's batches: mean over seeds, {T_BAND}. Free of the gradient's scale, so it compares every estimator."
     );
     Ok((
         finite(figure, "no finite cos_to_ref in probe.csv")?,
