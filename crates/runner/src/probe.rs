@@ -12,6 +12,7 @@
 //! others in the second, so no gradient is computed twice.
 
 use burn::module::Module;
+use pglab_estimator::stats::mean;
 use pglab_estimator::{Advantages, GradStats, cosine};
 use pglab_model::{Gpt, Rollout, flatten_gradients, sample};
 use pglab_report::ProbeRecord;
@@ -90,7 +91,7 @@ impl ProbeBatch {
     }
 
     fn mean_score(&self) -> f64 {
-        self.scores.iter().map(|&r| r as f64).sum::<f64>() / self.scores.len() as f64
+        mean(&self.scores)
     }
 }
 
@@ -208,7 +209,7 @@ impl Probe {
                     grad_var: s.grad_var()?,
                     grad_mean_sqnorm: s.grad_mean_sqnorm()?,
                     snr: s.snr()?,
-                    cos_to_ref: cos.iter().sum::<f64>() / cos.len() as f64,
+                    cos_to_ref: mean(cos),
                     reward_mean: reward_sum / m as f64,
                 })
             })

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use burn::prelude::*;
 use pglab_estimator::Advantages;
+use pglab_estimator::stats::mean;
 use pglab_model::Progress;
 use pglab_report::{CsvLog, FINAL_WINDOW, JsonLines, RunResult, SampleRecord, Status};
 use rand::SeedableRng;
@@ -110,7 +111,7 @@ pub fn train(
         config_hash: String::new(),
         status: outcome.0,
         reason: outcome.1,
-        final_reward: (!tail.is_empty()).then(|| tail.iter().sum::<f64>() / tail.len() as f64),
+        final_reward: (!tail.is_empty()).then(|| mean(tail)),
         best_reward: rewards_by_step
             .iter()
             .copied()

@@ -162,10 +162,11 @@ impl Experiment {
             .collect()
     }
 
-    /// A value the grid replaces in every run is still checked: `estimator = "rlooo"` under
+    /// A value the grid replaces in every run is still read: `estimator = "rlooo"` under
     /// `[train]` with a grid over `train.estimator` is a typo the user should hear about. Each
-    /// such key is resolved at its own value with the first grid point's other values (keys
-    /// whose grid values are tables, several keys at once, are left to `expand`).
+    /// such key is deserialised at its own value with the first grid point's other values;
+    /// combinations are not validated (a base `k = 1` is fine when the grid sets k in every run
+    /// and pairs it with rloo). Keys whose grid values are tables are left to `expand`.
     fn check_values_the_grid_replaces(&self) -> anyhow::Result<()> {
         for (key, values) in &self.grid {
             if get_dotted(&self.base, key).is_none() || values.iter().any(Value::is_table) {
@@ -177,13 +178,18 @@ impl Experiment {
                 .filter(|(k, _)| k != key)
                 .map(|(k, v)| (k.clone(), v[0].clone()))
                 .collect();
-            self.resolve(&others)?;
+            self.resolve_with(&others, false)?;
         }
         Ok(())
     }
 
     /// The base settings with one grid point applied, deserialised and validated.
     fn resolve(&self, point: &[(String, Value)]) -> anyhow::Result<RunConfig> {
+        self.resolve_with(point, true)
+    }
+
+    /// [`resolve`](Self::resolve), with `validate` (ranges and combinations) only when asked.
+    fn resolve_with(&self, point: &[(String, Value)], checked: bool) -> anyhow::Result<RunConfig> {
         let locate_grid = |key: &str| locate_grid_key(&self.path, &self.text, key);
         let mut table = self.base.clone();
         for (key, value) in point {
@@ -205,7 +211,7 @@ impl Experiment {
                 anyhow::bail!("{}: {}", at(&key), describe(e.inner().message(), &key));
             }
         };
-        if let Err((key, message)) = validate(&config) {
+        if checked && let Err((key, message)) = validate(&config) {
             anyhow::bail!("{}: {key}: {message}", at(&key));
         }
         Ok(config)

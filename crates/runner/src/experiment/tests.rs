@@ -269,3 +269,14 @@ fn a_misspelt_value_the_grid_replaces_is_still_an_error() {
         "{err}"
     );
 }
+
+#[test]
+fn a_base_value_the_grid_replaces_is_not_validated_in_combinations_it_never_runs() {
+    // Base k = 1 suits reinforce only, but the grid sets k in every run: valid.
+    let text = format!(
+        "{}\n[grid]\n\"train.estimator\" = [\"rloo\", \"grpo\"]\n\"train.k\" = [4, 8]\n",
+        BASE.replace("k = 4", "k = 1")
+            .replace("\"rloo\"", "\"reinforce\"")
+    );
+    assert_eq!(runs(&text, &[]).expect("valid grid").len(), 4);
+}
