@@ -55,8 +55,8 @@ def parse_args():
     parser = argparse.ArgumentParser(
         description="Run `pglab bench` and the PyTorch reference side by side."
     )
-    parser.add_argument("--configs", nargs="+", choices=["small", "medium"],
-                        default=["small", "medium"])
+    parser.add_argument("--configs", nargs="+", choices=["small", "medium", "chapter"],
+                        default=["small", "medium", "chapter"])
     parser.add_argument("--pglab", default=default_pglab(),
                         help="pglab binary (default: $CARGO_TARGET_DIR/release/pglab, else "
                              "target/release/pglab; now %(default)s)")
@@ -72,6 +72,12 @@ def parse_args():
     parser.add_argument("--threads", type=int,
                         help="torch threads (default: all cores; pglab always uses all cores)")
     parser.add_argument("--json-out", metavar="FILE", help="save every raw record as a JSON list")
+    parser.add_argument("--jsonl", metavar="FILE",
+                        help="append each record to FILE as one JSON line as soon as it is measured")
+    parser.add_argument("--markdown", metavar="FILE",
+                        help="also write the results as one markdown table")
+    parser.add_argument("--table-from", metavar="FILE",
+                        help="run nothing: the markdown table of the records in a --jsonl FILE")
     return parser.parse_args()
 
 
@@ -132,13 +138,55 @@ def print_config(config, pglab, torch_runs):
     print()
 
 
+def markdown_table(records):
+    """Every config's phases as rows of one markdown table: pglab's seconds, each torch
+    flavour's, and the ratios pglab/torch."""
+    pglab_runs = [r for r in records if "torch_version" not in r]
+    torch_runs = [r for r in records if "torch_version" in r]
+    title = f"pglab `{pglab_runs[0]['backend']}` ({pglab_runs[0]['threads']} threads)"
+    if torch_runs:
+        title += (f" vs torch {torch_runs[0]['torch_version']}, transformers "
+                  f"{torch_runs[0]['transformers_version']}, on "
+                  f"`{torch_runs[0]['backend'].rsplit('-', 1)[0]}`")
+    header = ["config", "sequences × new tokens", "phase", "pglab s"]
+    header += [f"torch {f} s" for f in FLAVOURS] + [f"pglab/{f}" for f in FLAVOURS]
+    lines = [f"{title}; medians of {pglab_runs[0]['repeats']} after one warm-up.", "",
+             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for pglab in pglab_runs:
+        config = pglab["config"]
+        by_flavour = {r["flavour"]: r for r in torch_runs if r["config"] == config}
+        shape = f"{pglab['sequences']} × {pglab['new_tokens']}"
+        for name, key in PHASES:
+            cells = [config, shape, name, f"{pglab[key]:.3f}"]
+            cells += [f"{by_flavour[f][key]:.3f}" if f in by_flavour else "-" for f in FLAVOURS]
+            cells += [ratio(pglab[key], by_flavour[f][key]) if f in by_flavour else "-"
+                      for f in FLAVOURS]
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def record(records, args, one):
+    """Keeps a record, and appends it at once to --jsonl, so a run cut short keeps it."""
+    records.append(one)
+    if args.jsonl:
+        with open(args.jsonl, "a") as file:
+            file.write(json.dumps(one) + "\n")
+
+
 def main():
     args = parse_args()
+    if args.table_from:
+        records = [json.loads(line) for line in Path(args.table_from).read_text().splitlines()]
+        table = markdown_table(records)
+        if args.markdown:
+            Path(args.markdown).write_text(table)
+        print(table, end="")
+        return
     records = []
     torch_missing = None
     for config in args.configs:
         pglab = run_json(pglab_command(args, config))
-        records.append(pglab)
+        record(records, args, pglab)
         torch_runs = {}
         for flavour in FLAVOURS:
             if torch_missing:
@@ -148,7 +196,7 @@ def main():
             except NotInstalled as why:
                 torch_missing = str(why)
                 break
-            records.append(torch_runs[flavour])
+            record(records, args, torch_runs[flavour])
         print_config(config, pglab, torch_runs)
     if torch_missing:
         print(f"PyTorch reference not run ({torch_missing}); install it with: {INSTALL_HINT}")
@@ -157,6 +205,9 @@ def main():
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(records, indent=2) + "\n")
         print(f"raw records: {args.json_out}")
+    if args.markdown:
+        Path(args.markdown).write_text(markdown_table(records))
+        print(f"markdown table: {args.markdown}")
 
 
 if __name__ == "__main__":

@@ -45,7 +45,13 @@ INSTALL_HINT = (
 try:
     import torch
     import transformers
-    from transformers import DynamicCache, GPT2Config, GPT2LMHeadModel
+    from transformers import (
+        DynamicCache,
+        GPT2Config,
+        GPT2LMHeadModel,
+        GPTNeoConfig,
+        GPTNeoForCausalLM,
+    )
 except ImportError as error:
     print(
         f"torch_reference.py: PyTorch reference not installed ({error}).\n"
@@ -55,18 +61,31 @@ except ImportError as error:
     )
     sys.exit(2)
 
-# transformers 5 renamed forward's `past_key_values` to `cache` (the old name warns); 4.x has
-# only the old one.
-CACHE_ARG = (
-    "cache"
-    if "cache" in inspect.signature(GPT2LMHeadModel.forward).parameters
-    else "past_key_values"
-)
+def cache_arg(model):
+    """forward's name for the KV cache: transformers 5 renamed `past_key_values` to `cache` (the
+    old name warns); 4.x has only the old one. Asked of the model's own class: an unknown
+    keyword would vanish into **kwargs and the loop would run without its cache."""
+    parameters = inspect.signature(type(model).forward).parameters
+    for name in ("cache", "past_key_values"):
+        if name in parameters:
+            return name
+    raise RuntimeError(f"{type(model).__name__}.forward takes no KV cache argument")
 
-# (vocab, n_positions, n_embd, n_layer, n_head), as BenchConfig::gpt in bench.rs.
+
+# (vocab, n_positions, n_embd, n_layer, n_head), as BenchConfig::gpt in bench.rs. `chapter` is
+# a GPT-Neo of TinyStories-33M's shape (layers alternate global and local attention, window 256).
 CONFIGS = {
     "small": (4096, 256, 128, 4, 4),
     "medium": (8192, 256, 256, 6, 8),
+    "chapter": (50257, 2048, 768, 4, 16),
+}
+
+# (prompts, k, prompt tokens, new tokens) when not given, as BenchConfig::workload: the chapter's
+# RLOO step is k = 10 completions of one 4-token prompt, 96 new tokens.
+WORKLOADS = {
+    "small": (8, 4, 16, 100),
+    "medium": (8, 4, 16, 100),
+    "chapter": (1, 10, 4, 96),
 }
 
 
@@ -90,12 +109,16 @@ def parse_args():
                         help="timed repetitions of each phase, after one warm-up")
     parser.add_argument("--threads", type=int, default=default_threads(),
                         help="torch.set_num_threads (default: all cores, as pglab)")
-    parser.add_argument("--prompts", type=int, default=8, help="prompts per step (P)")
-    parser.add_argument("--k", type=int, default=4, help="completions per prompt")
-    parser.add_argument("--prompt-tokens", type=int, default=16)
-    parser.add_argument("--new-tokens", type=int, default=100)
+    parser.add_argument("--prompts", type=int, help="prompts per step (P; default 8, chapter 1)")
+    parser.add_argument("--k", type=int, help="completions per prompt (default 4, chapter 10)")
+    parser.add_argument("--prompt-tokens", type=int, help="default 16, chapter 4")
+    parser.add_argument("--new-tokens", type=int, help="default 100, chapter 96")
     parser.add_argument("--json", action="store_true", help="one JSON line instead of a table")
     args = parser.parse_args()
+    defaults = WORKLOADS[args.config]
+    for name, default in zip(["prompts", "k", "prompt_tokens", "new_tokens"], defaults):
+        if getattr(args, name) is None:
+            setattr(args, name, default)
     if args.repeats < 1:
         parser.error("--repeats: must be at least 1")
     if args.threads < 1:
@@ -112,6 +135,24 @@ def parse_args():
 
 def build_model(config_name, device):
     vocab, n_positions, n_embd, n_layer, n_head = CONFIGS[config_name]
+    if config_name == "chapter":
+        config = GPTNeoConfig(
+            vocab_size=vocab,
+            max_position_embeddings=n_positions,
+            hidden_size=n_embd,
+            num_layers=n_layer,
+            num_heads=n_head,
+            attention_types=[[["global", "local"], n_layer // 2]],
+            window_size=256,
+            activation_function="gelu_new",
+            resid_dropout=0.0,
+            embed_dropout=0.0,
+            attention_dropout=0.0,
+            bos_token_id=None,
+            eos_token_id=None,
+        )
+        torch.manual_seed(0)
+        return GPTNeoForCausalLM(config).to(device)
     config = GPT2Config(
         vocab_size=vocab,
         n_positions=n_positions,
@@ -161,8 +202,9 @@ def sample_lean(model, prompts, new_tokens, temperature=1.0):
     """A hand loop over the KV cache: prefill once, then one token per forward."""
     # The cache is filled in place by each forward.
     cache = DynamicCache(config=model.config)
+    cache_kw = cache_arg(model)
     # Prefill: logits for the last position only, as pglab's sampler.
-    out = model(prompts, use_cache=True, logits_to_keep=1, **{CACHE_ARG: cache})
+    out = model(prompts, use_cache=True, logits_to_keep=1, **{cache_kw: cache})
     logits = out.logits[:, -1, :]
     tokens = []
     for step in range(new_tokens):
@@ -171,7 +213,7 @@ def sample_lean(model, prompts, new_tokens, temperature=1.0):
         tokens.append(token)
         if step + 1 == new_tokens:
             break  # the last token needs no forward
-        logits = model(token, use_cache=True, **{CACHE_ARG: cache}).logits[:, -1, :]
+        logits = model(token, use_cache=True, **{cache_kw: cache}).logits[:, -1, :]
     return torch.cat([prompts, *tokens], dim=1)
 
 

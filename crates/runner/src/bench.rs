@@ -7,7 +7,9 @@ use std::time::Instant;
 use burn::optim::SgdConfig;
 use burn::prelude::*;
 use clap::{Args, ValueEnum};
-use pglab_model::{Gpt, GptConfig, Rollout, SamplingConfig, sample, sharded_logprobs};
+use pglab_model::{
+    Arch, AttentionKind, Gpt, GptConfig, Rollout, SamplingConfig, sample, sharded_logprobs,
+};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
@@ -22,6 +24,20 @@ pub enum BenchConfig {
     Small,
     /// vocab 8192, 256 positions, n_embd 256, 6 layers, 8 heads.
     Medium,
+    /// The reference chapter's model: a GPT-Neo of TinyStories-33M's shape (vocab 50,257,
+    /// 2048 positions, n_embd 768, 4 layers alternating global and local attention with a
+    /// window of 256, 16 heads; 68.5M parameters), RLOO's k = 10 completions of one 4-token
+    /// prompt, 96 new tokens.
+    Chapter,
+}
+
+/// The batch one RL step samples and trains on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Workload {
+    pub prompts: usize,
+    pub k: usize,
+    pub prompt_tokens: usize,
+    pub new_tokens: usize,
 }
 
 impl BenchConfig {
@@ -29,6 +45,34 @@ impl BenchConfig {
         match self {
             BenchConfig::Small => GptConfig::gpt2(4096, 256, 128, 4, 4),
             BenchConfig::Medium => GptConfig::gpt2(8192, 256, 256, 6, 8),
+            BenchConfig::Chapter => {
+                use AttentionKind::{Global, Local};
+                GptConfig {
+                    arch: Arch::GptNeo,
+                    attention_layers: vec![Global, Local, Global, Local],
+                    window_size: 256,
+                    ..GptConfig::gpt2(50_257, 2048, 768, 4, 16)
+                }
+            }
+        }
+    }
+
+    /// The default workload: 8 prompts × 4 completions of 16 + 100 tokens for the GPT-2
+    /// sizes; the chapter's own step for `chapter`.
+    fn workload(self) -> Workload {
+        match self {
+            BenchConfig::Small | BenchConfig::Medium => Workload {
+                prompts: 8,
+                k: 4,
+                prompt_tokens: 16,
+                new_tokens: 100,
+            },
+            BenchConfig::Chapter => Workload {
+                prompts: 1,
+                k: 10,
+                prompt_tokens: 4,
+                new_tokens: 96,
+            },
         }
     }
 }
@@ -42,16 +86,18 @@ pub struct BenchArgs {
     /// Timed repetitions of each phase, after one warm-up.
     #[arg(long, default_value_t = 5)]
     pub repeats: usize,
-    /// Prompts per step (P); sequences N = P·k.
-    #[arg(long, default_value_t = 8)]
-    pub prompts: usize,
-    /// Completions per prompt (k).
-    #[arg(long, default_value_t = 4)]
-    pub k: usize,
-    #[arg(long, default_value_t = 16)]
-    pub prompt_tokens: usize,
-    #[arg(long, default_value_t = 100)]
-    pub new_tokens: usize,
+    /// Prompts per step (P); sequences N = P·k. Default: 8, or 1 for `chapter`.
+    #[arg(long)]
+    pub prompts: Option<usize>,
+    /// Completions per prompt (k). Default: 4, or 10 for `chapter`.
+    #[arg(long)]
+    pub k: Option<usize>,
+    /// Random prompt tokens per sequence. Default: 16, or 4 for `chapter`.
+    #[arg(long)]
+    pub prompt_tokens: Option<usize>,
+    /// New tokens sampled per sequence. Default: 100, or 96 for `chapter`.
+    #[arg(long)]
+    pub new_tokens: Option<usize>,
     /// Also time sampling 50, 100 and 200 new tokens, to show it scales linearly.
     #[arg(long)]
     pub scaling: bool,
@@ -80,11 +126,28 @@ pub struct BenchRecord {
     pub sample_scaling: Vec<(usize, f64)>,
 }
 
+impl BenchArgs {
+    fn workload(&self) -> Workload {
+        let default = self.config.workload();
+        Workload {
+            prompts: self.prompts.unwrap_or(default.prompts),
+            k: self.k.unwrap_or(default.k),
+            prompt_tokens: self.prompt_tokens.unwrap_or(default.prompt_tokens),
+            new_tokens: self.new_tokens.unwrap_or(default.new_tokens),
+        }
+    }
+}
+
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.repeats >= 1, "--repeats: must be at least 1");
+    let workload = args.workload();
     anyhow::ensure!(
-        args.prompts * args.k >= 1,
+        workload.prompts * workload.k >= 1,
         "--prompts, --k: need at least one sequence"
+    );
+    anyhow::ensure!(
+        workload.prompt_tokens >= 1,
+        "--prompt-tokens: must be at least 1"
     );
     let selected = args.backend.select()?;
     let device = selected.device.clone().autodiff();
@@ -92,16 +155,28 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let config = args.config.gpt();
     let mut model = Gpt::init(&config, &device);
     let mut rng = StdRng::seed_from_u64(0);
-    let prompts: Vec<Vec<u32>> = (0..args.prompts)
+    // `--scaling` samples up to 200 new tokens.
+    let longest = if args.scaling {
+        workload.new_tokens.max(200)
+    } else {
+        workload.new_tokens
+    };
+    let positions = workload.prompt_tokens + longest;
+    anyhow::ensure!(
+        positions <= config.n_positions,
+        "--prompt-tokens + --new-tokens: {positions} positions, more than the model's {}",
+        config.n_positions
+    );
+    let prompts: Vec<Vec<u32>> = (0..workload.prompts)
         .map(|_| {
-            (0..args.prompt_tokens)
+            (0..workload.prompt_tokens)
                 .map(|_| rng.random_range(0..config.vocab_size as u32))
                 .collect()
         })
         .collect();
     let prompts: Vec<Vec<u32>> = prompts
         .iter()
-        .flat_map(|p| vec![p.clone(); args.k])
+        .flat_map(|p| vec![p.clone(); workload.k])
         .collect();
     let sampling = |new_tokens| SamplingConfig {
         max_new_tokens: new_tokens,
@@ -120,7 +195,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             })?;
             Ok((median, last.expect("at least one repeat")))
         };
-    let (sample_s, rollout) = time_sampling(&model, args.new_tokens, &mut rng)?;
+    let (sample_s, rollout) = time_sampling(&model, workload.new_tokens, &mut rng)?;
 
     let batch = rollout.token_batch(false, &device)?;
     let n = rollout.len();
@@ -148,12 +223,12 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         sample_s,
         train_s,
         step_s,
-        tokens_per_s: (n * args.new_tokens) as f64 / step_s,
+        tokens_per_s: (n * workload.new_tokens) as f64 / step_s,
         backend: selected.name.into(),
         config: args.config,
         sequences: n,
-        prompt_tokens: args.prompt_tokens,
-        new_tokens: args.new_tokens,
+        prompt_tokens: workload.prompt_tokens,
+        new_tokens: workload.new_tokens,
         repeats: args.repeats,
         threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         sample_scaling,
