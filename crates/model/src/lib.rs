@@ -29,7 +29,7 @@ pub mod shard;
 
 pub use logprob::{SequenceLogprobs, TokenBatch, sequence_logprobs};
 pub use sample::{Rollout, SAMPLE_SHARD_ROWS, SamplingConfig, sample};
-pub use shard::{SHARD_ROWS, ShardedLogprobs, sharded_logprobs};
+pub use shard::{SHARD_ROWS, ShardedLogprobs, per_sequence_logprobs, sharded_logprobs};
 pub mod checkpoint;
 pub mod pretrain;
 pub mod tokenizer;

@@ -4,14 +4,20 @@
 //! when the environment has a reference model), then, for one estimator's advantages, the loss
 //! (`pglab_estimator::policy_loss`) and its backward pass.
 //!
-//! It takes two calls, [`Batch::new`] and [`Batch::policy_gradient`], because the probe wants
-//! several estimators' gradients from the same samples: their advantages need the shaped
-//! rewards, which need the log-prob pass, and a backward pass consumes its graph.
+//! It takes two calls, [`Batch::new`] and [`Batch::policy_gradient`], because the advantages
+//! need the shaped rewards, which need the log-prob pass. The probe wants several estimators'
+//! gradients from the same samples, and a backward pass consumes its graph: it builds the batch
+//! with [`Batch::per_sequence`] (each sequence on a graph of its own) and takes every
+//! estimator's gradient as Σ_i w_i ∇s_i from one backward pass per sequence
+//! ([`Batch::policy_gradients`]), whatever the number of estimators.
 
 use burn::optim::GradientsParams;
 use pglab_estimator::stats::mean;
 use pglab_estimator::{kl_estimates, policy_loss, shape_rewards};
-use pglab_model::{Gpt, Rollout, ShardedLogprobs, sequence_logprobs, sharded_logprobs};
+use pglab_model::{
+    Gpt, Rollout, ShardedLogprobs, TokenBatch, per_sequence_logprobs, sequence_logprobs,
+    sharded_logprobs,
+};
 
 use crate::environment::Environment;
 
@@ -47,9 +53,33 @@ impl Batch {
         scores: &[f32],
         with_entropy: bool,
     ) -> anyhow::Result<Self> {
+        Self::with_pass(environment, rollout, scores, |tokens| {
+            Ok(sharded_logprobs(policy, tokens, with_entropy)?)
+        })
+    }
+
+    /// The same batch with every sequence on a graph of its own, for
+    /// [`Batch::policy_gradients`].
+    pub fn per_sequence(
+        environment: &Environment,
+        policy: &Gpt,
+        rollout: &Rollout,
+        scores: &[f32],
+    ) -> anyhow::Result<Self> {
+        Self::with_pass(environment, rollout, scores, |tokens| {
+            Ok(per_sequence_logprobs(policy, tokens, false)?)
+        })
+    }
+
+    fn with_pass(
+        environment: &Environment,
+        rollout: &Rollout,
+        scores: &[f32],
+        pass: impl FnOnce(&TokenBatch) -> anyhow::Result<ShardedLogprobs>,
+    ) -> anyhow::Result<Self> {
         let t = &environment.config.train;
         let tokens = rollout.token_batch(t.loss_includes_prompt, &environment.device)?;
-        let logprobs = sharded_logprobs(policy, &tokens, with_entropy)?;
+        let logprobs = pass(&tokens)?;
         let seq_logp = logprobs.sum();
         let n_scored = logprobs.n_scored();
         let entropy = logprobs.mean_entropy().map(|e| mean(&e));
@@ -98,5 +128,45 @@ impl Batch {
             loss: loss.value,
             grads,
         })
+    }
+
+    /// The flattened policy gradient for each of `advantages` (one vector per estimator), as
+    /// Σ_i w_i ∇s_i over the per-sequence gradients of a [`Batch::per_sequence`] batch, summed
+    /// in f64 in sequence order.
+    pub fn policy_gradients(
+        self,
+        advantages: &[Vec<f32>],
+        environment: &Environment,
+        policy: &Gpt,
+    ) -> anyhow::Result<Vec<Vec<f32>>> {
+        let t = &environment.config.train;
+        let weights = advantages
+            .iter()
+            .map(|a| {
+                let loss = policy_loss(&self.seq_logp, &self.n_scored, a, t.k, &t.loss_options())?;
+                Ok(loss.weights)
+            })
+            .collect::<anyhow::Result<Vec<Vec<f32>>>>()?;
+        let dim = policy.config().n_params();
+        let mut sums = vec![vec![0.0f64; dim]; advantages.len()];
+        self.logprobs.shard_gradients(policy, |rows, gradient| {
+            anyhow::ensure!(
+                rows.len() == 1,
+                "policy_gradients needs a per-sequence batch"
+            );
+            for (sum, w) in sums.iter_mut().zip(&weights) {
+                let w = f64::from(w[rows.start]);
+                if w != 0.0 {
+                    for (s, &g) in sum.iter_mut().zip(&gradient) {
+                        *s += w * f64::from(g);
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        Ok(sums
+            .into_iter()
+            .map(|sum| sum.into_iter().map(|x| x as f32).collect())
+            .collect())
     }
 }

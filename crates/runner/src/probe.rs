@@ -3,18 +3,25 @@
 //! training would use (a paired comparison), accumulated per estimator with Welford's method.
 //!
 //! Batch m uses the prompts of step `step + m`, so a probe's batches rotate over all prompts.
+//! Every estimator's gradient is Σ_i w_i ∇s_i over the batch's per-sequence gradients
+//! ([`Batch::policy_gradients`]): one backward pass per sequence, whatever the number of
+//! estimators. Before, each distinct advantage vector ran its own forward and backward pass
+//! over the batch; with the default sweep's six estimators and 8 sequences a probe batch took
+//! N s then and M s now (BENCHMARKS.md, "The probe").
+//!
 //! Besides `grad_var` and `snr`, each estimator's direction is scored by the cosine of every
-//! batch's gradient to a held-out reference: the mean gradient, over the OTHER batches, of the
-//! unbiased estimator with the lowest `grad_var` in this probe (so no batch is compared with
-//! itself). That needs the reference's gradient of every batch before the cosines: the probe
-//! runs in two passes over its batches, keeping the unbiased estimators' gradients of the first
-//! (M · n_params · 4 bytes each: 69 MB for the default model at M = 16) and computing the
-//! others in the second, so no gradient is computed twice.
+//! batch's gradient to a held-out reference: the summed gradient, over the OTHER batches, of
+//! the unbiased estimator with the lowest `grad_var` in this probe (so no batch is compared
+//! with itself). Which estimator that is is known only after every batch, so the probe runs two
+//! passes over its batches: the first samples them and accumulates the statistics, the second
+//! takes the same samples' gradients again (bitwise the same) for the cosines. Keeping the
+//! first pass's gradients instead would hold M · E · n_params · 4 bytes (384 MB for the default
+//! model at M = 16 with six estimators; 26 GB at the chapter's size).
 
 use burn::module::Module;
 use pglab_estimator::stats::mean;
 use pglab_estimator::{Advantages, GradStats, cosine};
-use pglab_model::{Gpt, Rollout, flatten_gradients, sample};
+use pglab_model::{Gpt, Rollout, sample};
 use pglab_report::ProbeRecord;
 use rand::rngs::StdRng;
 
@@ -26,73 +33,6 @@ use crate::gradient::Batch;
 /// `reinforce_ema`'s baseline is the one it would have had in this run.
 pub struct Probe {
     pub estimators: Vec<Advantages>,
-}
-
-/// One of the probe's batches: its samples, the rewards the estimators see, and the gradients
-/// computed from it so far, by advantage vector (equal advantages share one backward pass).
-struct ProbeBatch {
-    rollout: Rollout,
-    scores: Vec<f32>,
-    rewards: Vec<f32>,
-    /// The log-prob pass not yet consumed by a backward pass.
-    pass: Option<Batch>,
-    gradients: Vec<(Vec<f32>, Vec<f32>)>,
-}
-
-impl ProbeBatch {
-    fn new(
-        environment: &Environment,
-        policy: &Gpt,
-        step: usize,
-        rng: &mut StdRng,
-    ) -> anyhow::Result<Self> {
-        let config = &environment.config;
-        let rollout = sample(
-            &policy.valid(),
-            &environment.prompts(step),
-            &config.sampling,
-            rng,
-        )?;
-        let scores = environment.score(&rollout)?;
-        let pass = Batch::new(environment, policy, &rollout, &scores, false)?;
-        Ok(Self {
-            rewards: pass.rewards.clone(),
-            pass: Some(pass),
-            rollout,
-            scores,
-            gradients: Vec::new(),
-        })
-    }
-
-    /// The flattened policy gradient for `advantages`. All-zero advantages have a zero
-    /// gradient without a backward pass; a backward pass consumes its log-prob pass, so a
-    /// second distinct advantage vector runs a new one.
-    fn gradient(
-        &mut self,
-        advantages: Vec<f32>,
-        environment: &Environment,
-        policy: &Gpt,
-    ) -> anyhow::Result<&[f32]> {
-        if let Some(i) = self.gradients.iter().position(|(a, _)| *a == advantages) {
-            return Ok(&self.gradients[i].1);
-        }
-        let gradient = if advantages.iter().all(|&a| a == 0.0) {
-            vec![0.0; policy.config().n_params()]
-        } else {
-            let pass = match self.pass.take() {
-                Some(pass) => pass,
-                None => Batch::new(environment, policy, &self.rollout, &self.scores, false)?,
-            };
-            let gradient = pass.policy_gradient(&advantages, environment)?;
-            flatten_gradients(policy, &gradient.grads)?
-        };
-        self.gradients.push((advantages, gradient));
-        Ok(&self.gradients[self.gradients.len() - 1].1)
-    }
-
-    fn mean_score(&self) -> f64 {
-        mean(&self.scores)
-    }
 }
 
 impl Probe {
@@ -127,71 +67,47 @@ impl Probe {
     ) -> anyhow::Result<Vec<ProbeRecord>> {
         let m = environment.config.probe.batches;
         let dim = policy.config().n_params();
-        let unbiased: Vec<bool> = self
-            .estimators
-            .iter()
-            .map(|a| a.estimator().is_unbiased())
-            .collect();
         let mut stats: Vec<GradStats> = self
             .estimators
             .iter()
             .map(|_| GradStats::new(dim))
             .collect();
-        // Pass 1: every batch sampled, the unbiased estimators' gradients kept.
+        // Pass 1: every batch sampled, every estimator's gradient into its statistics.
         let mut batches = Vec::with_capacity(m);
         let mut reward_sum = 0.0;
         for b in 0..m {
-            let mut batch = ProbeBatch::new(environment, policy, step + b, rng)?;
-            reward_sum += batch.mean_score();
-            for (e, estimator) in self.estimators.iter().enumerate() {
-                if unbiased[e] {
-                    let advantages = estimator.advantages(&batch.rewards)?;
-                    stats[e].push(batch.gradient(advantages, environment, policy)?)?;
-                }
+            let rollout = sample(
+                &policy.valid(),
+                &environment.prompts(step + b),
+                &environment.config.sampling,
+                rng,
+            )?;
+            let scores = environment.score(&rollout)?;
+            reward_sum += mean(&scores);
+            for (s, g) in
+                stats
+                    .iter_mut()
+                    .zip(self.gradients(environment, policy, &rollout, &scores)?)
+            {
+                s.push(&g)?;
             }
-            batches.push(batch);
+            batches.push((rollout, scores));
         }
-        // The reference: the unbiased estimator with the lowest grad_var, summed over batches.
-        let reference = (0..self.estimators.len())
-            .filter(|&e| unbiased[e])
-            .map(|e| Ok((e, stats[e].grad_var()?)))
-            .collect::<anyhow::Result<Vec<_>>>()?
-            .into_iter()
-            .min_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(e, _)| e);
-        let mut reference_sum = vec![0.0f64; if reference.is_some() { dim } else { 0 }];
-        if let Some(r) = reference {
-            for batch in &mut batches {
-                let advantages = self.estimators[r].advantages(&batch.rewards)?;
-                let gradient = batch.gradient(advantages, environment, policy)?;
-                for (s, &x) in reference_sum.iter_mut().zip(gradient) {
-                    *s += f64::from(x);
-                }
-            }
-        }
-        // Pass 2: the other estimators' gradients, and every batch's cosine to the reference
-        // held out from it.
+        // Pass 2: each batch's cosine to the reference held out from it.
         let mut cosines: Vec<Vec<f64>> = vec![Vec::new(); self.estimators.len()];
-        for mut batch in batches {
-            let held_out = match reference {
-                Some(r) => {
-                    let advantages = self.estimators[r].advantages(&batch.rewards)?;
-                    let own = batch.gradient(advantages, environment, policy)?;
-                    let others = reference_sum.iter().zip(own);
-                    Some(others.map(|(s, &x)| s - f64::from(x)).collect::<Vec<f64>>())
-                }
-                None => None,
-            };
-            for (e, estimator) in self.estimators.iter().enumerate() {
-                let advantages = estimator.advantages(&batch.rewards)?;
-                let gradient = batch.gradient(advantages, environment, policy)?;
-                if !unbiased[e] {
-                    stats[e].push(gradient)?;
-                }
-                if let Some(held_out) = &held_out {
-                    let cos = cosine(gradient, held_out);
-                    if cos.is_finite() {
-                        cosines[e].push(cos);
+        if let Some(r) = self.reference(&stats)? {
+            let total: Vec<f64> = stats[r].mean().iter().map(|x| x * m as f64).collect();
+            for (rollout, scores) in &batches {
+                let gradients = self.gradients(environment, policy, rollout, scores)?;
+                let held_out: Vec<f64> = total
+                    .iter()
+                    .zip(&gradients[r])
+                    .map(|(s, &x)| s - f64::from(x))
+                    .collect();
+                for (cos, g) in cosines.iter_mut().zip(&gradients) {
+                    let c = cosine(g, &held_out);
+                    if c.is_finite() {
+                        cos.push(c);
                     }
                 }
             }
@@ -214,5 +130,37 @@ impl Probe {
                 })
             })
             .collect()
+    }
+
+    /// Every probed estimator's flattened gradient on one batch, from the rewards training
+    /// would see.
+    fn gradients(
+        &self,
+        environment: &Environment,
+        policy: &Gpt,
+        rollout: &Rollout,
+        scores: &[f32],
+    ) -> anyhow::Result<Vec<Vec<f32>>> {
+        let batch = Batch::per_sequence(environment, policy, rollout, scores)?;
+        let advantages = self
+            .estimators
+            .iter()
+            .map(|a| a.advantages(&batch.rewards))
+            .collect::<Result<Vec<_>, _>>()?;
+        batch.policy_gradients(&advantages, environment, policy)
+    }
+
+    /// The cosines' reference: the unbiased estimator with the lowest `grad_var`, if any.
+    fn reference(&self, stats: &[GradStats]) -> anyhow::Result<Option<usize>> {
+        let mut best: Option<(usize, f64)> = None;
+        for (e, a) in self.estimators.iter().enumerate() {
+            if a.estimator().is_unbiased() {
+                let var = stats[e].grad_var()?;
+                if best.is_none_or(|(_, v)| var < v) {
+                    best = Some((e, var));
+                }
+            }
+        }
+        Ok(best.map(|(e, _)| e))
     }
 }

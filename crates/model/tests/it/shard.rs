@@ -5,7 +5,10 @@
 use burn::module::{Module, Param};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
-use pglab_model::{Gpt, ModelError, SHARD_ROWS, TokenBatch, sequence_logprobs, sharded_logprobs};
+use pglab_model::{
+    Gpt, ModelError, SHARD_ROWS, TokenBatch, per_sequence_logprobs, sequence_logprobs,
+    sharded_logprobs,
+};
 
 use crate::fixture::{self, floats};
 
@@ -86,6 +89,59 @@ fn shards_give_the_one_graph_logprobs_entropy_and_gradient() {
     assert_eq!(got.len(), model.config().n_params());
     assert!(expected.iter().any(|&g| g.abs() > 1e-3), "a real gradient");
     close(&got, &expected, 1e-4);
+}
+
+#[test]
+fn per_sequence_gradients_are_each_sequences_own_and_combine_into_the_batch_gradient() {
+    let (device, model, batch, weights) = setup();
+    let n = batch.len();
+    let mut rows_seen = Vec::new();
+    let mut combined = vec![0.0f64; model.config().n_params()];
+    let mut gradients = Vec::new();
+    per_sequence_logprobs(&model, &batch, false)
+        .unwrap()
+        .shard_gradients(&model, |rows, gradient| {
+            for (c, &g) in combined.iter_mut().zip(&gradient) {
+                *c += f64::from(weights[rows.start]) * f64::from(g);
+            }
+            rows_seen.push(rows);
+            gradients.push(gradient);
+            Ok::<(), ModelError>(())
+        })
+        .unwrap();
+    assert_eq!(rows_seen, (0..n).map(|i| i..i + 1).collect::<Vec<_>>());
+
+    let close = |got: &[f32], want: &[f32], what: &str| {
+        assert_eq!(got.len(), want.len());
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (g - w).abs() <= 1e-4 * w.abs().max(1.0),
+                "{what}[{i}]: {g} vs {w}"
+            );
+        }
+    };
+    // Sequence 5's gradient is that of its log-prob alone, from a one-graph pass over it.
+    let alone = sequence_logprobs(&model, &batch.rows(5..6), false).unwrap();
+    let own = flat(
+        &model,
+        &GradientsParams::from_grads(alone.sum.sum().backward(), &model),
+    );
+    assert!(own.iter().any(|&g| g.abs() > 1e-3), "a real gradient");
+    close(&gradients[5], &own, "sequence 5");
+    assert_ne!(
+        gradients[5], gradients[6],
+        "sequences have their own gradients"
+    );
+
+    // Σ_i w_i ∇s_i is the one-graph gradient of Σ_i w_i s_i.
+    let whole = sequence_logprobs(&model, &batch, false).unwrap();
+    let w = Tensor::<1>::from_data(TensorData::new(weights, [n]), &device);
+    let expected = flat(
+        &model,
+        &GradientsParams::from_grads((whole.sum * w).sum().backward(), &model),
+    );
+    let combined: Vec<f32> = combined.iter().map(|&x| x as f32).collect();
+    close(&combined, &expected, "Σ w_i ∇s_i");
 }
 
 #[test]
