@@ -12,11 +12,11 @@
 //! Besides `grad_var` and `snr`, each estimator's direction is scored by the cosine of every
 //! batch's gradient to a held-out reference: the summed gradient, over the OTHER batches, of
 //! the unbiased estimator with the lowest `grad_var` in this probe (so no batch is compared
-//! with itself). Which estimator that is is known only after every batch, so the cosines come
-//! after the statistics: from the batches' gradients kept from the first pass when they fit in
-//! [`KEEP_BYTES`] (M · E · n_params · 4 bytes: 382 MB for the default model at M = 16 with six
-//! estimators), else from a second pass that takes the same samples' gradients again (bitwise
-//! the same; 26 GB would not fit at the chapter's size).
+//! with itself). Which estimator that is is known only after every batch, so the probe runs two
+//! passes over its batches: the first samples them and accumulates the statistics, the second
+//! takes the same samples' gradients again (bitwise the same) for the cosines. Keeping the
+//! first pass's gradients instead would hold M · E · n_params · 4 bytes (384 MB for the default
+//! model at M = 16 with six estimators; 26 GB at the chapter's size).
 
 use burn::module::Module;
 use pglab_estimator::stats::mean;
@@ -29,17 +29,10 @@ use crate::environment::Environment;
 use crate::experiment::RunConfig;
 use crate::gradient::Batch;
 
-/// The most memory the probe keeps its batches' gradients in between the statistics and the
-/// cosines; beyond it the cosines recompute them. Keeping them saved a third of a probe's time
-/// on the default model (M = 16, six estimators: 15.8 s → N s, BENCHMARKS.md "The probe").
-pub const KEEP_BYTES: usize = 512 << 20;
-
 /// One `Advantages` per probed estimator, each observing the run's rewards so that
 /// `reinforce_ema`'s baseline is the one it would have had in this run.
 pub struct Probe {
     pub estimators: Vec<Advantages>,
-    /// [`KEEP_BYTES`] unless a caller (a test) wants the recomputing path.
-    pub keep_bytes: usize,
 }
 
 impl Probe {
@@ -52,10 +45,7 @@ impl Probe {
             .iter()
             .map(|&e| Advantages::new(e, t.k, t.advantage_options()))
             .collect::<Result<_, _>>()?;
-        Ok(Self {
-            estimators,
-            keep_bytes: KEEP_BYTES,
-        })
+        Ok(Self { estimators })
     }
 
     /// Records a training step's rewards, as shaped for the estimator (see [`Batch`]).
@@ -82,10 +72,8 @@ impl Probe {
             .iter()
             .map(|_| GradStats::new(dim))
             .collect();
-        let keep = m * self.estimators.len() * dim * 4 <= self.keep_bytes;
         // Pass 1: every batch sampled, every estimator's gradient into its statistics.
         let mut batches = Vec::with_capacity(m);
-        let mut kept: Vec<Vec<Vec<f32>>> = Vec::new();
         let mut reward_sum = 0.0;
         for b in 0..m {
             let rollout = sample(

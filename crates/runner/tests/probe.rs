@@ -60,16 +60,10 @@ fn setup(set: &[&str], train_steps: usize) -> (Environment, Gpt) {
 fn probe_matches_a_two_pass_recomputation(environment: &Environment, policy: &Gpt) -> f32 {
     let config = &environment.config;
     let t = &config.train;
-    let mut probe = Probe::new(config).unwrap();
+    let probe = Probe::new(config).unwrap();
     let records = probe
         .run(environment, policy, 0, 0, &mut StdRng::seed_from_u64(5))
         .unwrap();
-    // Without room to keep the batches' gradients, the cosines recompute them: the same records.
-    probe.keep_bytes = 0;
-    let recomputed = probe
-        .run(environment, policy, 0, 0, &mut StdRng::seed_from_u64(5))
-        .unwrap();
-    assert_eq!(recomputed, records);
 
     // By hand: the same batches (same RNG), each estimator's gradient from its own loss.
     let mut rng = StdRng::seed_from_u64(5);
