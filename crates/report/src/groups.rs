@@ -45,18 +45,19 @@ pub struct GroupRow {
     pub reached_half_best: usize,
 }
 
-/// How many of a group's finished runs succeeded, and the Wilson 95 % interval of the rate.
+/// How many of a group's trials (its finished and diverged runs) succeeded, and the Wilson 95 %
+/// interval of the rate.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Success {
     pub successes: usize,
-    pub finished: usize,
+    pub trials: usize,
     /// None when no run finished.
     pub interval: Option<(f64, f64)>,
 }
 
 impl Success {
     pub fn rate(&self) -> Option<f64> {
-        (self.finished > 0).then(|| self.successes as f64 / self.finished as f64)
+        (self.trials > 0).then(|| self.successes as f64 / self.trials as f64)
     }
 }
 
@@ -120,12 +121,15 @@ fn group_row(
             Some(first.0 as f64)
         })
         .collect();
+    // A diverged run is a trial that failed; a run that failed on an error (a full disk, a
+    // bad reward program) says nothing about the estimator and is left out.
     let success = success_reward.map(|threshold| {
         let successes = finals.iter().filter(|&&f| f >= threshold).count();
+        let trials = done.len() + count(Status::Diverged);
         Success {
             successes,
-            finished: done.len(),
-            interval: wilson95(successes, done.len()),
+            trials,
+            interval: wilson95(successes, trials),
         }
     });
     GroupRow {
@@ -251,7 +255,7 @@ pub fn success_cell(success: Option<&Success>) -> String {
             (Some(rate), Some((lo, hi))) => format!(
                 "{}/{} = {} [{}, {}]",
                 s.successes,
-                s.finished,
+                s.trials,
                 number(rate),
                 number(lo),
                 number(hi)
@@ -312,8 +316,9 @@ pub fn group_cells(sweep: &Sweep, rows: &[GroupRow], options: &ReportOptions) ->
 pub fn training_note(best: Option<f64>, options: &ReportOptions) -> String {
     let success = match options.success_reward {
         Some(t) => format!(
-            " Success: the finished runs whose final reward is at least {} (k/n = rate), with \
-             the Wilson 95 % interval of the rate.",
+            " Success: the runs whose final reward is at least {} (k/n = rate; a diverged run \
+             counts as a failure, a run that failed on an error is left out), with the Wilson \
+             95 % interval of the rate.",
             number(t)
         ),
         None => String::new(),
@@ -384,7 +389,7 @@ mod tests {
         // 3 of 8 (stats' test): [0.136844, 0.694258].
         let s = Success {
             successes: 3,
-            finished: 8,
+            trials: 8,
             interval: wilson95(3, 8),
         };
         assert_eq!(success_cell(Some(&s)), "3/8 = 0.375 [0.137, 0.694]");

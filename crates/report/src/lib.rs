@@ -51,7 +51,8 @@ pub use variance::{
 #[serde(deny_unknown_fields, default)]
 pub struct ReportOptions {
     /// The final reward at or above which a run counts as a success (`success_rate` and its
-    /// Wilson interval in report.csv); None: no success columns.
+    /// Wilson interval in report.csv; a diverged run counts as a failure); None: no success
+    /// columns.
     pub success_reward: Option<f64>,
 }
 

@@ -131,14 +131,15 @@ fn report_csv_matches_hand_computation() {
 
     // reinforce, lr 0.1: seed 0 finished (final 5, best 8, never 20), seed 1 diverged (its best
     // of 7 does not count), seed 2 failed. One value: a mean, no spread, no interval. Success
-    // 0 of 1: Wilson [0, 2 · (3.841459/2)/4.841459] = [0, 0.793451]. AUC of (8, 5, 4, 3):
+    // 0 of 2 (the diverged run is a failed trial, the failed run no trial): Wilson
+    // [0, 3.841459/(2 + 3.841459)] = [0, 0.657620]. AUC of (8, 5, 4, 3):
     // 14.5/3. KL 0.1, 0.2, 0.3, 0.4: all four steps are within the last 5 → 0.25.
     let r = &rows[2];
     assert_eq!(counts(r), [3, 1, 1, 1, 0]);
     assert_number(r, "final_reward_mean", Some(5.0));
     assert_number(r, "success_rate", Some(0.0));
     assert_number(r, "success_ci95_low", Some(0.0));
-    assert_number(r, "success_ci95_high", Some(0.793451));
+    assert_number(r, "success_ci95_high", Some(0.657620));
     assert_number(r, "auc_mean", Some(14.5 / 3.0));
     assert_number(r, "final_kl_mean", Some(0.25));
     for column in [
@@ -323,7 +324,7 @@ fn summary_and_index_mark_diverged_failed_and_pending_runs() {
     );
     assert_eq!(
         table[4],
-        "| reinforce | 0.1 | 3 (1) | 5.00 (1 run, no interval) | 0/1 = 0 [0, 0.793] | \
+        "| reinforce | 0.1 | 3 (1) | 5.00 (1 run, no interval) | 0/2 = 0 [0, 0.658] | \
          4.83 (1 run, no interval) | 0.250 (1 run, no interval) | 8.00 | never | 1 | 1 |"
     );
     // Each estimator at its own best rate (reinforce 10.25 at 0.01 over 5 at 0.1; rloo 32 at
