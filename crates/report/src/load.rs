@@ -146,11 +146,16 @@ pub fn in_order(estimators: impl Iterator<Item = Estimator>) -> Vec<Estimator> {
     seen
 }
 
-/// The point columns (indices into `point`) that vary, other than the estimator and the seed
-/// and other than columns whose value the estimator fixes (a grid over `train = [{estimator =
-/// …, k = …}]` tables).
+/// The point columns (indices into `point`) that vary, other than the estimator and the seed,
+/// other than columns whose value the estimator fixes (a grid over `train = [{estimator =
+/// …, k = …}]` tables), and other than a grid key whose values are tables: its keys have
+/// columns of their own (`train` beside `train.estimator` and `train.lr`).
 fn panel_columns(summary: &Summary) -> Vec<usize> {
     let position = |name: &str| summary.point_columns.iter().position(|c| c == name);
+    let is_table = |column: &str| {
+        let prefix = format!("{column}.");
+        summary.point_columns.iter().any(|c| c.starts_with(&prefix))
+    };
     let (estimator, seed) = (position(ESTIMATOR), position(SEED));
     let rows = || {
         summary
@@ -160,6 +165,7 @@ fn panel_columns(summary: &Summary) -> Vec<usize> {
     };
     (0..summary.point_columns.len())
         .filter(|&c| Some(c) != estimator && Some(c) != seed)
+        .filter(|&c| !is_table(&summary.point_columns[c]))
         .filter(|&c| {
             let values = first_seen(rows().map(|(point, _)| point[c].as_str()));
             let mut by_estimator: BTreeMap<&str, &str> = BTreeMap::new();

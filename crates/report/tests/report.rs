@@ -470,3 +470,41 @@ fn an_unknown_estimator_is_a_one_line_error_naming_file_line_and_column() {
         "{stderr}"
     );
 }
+
+/// A grid over `train = [{ estimator = …, lr = … }, …]` tables (each estimator over its own
+/// rates) has a `train` column beside `train.estimator` and `train.lr`: the report reads the
+/// rates from `train.lr`, so each estimator is one line over its rates, as with a product grid.
+#[test]
+fn a_grid_of_tables_is_read_through_its_keys() {
+    let (_tmp, dir) = fixture_copy();
+    let path = dir.join("summary.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines = text.lines();
+    let mut out = format!(
+        "run_id,train,{}\n",
+        &lines.next().unwrap()["run_id,".len()..]
+    );
+    for line in lines {
+        let (id, rest) = line.split_once(',').unwrap();
+        let fields: Vec<&str> = rest.split(',').collect();
+        let table = format!(
+            "\"{{ estimator = \"\"{}\"\", lr = {} }}\"",
+            fields[1], fields[2]
+        );
+        out.push_str(&format!("{id},{table},{rest}\n"));
+    }
+    std::fs::write(&path, out).unwrap();
+    let (ok, stderr) = pglab_report(&dir);
+    assert!(ok, "{stderr}");
+    let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(!md.contains("train = {"), "{md}");
+    assert!(
+        md.contains(
+            "| rloo | 0.1 | 0.01, 0.1 | 2 (2) | 32.0 [6.59, 57.4] | 2/2 = 1.00 [0.342, 1.00] | \
+             32.0 [6.59, 57.4] |"
+        ),
+        "{md}"
+    );
+    let rows = rows(&dir.join("report.csv"));
+    assert!(rows.iter().all(|r| !r.contains_key("train")), "{rows:?}");
+}
