@@ -17,7 +17,7 @@ use crate::plot::{Figure, Line, Panel};
 use crate::variance::{REFERENCE, paired_ratios, same_expectation_as_rloo};
 
 /// Panels for probe figures: one per (training estimator, grid point), a row per estimator,
-/// each titled with its number of runs.
+/// each titled with the estimator its runs were trained with and their number.
 fn probe_panels(
     sweep: &Sweep,
     lines: impl Fn(&[&RunCurves]) -> Vec<Line>,
@@ -31,14 +31,15 @@ fn probe_panels(
             let runs: Vec<&RunCurves> = runs_in(sweep, panel)
                 .filter(|r| r.estimator == estimator)
                 .collect();
+            // Short enough for four panels abreast: "rloo runs, lr = 3e-3 (8 probed)".
             let probed = match runs.iter().filter(|r| !r.probe.is_empty()).count() {
-                0 => "no probed run".to_string(),
-                1 => "1 probed run".to_string(),
-                n => format!("{n} probed runs"),
+                0 if runs.is_empty() => "none run".to_string(),
+                0 => "none probed".to_string(),
+                n => format!("{n} probed"),
             };
             let title = match panel.as_str() {
-                "" => format!("trained with {estimator} ({probed})"),
-                p => format!("trained with {estimator}, {p} ({probed})"),
+                "" => format!("{estimator} runs ({probed})"),
+                p => format!("{estimator} runs, {p} ({probed})"),
             };
             panels.push(Panel {
                 title,
