@@ -143,6 +143,8 @@ def markdown_table(records):
     flavour's, and the ratios pglab/torch."""
     pglab_runs = [r for r in records if "torch_version" not in r]
     torch_runs = [r for r in records if "torch_version" in r]
+    if not pglab_runs:
+        sys.exit("compare.py: no pglab record to tabulate")
     title = f"pglab `{pglab_runs[0]['backend']}` ({pglab_runs[0]['threads']} threads)"
     if torch_runs:
         title += (f" vs torch {torch_runs[0]['torch_version']}, transformers "

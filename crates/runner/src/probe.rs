@@ -6,8 +6,8 @@
 //! Every estimator's gradient is Σ_i w_i ∇s_i over the batch's per-sequence gradients
 //! ([`Batch::policy_gradients`]): one backward pass per sequence, whatever the number of
 //! estimators. Before, each distinct advantage vector ran its own forward and backward pass
-//! over the batch: a probe of M = 16 batches of 8 sequences on the default model took 25.5 s
-//! with six estimators and 11.7 s with two; now 15.2 s and 12.3 s (BENCHMARKS.md, "The
+//! over the batch: a run of one probe (M = 16 batches of 8 sequences, the default model) took
+//! 26.4 s with six estimators and 12.5 s with two; now 16.0 s and 13.2 s (BENCHMARKS.md, "The
 //! probe").
 //!
 //! Besides `grad_var` and `snr`, each estimator's direction is scored by the cosine of every
