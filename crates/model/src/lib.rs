@@ -28,7 +28,7 @@ pub mod sample;
 pub mod shard;
 
 pub use logprob::{SequenceLogprobs, TokenBatch, sequence_logprobs};
-pub use sample::{Rollout, SAMPLE_SHARD_ROWS, SamplingConfig, sample};
+pub use sample::{Rollout, SAMPLE_SHARD_ROWS, SamplingConfig, sample, sample_shard_rows};
 pub use shard::{SHARD_ROWS, ShardedLogprobs, per_sequence_logprobs, sharded_logprobs};
 pub mod checkpoint;
 pub mod pretrain;

@@ -3,6 +3,8 @@
 //! training would use (a paired comparison), accumulated per estimator with Welford's method.
 //!
 //! Batch m uses the prompts of step `step + m`, so a probe's batches rotate over all prompts.
+//! The M batches are sampled in one call; each row draws from its own RNG stream, so batch m's
+//! samples do not depend on the other batches.
 //! Every estimator's gradient is Σ_i w_i ∇s_i over the batch's per-sequence gradients
 //! ([`Batch::policy_gradients`]): one backward pass per sequence, whatever the number of
 //! estimators. Before, each distinct advantage vector ran its own forward and backward pass
@@ -74,16 +76,15 @@ impl Probe {
             .iter()
             .map(|_| GradStats::new(dim))
             .collect();
-        // Pass 1: every batch sampled, every estimator's gradient into its statistics.
+        // Pass 1: every batch sampled (in one call: its shards fill the pool, and one shard of
+        // many rows costs little more than one of a batch's), every estimator's gradient into
+        // its statistics.
+        let prompts: Vec<Vec<u32>> = (0..m).flat_map(|b| environment.prompts(step + b)).collect();
+        let rollouts = sample(&policy.valid(), &prompts, &environment.config.sampling, rng)?
+            .chunks(prompts.len() / m);
         let mut batches = Vec::with_capacity(m);
         let mut reward_sum = 0.0;
-        for b in 0..m {
-            let rollout = sample(
-                &policy.valid(),
-                &environment.prompts(step + b),
-                &environment.config.sampling,
-                rng,
-            )?;
+        for rollout in rollouts {
             let scores = environment.score(&rollout)?;
             reward_sum += mean(&scores);
             for (s, g) in

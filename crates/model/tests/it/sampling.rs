@@ -3,7 +3,7 @@
 
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
-use pglab_model::{Gpt, SAMPLE_SHARD_ROWS, SamplingConfig, sample};
+use pglab_model::{Gpt, SAMPLE_SHARD_ROWS, SamplingConfig, sample, sample_shard_rows};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -53,15 +53,21 @@ fn padded_row_samples_what_it_samples_alone() {
     }
 }
 
-/// Rows sample in parallel shards of `SAMPLE_SHARD_ROWS`; a row's completion must not depend on
-/// how the batch was cut: row 17 sits in a 16-row shard padded to 9 positions in the long batch
-/// and in a 4-row shard padded to 4 in the short one.
+/// Rows sample in parallel shards; a row's completion must not depend on how the batch was cut.
+/// On a pool of 4 threads the long batch (35 rows) cuts into shards of 16, 16 and 3 and the
+/// short one (20 rows) into 16 and 4: row 17 sits in a 16-row shard padded to 9 positions in
+/// the long batch and in a 4-row shard padded to 4 in the short one. On one thread the long
+/// batch is one shard of 35.
 #[test]
 fn a_row_samples_the_same_whatever_shard_it_falls_in() {
     assert_eq!(
         SAMPLE_SHARD_ROWS, 16,
-        "the rows below are placed for 16-row shards"
+        "the rows below are placed for shards of 16"
     );
+    assert_eq!(sample_shard_rows(35, 4), 16);
+    assert_eq!(sample_shard_rows(20, 4), 16);
+    assert_eq!(sample_shard_rows(35, 1), 35);
+    assert_eq!(sample_shard_rows(128, 2), 64);
     let model = fixture::load("tiny-gpt2").model;
     let mut prompts: Vec<Vec<u32>> = (0..2 * SAMPLE_SHARD_ROWS + 3)
         .map(|i| {
@@ -72,13 +78,18 @@ fn a_row_samples_the_same_whatever_shard_it_falls_in() {
     // The first row of the second shard repeats row 0's prompt.
     prompts[16] = prompts[0].clone();
     let sampling = config(15);
-    let run = |prompts: &[Vec<u32>]| {
-        sample(&model, prompts, &sampling, &mut StdRng::seed_from_u64(11)).unwrap()
+    let run = |prompts: &[Vec<u32>], threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| sample(&model, prompts, &sampling, &mut StdRng::seed_from_u64(11)).unwrap())
     };
-    let long = run(&prompts);
-    let short = run(&prompts[..20]);
+    let long = run(&prompts, 4);
+    let short = run(&prompts[..20], 4);
     assert_eq!(long.sequences[..20], short.sequences[..]);
-    assert_eq!(long, run(&prompts), "same seed, same rollout");
+    assert_eq!(long, run(&prompts, 4), "same seed, same rollout");
+    assert_eq!(long, run(&prompts, 1), "one shard of 35 rows");
     assert!(long.sequences.iter().all(|s| s.len() <= 9 + 15));
     assert_ne!(
         long.completion(16),
