@@ -8,7 +8,7 @@ use crate::bench::BenchArgs;
 use crate::device::Backend;
 use crate::pretrain::PretrainArgs;
 use crate::report::ReportArgs;
-use crate::sweep::{CheckArgs, SweepArgs};
+use crate::sweep::{CheckArgs, RunArgs, SweepArgs};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -33,7 +33,7 @@ pub enum Command {
     /// Run every point of an experiment's grid (resumable; `--jobs`, `--shard I/N`).
     Sweep(SweepArgs),
     /// Run an experiment file with a single grid point.
-    Run(SweepArgs),
+    Run(RunArgs),
     /// Validate an experiment file and list its runs; nothing is written.
     Check(CheckArgs),
     /// Pretrain the default model (or a model on your own text) into a model directory.

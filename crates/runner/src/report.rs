@@ -20,7 +20,7 @@ pub struct ReportArgs {
 pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     let sweep_file = args.dir.join("sweep.toml");
     let options = match std::fs::read_to_string(&sweep_file) {
-        Ok(text) => experiment::parse(&sweep_file, &text, &[])?.report,
+        Ok(text) => experiment::parse(&sweep_file, &text, &Default::default())?.report,
         // A directory assembled by hand: the report without a success threshold.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => ReportOptions::default(),
         Err(e) => anyhow::bail!("{}: {e}", sweep_file.display()),

@@ -19,7 +19,7 @@ use pglab_report::summary_csv::{self, ESTIMATOR, LR, Outcome, SEED, SummaryRow};
 use pglab_report::{RunResult, Status, write_atomically};
 
 use crate::environment::model_dir;
-use crate::experiment::{self, Experiment, RunSpec};
+use crate::experiment::{self, Experiment, Overrides, RunSpec};
 use crate::hash::sha256_hex;
 use crate::lock::lock;
 use crate::machine::Machine;
@@ -41,16 +41,29 @@ pub struct SweepArgs {
     /// `results`).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Override a setting: `--set train.lr=0.001` (repeatable).
+    #[command(flatten)]
+    pub overrides: Overrides,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The experiment file (TOML); its grid must have one point (pin grid keys with --set).
+    pub file: PathBuf,
+    /// Parent directory of the run's sweep directory (default: the file's `[sweep] out`, else
+    /// `results`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Override a setting, e.g. `--set train.lr=0.001` or `--set seed=3` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
 }
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
+    /// The experiment file (TOML).
     pub file: PathBuf,
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub set: Vec<String>,
+    #[command(flatten)]
+    pub overrides: Overrides,
 }
 
 /// Raised by Ctrl-C: runs stop at their next step; finished runs stay finished.
@@ -58,7 +71,7 @@ static STOP: AtomicBool = AtomicBool::new(false);
 
 /// `pglab check`: validate, list the runs, check the models they need.
 pub fn check(args: &CheckArgs) -> anyhow::Result<()> {
-    let (experiment, runs) = experiment::load(&args.file, &args.set)?;
+    let (experiment, runs) = experiment::load(&args.file, &args.overrides)?;
     check_models(&runs)?;
     writeln!(
         std::io::stdout(),
@@ -74,8 +87,9 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<()> {
 }
 
 /// `pglab run`: an experiment without a grid (or a grid of one point).
-pub fn run_single(args: &SweepArgs) -> anyhow::Result<()> {
-    let (_, runs) = experiment::load(&args.file, &args.set)?;
+pub fn run_single(args: &RunArgs) -> anyhow::Result<()> {
+    let overrides = Overrides::set(&args.set);
+    let (_, runs) = experiment::load(&args.file, &overrides)?;
     if runs.len() != 1 {
         bail!(
             "{}: the grid has {} points; `pglab run` runs one (use `pglab sweep`, or pin grid keys with --set)",
@@ -83,19 +97,31 @@ pub fn run_single(args: &SweepArgs) -> anyhow::Result<()> {
             runs.len()
         );
     }
-    sweep(args)
+    sweep(&SweepArgs {
+        file: args.file.clone(),
+        jobs: Some(1),
+        shard: None,
+        out: args.out.clone(),
+        overrides,
+    })
 }
 
 pub fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
-    let (experiment, runs) = experiment::load(&args.file, &args.set)?;
+    let (experiment, runs) = experiment::load(&args.file, &args.overrides)?;
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     check_models(&runs)?;
     let out = experiment.output_dir(args.out.as_deref());
+    let recorded = RecordedOverrides::of(&args.overrides);
+    recorded.check_against(&out)?;
     let runs_dir = out.join("runs");
     std::fs::create_dir_all(&runs_dir)
         .with_context(|| format!("creating {}", runs_dir.display()))?;
     let _lock = lock(&out, shard)?;
     write_atomically(&out.join("sweep.toml"), experiment.text.as_bytes())?;
+    write_atomically(
+        &out.join("overrides.json"),
+        serde_json::to_string_pretty(&recorded)?.as_bytes(),
+    )?;
 
     let mine: Vec<&RunSpec> = runs
         .iter()
@@ -195,6 +221,73 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
         bail!("{}", problems.join("; "));
     }
     Ok(())
+}
+
+/// The command line's overrides of a sweep, as `overrides.json` records them: a sweep directory
+/// resumes only under the same ones. Another `--grid seed=…` in the same directory would mix two
+/// sweeps' runs in one report, and another `--set` would redo finished runs under new settings,
+/// so either is refused with a pointer to `--out`.
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct RecordedOverrides {
+    /// As typed (`--grid seed=100..108`).
+    command_line: String,
+    /// As applied (`grid seed = [100, 101, …]`), what is compared.
+    applied: Vec<String>,
+}
+
+impl RecordedOverrides {
+    fn of(overrides: &Overrides) -> Self {
+        let mut applied: Vec<String> = overrides
+            .set
+            .iter()
+            .filter_map(|s| experiment::overrides::parse_override(s).ok())
+            .map(|(k, v)| format!("set {k} = {v}"))
+            .collect();
+        applied.extend(
+            overrides
+                .grid
+                .iter()
+                .filter_map(|g| experiment::overrides::parse_grid_override(g).ok())
+                .map(|(k, v)| format!("grid {k} = {}", toml::Value::Array(v))),
+        );
+        Self {
+            command_line: overrides.describe(),
+            applied,
+        }
+    }
+
+    /// Refuses a sweep directory that was run under other overrides (one without a record had
+    /// none).
+    fn check_against(&self, out: &Path) -> anyhow::Result<()> {
+        if !out.join("runs").exists() {
+            return Ok(());
+        }
+        let path = out.join("overrides.json");
+        let before = match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .with_context(|| format!("{}: not an overrides record", path.display()))?,
+            Err(_) => Self {
+                command_line: String::new(),
+                applied: Vec::new(),
+            },
+        };
+        if before.applied != self.applied {
+            let said = |c: &str| {
+                if c.is_empty() {
+                    "no --set or --grid".to_string()
+                } else {
+                    format!("`{c}`")
+                }
+            };
+            bail!(
+                "{}: this sweep directory was run with {}, this command has {}; give it another --out (or delete the directory) so the two sweeps' runs do not mix",
+                out.display(),
+                said(&before.command_line),
+                said(&self.command_line)
+            );
+        }
+        Ok(())
+    }
 }
 
 /// Trains one grid point into `dir` (from scratch), and records how it ended: its status (None

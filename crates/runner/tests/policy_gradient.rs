@@ -20,7 +20,11 @@ fn environment(set: &[&str]) -> (Environment, Gpt) {
     let root = Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo")).join("../..");
     std::env::set_current_dir(&root).unwrap();
     let set: Vec<String> = set.iter().map(|s| s.to_string()).collect();
-    let (_, runs) = experiment::load(Path::new("experiments/smoke.toml"), &set).unwrap();
+    let (_, runs) = experiment::load(
+        Path::new("experiments/smoke.toml"),
+        &experiment::Overrides::set(&set),
+    )
+    .unwrap();
     Environment::load(&runs[0].config, &Device::flex()).unwrap()
 }
 

@@ -33,7 +33,11 @@ fn setup(set: &[&str], train_steps: usize) -> (Environment, Gpt) {
         ]
         .map(String::from),
     );
-    let (_, runs) = experiment::load(Path::new("experiments/smoke.toml"), &set).unwrap();
+    let (_, runs) = experiment::load(
+        Path::new("experiments/smoke.toml"),
+        &experiment::Overrides::set(&set),
+    )
+    .unwrap();
     let (environment, mut policy) = Environment::load(&runs[0].config, &Device::flex()).unwrap();
     let t = &environment.config.train;
     let mut advantages = Advantages::new(t.estimator, t.k, t.advantage_options()).unwrap();

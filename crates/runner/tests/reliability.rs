@@ -380,8 +380,12 @@ fn fuzzed_experiment_files_are_errors_never_panics() {
             vec![]
         };
         let parsed = std::panic::catch_unwind(|| {
-            pglab_runner::experiment::parse(path, &doc, &overrides)
-                .and_then(|e| e.expand().map(|runs| runs.len()))
+            pglab_runner::experiment::parse(
+                path,
+                &doc,
+                &pglab_runner::experiment::Overrides::set(&overrides),
+            )
+            .and_then(|e| e.expand().map(|runs| runs.len()))
         });
         match parsed {
             Ok(Ok(_)) => accepted += 1,

@@ -4,7 +4,7 @@
 //! valid one.
 //!
 //! - [`schema`]: the settings as serde types, with defaults;
-//! - [`overrides`]: `--set key=value`;
+//! - [`overrides`]: `--set key=value` and `--grid key=values`;
 //! - [`grid`]: expansion and run ids;
 //! - [`validate`]: what serde cannot check;
 //! - [`diagnostics`]: where an error is and what to say about it.
@@ -27,7 +27,8 @@ use toml::{Spanned, Table, Value};
 
 use diagnostics::{describe, first_line, locate_grid_key, locate_key, location, offending_key};
 use grid::{Point, expand_grid, run_id};
-use overrides::{get_dotted, parse_override, set_dotted};
+pub use overrides::Overrides;
+use overrides::{get_dotted, parse_grid_override, parse_override, set_dotted};
 pub use schema::{LoggingConfig, OptimizerKind, ProbeConfig, RunConfig, SweepSection, TrainConfig};
 pub use validate::validate;
 
@@ -41,6 +42,8 @@ pub struct Experiment {
     base: Table,
     /// Dotted key → values, keys in the order the file gives them.
     pub grid: Vec<(String, Vec<Value>)>,
+    /// The grid keys `--grid` gave (errors about them name the flag, not the file).
+    command_line_axes: Vec<String>,
     /// The `[report]` table: how the sweep's report judges its runs.
     pub report: ReportOptions,
 }
@@ -54,9 +57,9 @@ pub struct RunSpec {
     pub config: RunConfig,
 }
 
-/// Reads, parses and validates an experiment file with `--set key=value` overrides applied,
-/// and expands the grid. Nothing is written.
-pub fn load(path: &Path, overrides: &[String]) -> anyhow::Result<(Experiment, Vec<RunSpec>)> {
+/// Reads, parses and validates an experiment file with the command line's `--set` and `--grid`
+/// overrides applied, and expands the grid. Nothing is written.
+pub fn load(path: &Path, overrides: &Overrides) -> anyhow::Result<(Experiment, Vec<RunSpec>)> {
     let text =
         std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let experiment = parse(path, &text, overrides)?;
@@ -76,7 +79,7 @@ struct FileShape {
     report: ReportOptions,
 }
 
-pub fn parse(path: &Path, text: &str, overrides: &[String]) -> anyhow::Result<Experiment> {
+pub fn parse(path: &Path, text: &str, overrides: &Overrides) -> anyhow::Result<Experiment> {
     let here = |span: Option<std::ops::Range<usize>>| location(path, text, span);
     let mut table: Table = text
         .parse::<Table>()
@@ -88,7 +91,7 @@ pub fn parse(path: &Path, text: &str, overrides: &[String]) -> anyhow::Result<Ex
     }
     let mut shape: FileShape = toml::from_str(text)
         .map_err(|e| anyhow::anyhow!("{}: {}", here(e.span()), describe(e.message(), "")))?;
-    for set in overrides {
+    for set in &overrides.set {
         let (key, value) = parse_override(set)?;
         // Setting a grid key pins it: the grid no longer varies it.
         shape.grid.remove(&key);
@@ -97,30 +100,30 @@ pub fn parse(path: &Path, text: &str, overrides: &[String]) -> anyhow::Result<Ex
         eprintln!("set {key} = {value}");
     }
     for (key, values) in &shape.grid {
-        let at = here(Some(values.span()));
-        if values.get_ref().is_empty() {
-            anyhow::bail!("{at}: grid.\"{key}\": empty list; give at least one value");
-        }
-        let list = values.get_ref();
-        for (i, v) in list.iter().enumerate() {
-            if list[..i].contains(v) {
-                anyhow::bail!("{at}: grid.\"{key}\": value {v} appears twice");
-            }
-        }
+        check_grid_values(values.get_ref())
+            .map_err(|e| anyhow::anyhow!("{}: grid.\"{key}\": {e}", here(Some(values.span()))))?;
     }
     // The keys in the order the file writes them (their spans), so run ids read the same way.
     let mut keys: Vec<(&String, &Spanned<Vec<Value>>)> = shape.grid.iter().collect();
     keys.sort_by_key(|(_, values)| values.span().start);
-    let grid = keys
+    let mut grid: Vec<(String, Vec<Value>)> = keys
         .into_iter()
         .map(|(k, v)| (k.clone(), v.get_ref().clone()))
         .collect();
+    let mut command_line_axes = Vec::new();
+    for arg in &overrides.grid {
+        let (key, values) = parse_grid_override(arg)?;
+        command_line_axes.push(key.clone());
+        replace_grid_axis(&mut grid, &overrides.set, key, values)
+            .map_err(|e| anyhow::anyhow!("--grid {}: {e}", arg.escape_debug()))?;
+    }
     let experiment = Experiment {
         path: path.to_path_buf(),
         text: text.to_string(),
         sweep: shape.sweep,
         base: table,
         grid,
+        command_line_axes,
         report: shape.report,
     };
     // The base settings must form a valid run on their own when there is no grid (with a grid,
@@ -130,6 +133,53 @@ pub fn parse(path: &Path, text: &str, overrides: &[String]) -> anyhow::Result<Ex
     }
     experiment.check_values_the_grid_replaces()?;
     Ok(experiment)
+}
+
+/// A grid axis's values: at least one, none twice.
+fn check_grid_values(values: &[Value]) -> Result<(), String> {
+    if values.is_empty() {
+        return Err("empty list; give at least one value".into());
+    }
+    for (i, v) in values.iter().enumerate() {
+        if values[..i].contains(v) {
+            return Err(format!("value {v} appears twice"));
+        }
+    }
+    Ok(())
+}
+
+/// `--grid key=values`: replaces the axis `key` where the file has one (keeping its place in
+/// the run ids), else adds it as the last (fastest-varying) axis.
+fn replace_grid_axis(
+    grid: &mut Vec<(String, Vec<Value>)>,
+    pinned: &[String],
+    key: String,
+    values: Vec<Value>,
+) -> Result<(), String> {
+    check_grid_values(&values)?;
+    if pinned
+        .iter()
+        .any(|set| set.split_once('=').is_some_and(|(k, _)| k.trim() == key))
+    {
+        return Err(format!(
+            "`{key}` is also given by --set; give one or the other"
+        ));
+    }
+    let nested = |outer: &str, inner: &str| inner.starts_with(&format!("{outer}."));
+    if let Some((other, _)) = grid
+        .iter()
+        .find(|(k, _)| nested(k, &key) || nested(&key, k))
+    {
+        return Err(format!(
+            "the grid's key `{other}` already varies `{key}` (or the other way round): replace `{other}` instead"
+        ));
+    }
+    eprintln!("grid {key} = {}", Value::Array(values.clone()));
+    match grid.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, old)) => *old = values,
+        None => grid.push((key, values)),
+    }
+    Ok(())
 }
 
 impl Experiment {
@@ -193,14 +243,25 @@ impl Experiment {
         let locate_grid = |key: &str| locate_grid_key(&self.path, &self.text, key);
         let mut table = self.base.clone();
         for (key, value) in point {
-            set_dotted(&mut table, key, value.clone())
-                .map_err(|e| anyhow::anyhow!("{}: grid.\"{key}\": {e}", locate_grid(key)))?;
+            set_dotted(&mut table, key, value.clone()).map_err(|e| {
+                if self.command_line_axes.iter().any(|k| k == key) {
+                    anyhow::anyhow!("--grid {key}: {e}")
+                } else {
+                    anyhow::anyhow!("{}: grid.\"{key}\": {e}", locate_grid(key))
+                }
+            })?;
         }
         let grid_note = |key: &str| -> Option<String> {
             point
                 .iter()
-                .find(|(k, _)| k == key)
-                .map(|(k, v)| format!("{}: grid.\"{k}\" = {v}", locate_grid(k)))
+                .find(|(k, _)| k == key || k.starts_with(&format!("{key}.")))
+                .map(|(k, v)| {
+                    if self.command_line_axes.contains(k) {
+                        format!("--grid {k}: value {v}")
+                    } else {
+                        format!("{}: grid.\"{k}\" = {v}", locate_grid(k))
+                    }
+                })
         };
         let at =
             |key: &str| grid_note(key).unwrap_or_else(|| locate_key(&self.path, &self.text, key));

@@ -20,7 +20,7 @@ steps = 10
 
 fn runs(text: &str, overrides: &[&str]) -> anyhow::Result<Vec<RunSpec>> {
     let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
-    parse(Path::new("exp.toml"), text, &overrides)?.expand()
+    parse(Path::new("exp.toml"), text, &Overrides::set(&overrides))?.expand()
 }
 
 fn error(text: &str) -> String {
@@ -226,7 +226,8 @@ fn committed_experiments_are_valid() {
         "probe_at_start",
     ] {
         let path = dir.join(format!("{name}.toml"));
-        let (experiment, runs) = load(&path, &[]).unwrap_or_else(|e| panic!("{name}: {e:#}"));
+        let (experiment, runs) =
+            load(&path, &Overrides::default()).unwrap_or_else(|e| panic!("{name}: {e:#}"));
         assert!(!runs.is_empty(), "{name}");
         assert!(experiment.output_dir(None).ends_with(name), "{name}");
     }
@@ -279,4 +280,104 @@ fn a_base_value_the_grid_replaces_is_not_validated_in_combinations_it_never_runs
             .replace("\"rloo\"", "\"reinforce\"")
     );
     assert_eq!(runs(&text, &[]).expect("valid grid").len(), 4);
+}
+
+fn gridded(text: &str, grid: &[&str], set: &[&str]) -> anyhow::Result<Vec<RunSpec>> {
+    let overrides = Overrides {
+        set: set.iter().map(|s| s.to_string()).collect(),
+        grid: grid.iter().map(|s| s.to_string()).collect(),
+    };
+    parse(Path::new("exp.toml"), text, &overrides)?.expand()
+}
+
+fn ids(runs: &[RunSpec]) -> Vec<&str> {
+    runs.iter().map(|r| r.id.as_str()).collect()
+}
+
+#[test]
+fn grid_override_replaces_an_axis_in_place_and_adds_new_ones_last() {
+    let text = format!("{BASE}\n[grid]\nseed = [0, 1]\n\"train.lr\" = [0.1, 0.2]\n");
+    // A half-open range replaces seed, which stays the slowest axis.
+    let runs = gridded(&text, &["seed=100..103"], &[]).unwrap();
+    assert_eq!(
+        ids(&runs),
+        [
+            "s100-lr0.1",
+            "s100-lr0.2",
+            "s101-lr0.1",
+            "s101-lr0.2",
+            "s102-lr0.1",
+            "s102-lr0.2"
+        ]
+    );
+    assert_eq!(runs[2].config.seed, 101);
+    // A list of bare words, a TOML list of floats, and a new axis that varies fastest.
+    let runs = gridded(
+        &text,
+        &["train.lr=[1e-4, 3e-4]", "train.estimator=[grpo, rloo]"],
+        &["seed=5"],
+    )
+    .unwrap();
+    assert_eq!(
+        ids(&runs),
+        ["lr1e-4-grpo", "lr1e-4-rloo", "lr3e-4-grpo", "lr3e-4-rloo"]
+    );
+    assert_eq!(runs[3].config.train.lr, 3e-4);
+    assert_eq!(runs[3].config.train.estimator, Estimator::Rloo);
+    assert!(runs.iter().all(|r| r.config.seed == 5));
+    // One value is a one-point axis; a file without a grid gains one.
+    assert_eq!(ids(&gridded(BASE, &["seed=4"], &[]).unwrap()), ["s4"]);
+}
+
+#[test]
+fn bad_grid_overrides_are_one_line_naming_the_flag() {
+    let text = format!("{BASE}\n[grid]\nseed = [0, 1]\n");
+    for (grid, set, expected) in [
+        ("seed=5..2", "", "--grid seed=5..2: the range 5..2 is empty"),
+        ("seed=3..3", "", "the range 3..3 is empty"),
+        ("seed=a..b", "", "--grid seed=a..b: `a` is not an integer"),
+        ("seed=1.5..4", "", "`1.5` is not an integer"),
+        ("seed=[]", "", "--grid seed=[]: no values"),
+        ("seed=[1, 2, 1]", "", "value 1 appears twice"),
+        ("seed", "", "--grid seed: expected KEY=VALUES"),
+        ("=[1]", "", "is not a key"),
+        (
+            "trian.lr=[0.1]",
+            "",
+            "--grid trian.lr: value 0.1: trian: unknown key",
+        ),
+        ("train.lrr=[0.1]", "", "did you mean `lr`"),
+        (
+            "train.estimator=[rlooo]",
+            "",
+            "--grid train.estimator: value \"rlooo\"",
+        ),
+        ("train.lr=[-1]", "", "--grid train.lr: value -1"),
+        ("seed=0..2", "seed=3", "`seed` is also given by --set"),
+    ] {
+        let set: Vec<&str> = if set.is_empty() { vec![] } else { vec![set] };
+        let err = format!("{:#}", gridded(&text, &[grid], &set).unwrap_err());
+        assert!(err.contains(expected), "{grid}: {err}");
+        assert!(!err.contains('\n'), "{grid}: one line: {err}");
+    }
+    // An axis the grid already varies through a table of keys.
+    let tables = format!(
+        "{BASE}\n[grid]\ntrain = [{{ estimator = \"rloo\", lr = 0.1 }}, {{ estimator = \"grpo\", lr = 0.2 }}]\n"
+    );
+    let err = format!(
+        "{:#}",
+        gridded(&tables, &["train.lr=[0.3]"], &[]).unwrap_err()
+    );
+    assert!(
+        err.contains("the grid's key `train` already varies `train.lr`"),
+        "{err}"
+    );
+    // A table axis can be replaced whole.
+    let runs = gridded(
+        &tables,
+        &["train=[{ estimator = \"reinforce\", lr = 0.5 }]"],
+        &[],
+    )
+    .unwrap();
+    assert_eq!(ids(&runs), ["reinforce-lr0.5"]);
 }
