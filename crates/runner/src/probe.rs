@@ -15,12 +15,14 @@
 //! Besides `grad_var` and `snr`, each estimator's direction is scored by the cosine of every
 //! batch's gradient to a held-out reference: the summed gradient, over the OTHER batches, of
 //! the unbiased estimator with the lowest `grad_var` in this probe (so no batch is compared
-//! with itself). Which estimator that is is known only after every batch, so the probe runs two
+//! with itself). Which estimator that is is known only after every batch, so the probe makes two
 //! passes over its batches: the first samples them and accumulates the statistics, the second
-//! takes the same samples' gradients again (bitwise the same) for the cosines. Keeping the
-//! first pass's gradients instead would hold M · E · n_params · 4 bytes (382 MB for the default
-//! model at M = 16 with six estimators; 26 GB at the chapter's size), and measured no faster
-//! (15.5 s against 15.0 s, median of 3).
+//! scores each batch's gradients against the reference. The second pass reuses the first pass's
+//! gradients when they fit in [`KEEP_GRADIENTS_BYTES`] (M · E · n_params · 4 bytes: 382 MB for
+//! the default model at M = 16 with six estimators), and otherwise takes them again (bitwise
+//! the same; 26 GB would not fit at the chapter's size). Reusing them halved the probe: two
+//! seeds of `probe_at_start.toml` on 2 jobs, 21.9 s → 12.0 s, the same probe.csv
+//! (BENCHMARKS.md, "The probe").
 
 use burn::module::Module;
 use pglab_estimator::stats::mean;
@@ -32,6 +34,10 @@ use rand::rngs::StdRng;
 use crate::environment::Environment;
 use crate::experiment::RunConfig;
 use crate::gradient::Batch;
+
+/// Up to this many bytes of first-pass gradients are kept for the second pass rather than
+/// recomputed: per job, so a sweep holds up to jobs × this at once.
+pub const KEEP_GRADIENTS_BYTES: usize = 512 << 20;
 
 /// One `Advantages` per probed estimator, each observing the run's rewards so that
 /// `reinforce_ema`'s baseline is the one it would have had in this run.
@@ -82,17 +88,19 @@ impl Probe {
         let prompts: Vec<Vec<u32>> = (0..m).flat_map(|b| environment.prompts(step + b)).collect();
         let rollouts = sample(&policy.valid(), &prompts, &environment.config.sampling, rng)?
             .chunks(prompts.len() / m);
+        let keep = m * self.estimators.len() * dim * 4 <= KEEP_GRADIENTS_BYTES;
         let mut batches = Vec::with_capacity(m);
+        let mut kept = Vec::new();
         let mut reward_sum = 0.0;
         for rollout in rollouts {
             let scores = environment.score(&rollout)?;
             reward_sum += mean(&scores);
-            for (s, g) in
-                stats
-                    .iter_mut()
-                    .zip(self.gradients(environment, policy, &rollout, &scores)?)
-            {
-                s.push(&g)?;
+            let gradients = self.gradients(environment, policy, &rollout, &scores)?;
+            for (s, g) in stats.iter_mut().zip(&gradients) {
+                s.push(g)?;
+            }
+            if keep {
+                kept.push(gradients);
             }
             batches.push((rollout, scores));
         }
@@ -100,8 +108,11 @@ impl Probe {
         let mut cosines: Vec<Vec<f64>> = vec![Vec::new(); self.estimators.len()];
         if let Some(r) = self.reference(&stats)? {
             let total: Vec<f64> = stats[r].mean().iter().map(|x| x * m as f64).collect();
-            for (rollout, scores) in &batches {
-                let gradients = self.gradients(environment, policy, rollout, scores)?;
+            for (b, (rollout, scores)) in batches.iter().enumerate() {
+                let gradients = match kept.get_mut(b) {
+                    Some(g) => std::mem::take(g),
+                    None => self.gradients(environment, policy, rollout, scores)?,
+                };
                 let held_out: Vec<f64> = total
                     .iter()
                     .zip(&gradients[r])
