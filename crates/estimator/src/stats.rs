@@ -112,6 +112,27 @@ pub fn wilson95(successes: usize, n: usize) -> Option<(f64, f64)> {
     Some(((centre - half).max(0.0), (centre + half).min(1.0)))
 }
 
+/// The difference of two means, a − b, with Welch's 95 % interval: half-width
+/// t₀.₉₇₅(ν) · √(s_a²/n_a + s_b²/n_b), ν the Welch–Satterthwaite degrees of freedom rounded
+/// down (slightly wider, never narrower). Two intervals that overlap can still have a
+/// difference whose interval excludes 0: this, not the overlap, is the test of a difference.
+/// None when either side has fewer than two values, or neither varies.
+pub fn welch95(a: &Spread, b: &Spread) -> Option<(f64, f64, f64)> {
+    if a.n < 2 || b.n < 2 {
+        return None;
+    }
+    let (va, vb) = (a.std.powi(2) / a.n as f64, b.std.powi(2) / b.n as f64);
+    let se2 = va + vb;
+    if se2.is_nan() || se2 <= 0.0 {
+        return None;
+    }
+    let df = se2.powi(2) / (va.powi(2) / (a.n - 1) as f64 + vb.powi(2) / (b.n - 1) as f64);
+    // ν is exactly an integer for equal variances and sizes; rounding must not drop it by one.
+    let half = t95(((df + 1e-9).floor() as usize).max(1)) * se2.sqrt();
+    let diff = a.mean - b.mean;
+    Some((diff, diff - half, diff + half))
+}
+
 /// The 0.975 quantile of Student's t distribution with `df` degrees of freedom: exact to the
 /// printed digits up to 30 (the table every statistics book prints; seeds rarely number more),
 /// then the Cornish–Fisher expansion around the normal quantile, within 1e-5 there. A table
@@ -261,5 +282,38 @@ mod tests {
         assert_eq!(median([4.0, 1.0, 2.0, 3.0]), Some(2.5));
         assert_eq!(median([f64::NAN, 5.0, f64::INFINITY]), Some(5.0));
         assert_eq!(median([f64::NAN]), None);
+    }
+
+    #[test]
+    fn welch_interval_matches_a_hand_computation() {
+        // a = 1, 2, 3, 4: mean 2.5, s² = 5/3; b = 2, 4, 6: mean 4, s² = 4. se² = 5/12 + 4/3 =
+        // 1.75; ν = 1.75² / ((5/12)²/3 + (4/3)²/2) = 3.0625 / 0.946759… = 3.2347 → 3, t = 3.182446;
+        // half-width 3.182446 · √1.75 = 4.209980.
+        let (a, b) = (
+            spread(&[1.0, 2.0, 3.0, 4.0]).unwrap(),
+            spread(&[2.0, 4.0, 6.0]).unwrap(),
+        );
+        let (diff, low, high) = welch95(&a, &b).unwrap();
+        assert!((diff + 1.5).abs() < 1e-12);
+        assert!((low - (-1.5 - 4.209980)).abs() < 1e-5, "{low}");
+        assert!((high - (-1.5 + 4.209980)).abs() < 1e-5, "{high}");
+        // Overlapping intervals ([9.37, 10.63] and [8.17, 9.43]), a difference that excludes
+        // 0: 1.2 ± 2.145 · 0.378 = [0.389, 2.011].
+        let x_values = [9.0, 10.0, 11.0, 9.0, 10.0, 11.0, 10.0, 10.0];
+        let y_values = x_values.map(|v| v - 1.2);
+        let (x, y) = (spread(&x_values).unwrap(), spread(&y_values).unwrap());
+        let (x_low, _) = x.interval().unwrap();
+        let (_, y_high) = y.interval().unwrap();
+        assert!(x_low < y_high, "the intervals overlap");
+        let (_, low, high) = welch95(&x, &y).unwrap();
+        assert!(
+            (low - 0.389).abs() < 1e-3 && (high - 2.011).abs() < 1e-3,
+            "{low} {high}"
+        );
+        assert_eq!(welch95(&spread(&[1.0]).unwrap(), &y), None);
+        assert_eq!(
+            welch95(&spread(&[2.0, 2.0]).unwrap(), &spread(&[1.0, 1.0]).unwrap()),
+            None
+        );
     }
 }

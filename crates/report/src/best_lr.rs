@@ -5,6 +5,7 @@
 //! Only for sweeps whose `train.lr` takes at least two values.
 
 use pglab_estimator::Estimator;
+use pglab_estimator::stats::{Spread, welch95};
 
 use crate::ReportOptions;
 use crate::groups::{GroupRow, success_cell};
@@ -126,6 +127,62 @@ pub fn cells(best: &[BestLr], options: &ReportOptions) -> Cells {
     Cells { header, rows }
 }
 
+/// Every pair of lines at their best rates, the later in the table minus the earlier
+/// (`rloo − reinforce`): the difference of mean final rewards and of mean rewards over training,
+/// each with Welch's 95 % interval. None with fewer than two lines.
+pub fn head_to_head(best: &[BestLr]) -> Option<Cells> {
+    if best.len() < 2 {
+        return None;
+    }
+    let difference = |a: Option<Spread>, b: Option<Spread>| -> String {
+        match a.zip(b).and_then(|(a, b)| welch95(&a, &b)) {
+            Some((d, low, high)) => {
+                let verdict = if low > 0.0 || high < 0.0 {
+                    "excludes 0"
+                } else {
+                    "includes 0"
+                };
+                format!(
+                    "{} [{}, {}] ({verdict})",
+                    number(d),
+                    number(low),
+                    number(high)
+                )
+            }
+            None => "–".into(),
+        }
+    };
+    let header = [
+        "difference at the best rates",
+        "final reward",
+        "mean reward over training (AUC)",
+    ]
+    .map(String::from)
+    .to_vec();
+    let mut rows = Vec::new();
+    for (i, earlier) in best.iter().enumerate() {
+        for later in &best[i + 1..] {
+            rows.push(vec![
+                format!(
+                    "{} ({}) − {} ({})",
+                    later.label,
+                    format_float(later.lr()),
+                    earlier.label,
+                    format_float(earlier.lr())
+                ),
+                difference(later.row.final_reward, earlier.row.final_reward),
+                difference(later.row.auc, earlier.row.auc),
+            ]);
+        }
+    }
+    Some(Cells { header, rows })
+}
+
+pub const HEAD_TO_HEAD_NOTE: &str = "The difference of the two means over seeds, with Welch's 95 % \
+     interval (unequal variances; Welch–Satterthwaite degrees of freedom, rounded down). This, \
+     not whether the two rows' own intervals overlap, says whether one estimator is ahead: two \
+     overlapping intervals can still have a difference whose interval excludes 0.";
+
 /// The warnings under the table: a best rate at the edge of its grid.
 pub fn warnings(best: &[BestLr]) -> Vec<String> {
     best.iter()
@@ -218,5 +275,52 @@ mod tests {
               optimum may lie outside it."
             ]
         );
+    }
+
+    #[test]
+    fn head_to_head_is_the_later_minus_the_earlier_with_welch_intervals() {
+        use pglab_estimator::stats::spread;
+        let row = |estimator, lr, finals: &[f64], aucs: &[f64]| GroupRow {
+            estimator,
+            panel: String::new(),
+            panel_values: Vec::new(),
+            lr: Some(lr),
+            runs: finals.len(),
+            finished: finals.len(),
+            diverged: 0,
+            failed: 0,
+            final_reward: spread(finals),
+            success: None,
+            auc: spread(aucs),
+            final_kl: None,
+            best_reward: None,
+            generations_to_half_best: None,
+            reached_half_best: 0,
+        };
+        // Final rewards: the hand-computed case of stats::welch95 (1.5 ± 4.209980); AUC: the
+        // same values shifted so the difference, 11.5 ± 4.21, excludes 0.
+        let reinforce = row(
+            Estimator::Reinforce,
+            3e-4,
+            &[1.0, 2.0, 3.0, 4.0],
+            &[1.0, 2.0, 3.0, 4.0],
+        );
+        let rloo = row(Estimator::Rloo, 3e-3, &[2.0, 4.0, 6.0], &[12.0, 14.0, 16.0]);
+        let best = |label: &str, row| BestLr {
+            label: label.into(),
+            estimator: Estimator::Rloo,
+            row,
+            grid: vec![3e-4, 3e-3],
+        };
+        let cells = head_to_head(&[best("reinforce", &reinforce), best("rloo", &rloo)]).unwrap();
+        assert_eq!(
+            cells.rows,
+            [[
+                "rloo (3e-3) − reinforce (3e-4)",
+                "1.50 [-2.71, 5.71] (includes 0)",
+                "11.5 [7.29, 15.7] (excludes 0)"
+            ]]
+        );
+        assert!(head_to_head(&[best("rloo", &rloo)]).is_none());
     }
 }

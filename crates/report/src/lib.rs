@@ -108,6 +108,14 @@ fn sections(
             note: best_lr::note(options),
             warnings: best_lr::warnings(&best),
         });
+        if let Some(cells) = best_lr::head_to_head(&best) {
+            sections.push(summary::Section {
+                title: "Head to head, each at its best learning rate".into(),
+                cells,
+                note: best_lr::HEAD_TO_HEAD_NOTE.into(),
+                warnings: Vec::new(),
+            });
+        }
     }
     if let Some(cells) = kl_tradeoff::cells(sweep, groups) {
         sections.push(summary::Section {

@@ -362,9 +362,15 @@ fn summary_and_index_mark_diverged_failed_and_pending_runs() {
         md.contains("| reinforce | 3 (5) | yes | 13.5× [5.56×, 32.7×] |"),
         "{md}"
     );
+    // Head to head at the best rates: rloo's 30, 34 against reinforce's 10, 12, 14, 5: 21.75,
+    // se² = 8/2 + 14.9167/4 = 7.729, Welch ν = 2.895 → 2, t = 4.302653: ± 11.962.
+    assert!(
+        md.contains("| rloo (0.1) − reinforce (0.01) | 21.8 [9.79, 33.7] (excludes 0) |"),
+        "{md}"
+    );
     // Every table is followed by the sentence that says what its intervals are.
     let sections: Vec<&str> = md.split("\n## ").skip(1).collect();
-    assert_eq!(sections.len(), 6, "{md}");
+    assert_eq!(sections.len(), 7, "{md}");
     for section in sections.iter().filter(|s| s.contains("\n|---")) {
         let after = section.rsplit_once("|\n\n").map_or("", |(_, rest)| rest);
         assert!(after.contains("95 %"), "no interval note under {section}");
