@@ -52,6 +52,8 @@ pub struct PretrainArgs {
     /// The model directory to write.
     #[arg(long, default_value = "models/default")]
     pub out: PathBuf,
+    /// Where to run: `auto` (a hardware GPU through wgpu if there is one, else `flex`), `flex`
+    /// (CPU) or `wgpu`.
     #[arg(long, value_enum, default_value = "auto")]
     pub backend: Backend,
     /// Retrain even if `--out` already holds a model with the same settings.
@@ -204,7 +206,17 @@ pub struct Results {
     pub train_tokens: usize,
     pub eval_tokens: usize,
     pub initial_eval_loss: f64,
+    /// The held-out loss of the weights kept: the best of every evaluation.
     pub final_eval_loss: f64,
+    /// The step of the weights kept.
+    #[serde(default)]
+    pub best_step: usize,
+    /// Where training stopped early, the held-out loss having stopped improving.
+    #[serde(default)]
+    pub stopped_at: Option<usize>,
+    /// Said when the model ends no better than a unigram table or its starting weights.
+    #[serde(default)]
+    pub warning: Option<String>,
     /// exp(final held-out loss).
     pub eval_perplexity: f64,
     /// The unigram model's perplexity on the same held-out tokens.
@@ -438,6 +450,9 @@ fn results(
         eval_tokens: p.eval_tokens,
         initial_eval_loss: p.initial_eval_loss,
         final_eval_loss: p.final_eval_loss,
+        best_step: p.best_step,
+        stopped_at: p.stopped_at,
+        warning: p.warning(),
         eval_perplexity: p.final_eval_loss.exp(),
         unigram_perplexity: p.unigram_eval_loss.exp(),
         a_words_mean,
@@ -549,12 +564,19 @@ fn print_results(out: &Path, r: &Results) -> std::io::Result<()> {
     )?;
     writeln!(
         std::io::stdout(),
-        "  held-out perplexity {:.2} (loss {:.3}; {:.1} before training), unigram baseline {:.1}",
+        "  held-out perplexity {:.2} (loss {:.3}; {:.1} before training), unigram baseline {:.1}; weights of step {}{}",
         r.eval_perplexity,
         r.final_eval_loss,
         r.initial_eval_loss.exp(),
-        r.unigram_perplexity
+        r.unigram_perplexity,
+        r.best_step,
+        r.stopped_at.map_or(String::new(), |s| format!(
+            " (stopped at step {s}: no better since)"
+        ))
     )?;
+    if let Some(warning) = &r.warning {
+        eprintln!("warning: {warning}");
+    }
     writeln!(
         std::io::stdout(),
         "  A-word reward of 100 new tokens: mean {:.2}, std {:.2}",

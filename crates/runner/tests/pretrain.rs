@@ -223,3 +223,148 @@ fn the_committed_settings_are_the_defaults() {
     let file = PretrainFile::load(&path).unwrap();
     assert_eq!(file, PretrainFile::default());
 }
+
+/// A corpus whose held-out part is unlike its training text: sentences from a dozen words, then
+/// strings of digits, which the held-out part is mostly made of and training never sees. The
+/// held-out loss falls a little (the shared sentence end), then rises as training makes digits
+/// unlikely: training stops once `patience` evaluations bring nothing better, the best held-out
+/// weights are saved, and the user is told plainly.
+#[test]
+fn pretraining_keeps_the_best_held_out_weights_stops_early_and_warns() {
+    let words = [
+        "the", "cat", "sat", "on", "a", "mat", "and", "dog", "ran", "to", "big", "red",
+    ];
+    let mut text = String::new();
+    for i in 0..200 {
+        let sentence: Vec<&str> = (0..8)
+            .map(|j| words[(i * 7 + j * 5 + i * j) % words.len()])
+            .collect();
+        text.push_str(&sentence.join(" "));
+        text.push_str(".<|endoftext|>");
+    }
+    let mut state = 12345u64;
+    for _ in 0..40 {
+        let mut doc = String::new();
+        for _ in 0..8 {
+            for _ in 0..4 {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                doc.push(char::from(b'0' + ((state >> 33) % 10) as u8));
+            }
+            doc.push(' ');
+        }
+        text.push_str(&doc);
+        text.push_str("<|endoftext|>");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus.txt");
+    std::fs::write(&corpus, &text).unwrap();
+    let config = dir.path().join("tiny.toml");
+    std::fs::write(
+        &config,
+        r#"
+        seed = 1
+        [corpus]
+        eval_fraction = 0.45
+        [tokenizer]
+        vocab_size = 300
+        [model]
+        n_embd = 32
+        n_layer = 1
+        n_head = 2
+        n_positions = 48
+        [train]
+        steps = 200
+        batch_size = 8
+        seq_len = 32
+        lr = 1e-2
+        warmup_steps = 2
+        eval_every = 10
+        eval_windows = 1000
+        patience = 3
+        [report]
+        samples = 1
+        reward_samples = 2
+        new_tokens = 5
+        "#,
+    )
+    .unwrap();
+    let out = dir.path().join("model");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_pglab"))
+        .args(["pretrain", "--backend", "flex", "--config"])
+        .arg(&config)
+        .arg("--corpus")
+        .arg(&corpus)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning: held-out perplexity ended at")
+            && stderr.contains("before training: the corpus (240 documents")
+            && stderr.contains("The weights kept are step "),
+        "{stderr}"
+    );
+    let csv = std::fs::read_to_string(out.join("pretrain.csv")).unwrap();
+    let evals: Vec<(usize, f64)> = csv
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split(',').collect();
+            Some((cells[0].parse().ok()?, cells[2].parse().ok()?))
+        })
+        .collect();
+    let (best_step, best_loss) = evals
+        .iter()
+        .copied()
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap();
+    let stamp: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join(STAMP_FILE)).unwrap()).unwrap();
+    let results = &stamp["results"];
+    assert_eq!(results["best_step"], best_step, "{results}");
+    // Stopped after 3 evaluations without a better one, well before 200 steps.
+    let last = evals.last().unwrap().0;
+    assert_eq!(last, best_step + 30, "{evals:?}");
+    assert_eq!(results["stopped_at"], last);
+    let recorded = results["final_eval_loss"].as_f64().unwrap();
+    assert!(
+        (recorded - best_loss).abs() < 1e-5,
+        "{recorded} vs {best_loss}"
+    );
+    assert!(
+        evals.iter().any(|&(_, loss)| loss > best_loss + 0.05),
+        "{evals:?}"
+    );
+    // The saved weights are the best ones: their held-out loss, measured afresh, is the best.
+    let checkpoint = Checkpoint::load(&out, &device()).unwrap();
+    let tokens = pglab_model::pretrain::tokenize(
+        &checkpoint.tokenizer,
+        &text
+            .split("<|endoftext|>")
+            .filter(|d| !d.trim().is_empty())
+            .map(String::from)
+            .collect::<Vec<_>>(),
+        checkpoint.tokenizer.token_to_id("<|endoftext|>").unwrap(),
+    )
+    .unwrap();
+    let n_eval = (tokens.len() as f64 * 0.45).ceil() as usize;
+    let eval = &tokens[tokens.len() - n_eval..];
+    let file = PretrainFile::load(&config).unwrap();
+    let starts = pglab_model::pretrain::train::eval_windows(eval.len(), 32, 1000);
+    let measured = pglab_model::pretrain::train::eval_loss(
+        &checkpoint.model,
+        eval,
+        &starts,
+        &file.config.train,
+        &device(),
+    )
+    .unwrap();
+    assert!(
+        (measured - best_loss).abs() < 1e-4,
+        "{measured} vs {best_loss}"
+    );
+}

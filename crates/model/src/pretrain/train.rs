@@ -102,9 +102,22 @@ fn scalar(t: Tensor<1>) -> Result<f64> {
         .ok_or_else(|| ModelError::Pretrain("could not read a loss back from the device".into()))
 }
 
-/// Trains `model` (on an autodiff device) on `train` tokens for `settings.steps` AdamW steps,
-/// measuring the loss on `eval` tokens at step 0, every `eval_every` steps and at the end.
-/// Returns the trained model and one record per step.
+/// What [`train`] returns.
+pub struct Trained {
+    /// The weights with the lowest held-out loss (step 0's included).
+    pub model: Gpt,
+    pub best_step: usize,
+    pub best_eval_loss: f64,
+    /// The step it stopped at, when `patience` evaluations in a row did not improve.
+    pub stopped_at: Option<usize>,
+    /// One record per step taken, and one for step 0 before training.
+    pub records: Vec<TrainRecord>,
+}
+
+/// Trains `model` (on an autodiff device) on `train` tokens for up to `settings.steps` AdamW
+/// steps, measuring the loss on `eval` tokens at step 0, every `eval_every` steps and at the
+/// end, and keeps the weights with the lowest held-out loss: on a corpus too small for the
+/// model, the last weights can be worse than the first.
 pub fn train(
     mut model: Gpt,
     train: &[u32],
@@ -112,7 +125,7 @@ pub fn train(
     settings: &TrainSettings,
     seed: u64,
     progress: &mut dyn Progress,
-) -> Result<(Gpt, Vec<TrainRecord>)> {
+) -> Result<Trained> {
     let t = settings.seq_len;
     if train.len() <= t + 1 || eval.len() <= t + 1 {
         return Err(ModelError::Pretrain(format!(
@@ -145,6 +158,9 @@ pub fn train(
         lr: 0.0,
         tokens_per_s: 0.0,
     };
+    let mut best = (model.clone(), 0, first.eval_loss.unwrap_or(f64::INFINITY));
+    let mut since_best = 0;
+    let mut stopped_at = None;
     report(progress, &first, settings.steps);
     records.push(first);
     for step in 0..settings.steps {
@@ -183,8 +199,33 @@ pub fn train(
         };
         report(progress, &record, settings.steps);
         records.push(record);
+        if let Some(loss) = eval_loss {
+            if loss < best.2 {
+                best = (model.clone(), done, loss);
+                since_best = 0;
+            } else {
+                since_best += 1;
+                if settings.patience > 0 && since_best >= settings.patience && done < settings.steps
+                {
+                    progress.note(&format!(
+                        "stopped at step {done}: the held-out loss has not improved on step {}'s \
+                         {:.4} for {since_best} evaluations",
+                        best.1, best.2
+                    ));
+                    stopped_at = Some(done);
+                    break;
+                }
+            }
+        }
     }
-    Ok((model, records))
+    let (model, best_step, best_eval_loss) = best;
+    Ok(Trained {
+        model,
+        best_step,
+        best_eval_loss,
+        stopped_at,
+        records,
+    })
 }
 
 /// A step's record as progress: loss, held-out loss and speed on the bar; each held-out loss

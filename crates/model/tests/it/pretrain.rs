@@ -34,6 +34,7 @@ fn tiny() -> PretrainConfig {
             weight_decay: 0.0,
             eval_every: 20,
             eval_windows: 32,
+            patience: 4,
         },
     }
 }
