@@ -24,6 +24,10 @@ bench *ARGS:
 bench-torch *ARGS:
     {{env_var_or_default("PGLAB_TORCH_PYTHON", "python3")}} bench/torch_reference.py {{ARGS}}
 
+# Where a sweep stands (while it runs too): every run's state, step and final reward.
+status DIR="results/reinforce_vs_rloo" *ARGS:
+    cargo run --release -p pglab-runner -- status {{DIR}} {{ARGS}}
+
 # Figures and tables of a sweep directory, rebuilt from its CSV files (`just sweep` writes them
 # too): `just report results/reinforce_vs_rloo`, then open its index.html.
 report DIR="results/reinforce_vs_rloo":

@@ -79,8 +79,11 @@ impl BenchConfig {
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
+    /// The model shape and workload to time, on random weights.
     #[arg(long, value_enum, default_value = "small")]
     pub config: BenchConfig,
+    /// Where to run: `auto` (a hardware GPU through wgpu if there is one, else `flex`), `flex`
+    /// (CPU) or `wgpu`.
     #[arg(long, value_enum, default_value = "auto")]
     pub backend: Backend,
     /// Timed repetitions of each phase, after one warm-up.

@@ -20,5 +20,7 @@ pub mod report;
 pub mod run;
 pub mod sample;
 pub mod score;
+pub mod slurm;
+pub mod status;
 pub mod step;
 pub mod sweep;

@@ -32,6 +32,47 @@ pub fn lock(dir: &Path, shard: Option<(usize, usize)>) -> anyhow::Result<SweepLo
     Ok(SweepLock { _files: files })
 }
 
+/// Which sweeps hold `dir`'s locks now: a whole sweep, or the shards (I, N) that run. Only
+/// looks: a shared lock taken and dropped at once, which a sweep starting at that instant would
+/// see as busy (it then says so and exits).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Holders {
+    pub whole: bool,
+    pub shards: Vec<(usize, usize)>,
+}
+
+impl Holders {
+    /// Whether run `index` of the grid belongs to a sweep or shard that is running.
+    pub fn runs(&self, index: usize) -> bool {
+        self.whole || self.shards.iter().any(|&(i, n)| index % n == i)
+    }
+}
+
+pub fn holders(dir: &Path) -> Holders {
+    let busy = |path: &Path| {
+        File::open(path)
+            .map(|f| matches!(f.try_lock_shared(), Err(TryLockError::WouldBlock)))
+            .unwrap_or(false)
+    };
+    let whole = busy(&dir.join("sweep.lock"));
+    let mut shards: Vec<(usize, usize)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let (i, n) = name
+                .strip_prefix("shard-")?
+                .strip_suffix(".lock")?
+                .split_once("-of-")?;
+            let shard = (i.parse().ok()?, n.parse().ok()?);
+            busy(&entry.path()).then_some(shard)
+        })
+        .collect();
+    shards.sort_unstable();
+    Holders { whole, shards }
+}
+
 fn open(path: &Path) -> anyhow::Result<File> {
     OpenOptions::new()
         .create(true)
@@ -84,5 +125,27 @@ mod tests {
         );
         drop((zero, one));
         lock(dir.path(), None).unwrap();
+    }
+
+    #[test]
+    fn holders_names_the_running_sweep_or_shards() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(holders(dir.path()), Holders::default());
+        let whole = lock(dir.path(), None).unwrap();
+        assert!(holders(dir.path()).whole);
+        assert!(holders(dir.path()).runs(5));
+        drop(whole);
+        let one = lock(dir.path(), Some((1, 3))).unwrap();
+        let seen = holders(dir.path());
+        assert_eq!(
+            seen,
+            Holders {
+                whole: false,
+                shards: vec![(1, 3)]
+            }
+        );
+        assert!(seen.runs(4) && !seen.runs(3));
+        drop(one);
+        assert_eq!(holders(dir.path()), Holders::default());
     }
 }

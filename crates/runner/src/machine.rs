@@ -25,6 +25,8 @@ pub struct Machine {
     pub arch: &'static str,
     pub pglab_version: &'static str,
     /// `release` or `debug`: optimisation changes floating-point results too.
+    /// The git commit the binary was built from (build.rs).
+    pub commit: &'static str,
     pub build: &'static str,
     pub backend: String,
 }
@@ -80,6 +82,7 @@ impl Machine {
             os: std::env::consts::OS,
             arch: std::env::consts::ARCH,
             pglab_version: env!("CARGO_PKG_VERSION"),
+            commit: env!("PGLAB_COMMIT"),
             build: if cfg!(debug_assertions) {
                 "debug"
             } else {

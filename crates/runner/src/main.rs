@@ -4,7 +4,7 @@
 
 use clap::Parser;
 use pglab_runner::cli::{Cli, Command};
-use pglab_runner::{bench, pretrain, report, sample, score, sweep};
+use pglab_runner::{bench, pretrain, report, sample, score, slurm, status, sweep};
 
 fn main() {
     let cli = Cli::parse();
@@ -17,6 +17,9 @@ fn main() {
         Command::Run(args) => sweep::run_single(args),
         Command::Check(args) => sweep::check(args),
         Command::Report(args) => report::run(args),
+        Command::Status(args) => status::run(args),
+        Command::Slurm(args) => slurm::run(args),
+        Command::Completions(args) => pglab_runner::cli::completions(args),
     };
     if let Err(err) = result {
         // The reader went away (`pglab check FILE | head -1`): nothing more to say, and no

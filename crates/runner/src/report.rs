@@ -1,4 +1,5 @@
-//! `pglab report DIR`: the report of a sweep directory, rebuilt from its CSV files alone by
+//! `pglab report DIR`: the report of a sweep directory, `summary.csv` rebuilt from the run
+//! directories when the directory has its `sweep.toml`, then the rest from the CSV files alone by
 //! `pglab_report::write` (figures, `report.csv`, `variance.csv`, `summary.md`, `index.html`),
 //! judged by the `[report]` table of the experiment file the sweep ran (`DIR/sweep.toml`).
 //! `pglab sweep` writes the same report at the end.
@@ -10,6 +11,7 @@ use clap::Args;
 use pglab_report::ReportOptions;
 
 use crate::experiment;
+use crate::sweep::{RecordedOverrides, write_summary};
 
 #[derive(Args, Debug)]
 pub struct ReportArgs {
@@ -20,7 +22,15 @@ pub struct ReportArgs {
 pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     let sweep_file = args.dir.join("sweep.toml");
     let options = match std::fs::read_to_string(&sweep_file) {
-        Ok(text) => experiment::parse(&sweep_file, &text, &Default::default())?.report,
+        Ok(text) => {
+            // The grid as the sweep ran it: summary.csv from the run directories first, so
+            // the report of shards that ran apart (Slurm) covers every run.
+            let overrides = RecordedOverrides::read(&args.dir)?.overrides;
+            let experiment = experiment::parse(&sweep_file, &text, &overrides)?;
+            let runs = experiment.expand()?;
+            write_summary(&args.dir, &runs, &args.dir.join("runs"), &experiment)?;
+            experiment.report
+        }
         // A directory assembled by hand: the report without a success threshold.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => ReportOptions::default(),
         Err(e) => anyhow::bail!("{}: {e}", sweep_file.display()),

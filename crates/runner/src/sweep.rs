@@ -112,11 +112,15 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
     check_models(&runs)?;
     let out = experiment.output_dir(args.out.as_deref());
     let recorded = RecordedOverrides::of(&args.overrides);
-    recorded.check_against(&out)?;
     let runs_dir = out.join("runs");
+    let resumed = runs_dir.exists();
     std::fs::create_dir_all(&runs_dir)
         .with_context(|| format!("creating {}", runs_dir.display()))?;
+    // The lock first: a sweep running here is the first thing to hear about.
     let _lock = lock(&out, shard)?;
+    if resumed {
+        recorded.check_against(&out)?;
+    }
     write_atomically(&out.join("sweep.toml"), experiment.text.as_bytes())?;
     write_atomically(
         &out.join("overrides.json"),
@@ -227,16 +231,19 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
 /// resumes only under the same ones. Another `--grid seed=…` in the same directory would mix two
 /// sweeps' runs in one report, and another `--set` would redo finished runs under new settings,
 /// so either is refused with a pointer to `--out`.
-#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-struct RecordedOverrides {
+#[derive(Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct RecordedOverrides {
     /// As typed (`--grid seed=100..108`).
-    command_line: String,
+    pub command_line: String,
     /// As applied (`grid seed = [100, 101, …]`), what is compared.
-    applied: Vec<String>,
+    pub applied: Vec<String>,
+    /// The flags' values, to expand the same grid again (`pglab status`).
+    #[serde(flatten)]
+    pub overrides: Overrides,
 }
 
 impl RecordedOverrides {
-    fn of(overrides: &Overrides) -> Self {
+    pub fn of(overrides: &Overrides) -> Self {
         let mut applied: Vec<String> = overrides
             .set
             .iter()
@@ -253,24 +260,28 @@ impl RecordedOverrides {
         Self {
             command_line: overrides.describe(),
             applied,
+            overrides: overrides.clone(),
         }
     }
 
-    /// Refuses a sweep directory that was run under other overrides (one without a record had
-    /// none).
-    fn check_against(&self, out: &Path) -> anyhow::Result<()> {
+    /// The record in sweep directory `out`; none (a sweep without overrides, or one run before
+    /// they were recorded) reads as no overrides.
+    pub fn read(out: &Path) -> anyhow::Result<Self> {
+        let path = out.join("overrides.json");
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .with_context(|| format!("{}: not an overrides record", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(e) => Err(e).with_context(|| format!("{}", path.display())),
+        }
+    }
+
+    /// Refuses a sweep directory that was run under other overrides.
+    pub fn check_against(&self, out: &Path) -> anyhow::Result<()> {
         if !out.join("runs").exists() {
             return Ok(());
         }
-        let path = out.join("overrides.json");
-        let before = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .with_context(|| format!("{}: not an overrides record", path.display()))?,
-            Err(_) => Self {
-                command_line: String::new(),
-                applied: Vec::new(),
-            },
-        };
+        let before = Self::read(out)?;
         if before.applied != self.applied {
             let said = |c: &str| {
                 if c.is_empty() {
@@ -353,7 +364,7 @@ fn run_point(
 }
 
 /// The finished result of a run, if its `done.json` matches its current settings.
-fn finished(runs_dir: &Path, spec: &RunSpec) -> Option<RunResult> {
+pub(crate) fn finished(runs_dir: &Path, spec: &RunSpec) -> Option<RunResult> {
     let dir = runs_dir.join(&spec.id);
     let result: RunResult =
         serde_json::from_slice(&std::fs::read(dir.join("done.json")).ok()?).ok()?;
@@ -361,7 +372,8 @@ fn finished(runs_dir: &Path, spec: &RunSpec) -> Option<RunResult> {
     (result.config_hash == sha256_hex(config_text.as_bytes())).then_some(result)
 }
 
-fn failed(runs_dir: &Path, spec: &RunSpec) -> Option<RunResult> {
+/// A run's `failed.json`, if it failed.
+pub(crate) fn failed(runs_dir: &Path, spec: &RunSpec) -> Option<RunResult> {
     serde_json::from_slice(&std::fs::read(runs_dir.join(&spec.id).join("failed.json")).ok()?).ok()
 }
 
@@ -373,7 +385,7 @@ fn status(runs_dir: &Path, spec: &RunSpec) -> Option<Status> {
 
 /// `summary.csv`: one row per run of the whole grid (every shard's), built from the run
 /// directories, so shards sharing a directory agree on one summary.
-fn write_summary(
+pub(crate) fn write_summary(
     out: &Path,
     runs: &[RunSpec],
     runs_dir: &Path,
@@ -420,7 +432,7 @@ fn point_value(spec: &RunSpec, column: &str) -> String {
 
 /// Every model the runs need loads, and each run's prompts plus new tokens fit its context —
 /// checked before any run starts.
-fn check_models(runs: &[RunSpec]) -> anyhow::Result<()> {
+pub(crate) fn check_models(runs: &[RunSpec]) -> anyhow::Result<()> {
     let mut checked: Vec<(String, usize)> = Vec::new();
     for run in runs {
         let config = &run.config;

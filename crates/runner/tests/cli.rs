@@ -198,3 +198,83 @@ fn bad_inputs_are_one_line_errors_with_exit_code_2() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("at least 2"));
 }
+
+/// Every subcommand, flag and argument says what it is for, and every subcommand's long help
+/// has an example.
+#[test]
+fn every_flag_has_help_text_and_every_command_an_example() {
+    use clap::CommandFactory;
+    fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        for arg in cmd.get_arguments() {
+            let id = arg.get_id().as_str();
+            if id != "help" && id != "version" && arg.get_help().is_none() {
+                missing.push(format!("{path} {id}: no help"));
+            }
+        }
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            let name = format!("{path} {}", sub.get_name());
+            if sub.get_about().is_none() {
+                missing.push(format!("{name}: no about"));
+            }
+            if !sub
+                .get_after_long_help()
+                .is_some_and(|h| h.to_string().contains("pglab "))
+            {
+                missing.push(format!("{name}: no example"));
+            }
+            walk(sub, &name, missing);
+        }
+    }
+    let mut missing = Vec::new();
+    walk(&pglab_runner::cli::Cli::command(), "pglab", &mut missing);
+    assert!(missing.is_empty(), "{missing:#?}");
+    // The walk sees the flags (a help-less flag would be caught).
+    let sweep = pglab_runner::cli::Cli::command();
+    let sweep = sweep.find_subcommand("sweep").unwrap();
+    let flags: Vec<&str> = sweep.get_arguments().map(|a| a.get_id().as_str()).collect();
+    for flag in ["jobs", "shard", "out", "set", "grid"] {
+        assert!(flags.contains(&flag), "{flags:?}");
+    }
+    // `run` takes only what applies to one run.
+    let run = pglab_runner::cli::Cli::command();
+    let run: Vec<String> = run
+        .find_subcommand("run")
+        .unwrap()
+        .get_arguments()
+        .map(|a| a.get_id().to_string())
+        .collect();
+    assert!(
+        !run.iter()
+            .any(|a| a == "jobs" || a == "shard" || a == "grid"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn version_names_the_commit_and_burn_and_completions_cover_the_commands() {
+    let version = pglab(&["--version"]);
+    let version = String::from_utf8_lossy(&version.stdout);
+    assert!(version.starts_with("pglab "), "{version}");
+    assert!(version.contains("(commit "), "{version}");
+    let lock = std::fs::read_to_string(
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("../../Cargo.lock"),
+    )
+    .unwrap();
+    let burn = lock
+        .split("[[package]]")
+        .find(|p| p.contains("\nname = \"burn\"\n"))
+        .and_then(|p| p.lines().find_map(|l| l.strip_prefix("version = \"")))
+        .unwrap()
+        .trim_end_matches('"');
+    assert!(version.contains(&format!("burn {burn})")), "{version}");
+    for shell in ["bash", "zsh", "fish"] {
+        let script = pglab(&["completions", shell]);
+        assert!(script.status.success(), "{shell}");
+        let script = String::from_utf8_lossy(&script.stdout);
+        for word in ["sweep", "status", "--grid", "--shard"] {
+            assert!(script.contains(word), "{shell}: {word}");
+        }
+    }
+    let bad = pglab(&["completions", "powershel"]);
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -61,11 +61,12 @@ fn tree(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn a_second_sweep_on_the_same_directory_is_refused_while_the_first_runs() {
     let tmp = tempfile::tempdir().unwrap();
-    // A long first sweep (200 steps a run), killed once the second has been refused.
+    // A long first sweep (30 steps a run), killed once the second has been refused.
+    let longer = ["--set", "train.steps=30"];
     let mut first = pglab()
         .args(["sweep", "experiments/smoke.toml", "--jobs", "1", "--out"])
         .arg(tmp.path())
-        .args(["--set", "train.steps=200"])
+        .args(longer)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -89,7 +90,8 @@ fn a_second_sweep_on_the_same_directory_is_refused_while_the_first_runs() {
     // The lock dies with its process, even on SIGKILL: a new sweep then runs to the end.
     first.kill().unwrap();
     first.wait().unwrap();
-    let third = smoke(tmp.path(), &[]);
+    // (Under the same --set: another would be refused, the directory being that sweep's.)
+    let third = smoke(tmp.path(), &longer);
     assert!(third.status.success(), "{}", stderr(&third));
     assert!(tmp.path().join("smoke/runs/rloo-s1/done.json").is_file());
 }

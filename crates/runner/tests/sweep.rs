@@ -228,6 +228,47 @@ fn killed_sweep_resumes_to_the_uninterrupted_result() {
         "killed before the end"
     );
 
+    // `status` tells each run's true state from what the runs wrote and the (released) lock.
+    let status = |out: &Path| -> serde_json::Value {
+        let output = pglab(&["status", out.join("smoke").to_str().unwrap(), "--json"]);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    let seen = status(killed.path());
+    let runs_seen = seen["runs"].as_array().unwrap();
+    let ids: Vec<&str> = runs_seen
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, RUNS);
+    assert_eq!(runs_seen[0]["state"], "done");
+    assert_eq!(runs_seen[0]["step"], 12);
+    assert_eq!(runs_seen[0]["steps"], 12);
+    assert!(runs_seen[0]["final_reward"].is_number());
+    assert_eq!(runs_seen[1]["state"], "stopped", "{seen}");
+    let logged = text(&runs.join(RUNS[1]).join("metrics.csv"))
+        .lines()
+        .count()
+        .saturating_sub(1);
+    assert_eq!(runs_seen[1]["step"], logged);
+    assert!(runs_seen[1]["final_reward"].is_null());
+    for r in &runs_seen[2..] {
+        let started = runs.join(r["id"].as_str().unwrap()).exists();
+        assert_eq!(
+            r["state"],
+            if started { "stopped" } else { "pending" },
+            "{r}"
+        );
+    }
+    assert_eq!(runs_seen[2]["grid"]["train.estimator"], "rloo");
+    assert_eq!(runs_seen[2]["grid"]["seed"], "0");
+    let counts = &seen["counts"];
+    assert_eq!(counts["done"], 1, "{counts}");
+
     let resumed = sweep(killed.path(), &longer);
     assert!(
         resumed.status.success(),
@@ -239,6 +280,15 @@ fn killed_sweep_resumes_to_the_uninterrupted_result() {
         text(&runs.join(RUNS[0]).join("metrics.csv")),
         finished_before,
         "finished run untouched"
+    );
+
+    let after = status(killed.path());
+    assert_eq!(after["counts"], serde_json::json!({ "done": 4 }), "{after}");
+    let table = pglab(&["status", killed.path().join("smoke").to_str().unwrap()]);
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.contains(RUNS[3]) && table.contains("4 runs: 4 done"),
+        "{table}"
     );
 
     let uninterrupted = sweep(clean.path(), &longer);
@@ -321,4 +371,152 @@ fn ctrl_c_stops_cleanly_and_says_how_to_resume() {
 
 fn text_or_empty(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
+}
+
+#[test]
+fn grid_overrides_run_what_check_lists_and_bad_ones_write_nothing() {
+    let out = tempfile::tempdir().unwrap();
+    let grid = [
+        "--grid",
+        "seed=100..103",
+        "--grid",
+        "train.estimator=[rloo]",
+    ];
+    let mut check_args = vec!["check", "experiments/smoke.toml"];
+    check_args.extend(grid);
+    let check = pglab(&check_args);
+    let listed = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let expected = ["rloo-s100", "rloo-s101", "rloo-s102"];
+    assert!(listed.contains("3 run(s)"), "{listed}");
+    for id in expected {
+        assert!(listed.contains(&format!("  {id}\n")), "{listed}");
+    }
+
+    let mut args = grid.to_vec();
+    args.extend(["--set", "train.steps=2", "--jobs", "1"]);
+    let ran = sweep(out.path(), &args);
+    assert!(
+        ran.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&ran.stderr);
+    assert!(stderr.contains("grid seed = [100, 101, 102]"), "{stderr}");
+    let mut dirs: Vec<String> = std::fs::read_dir(out.path().join("smoke/runs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    dirs.sort();
+    assert_eq!(dirs, expected);
+    assert_eq!(
+        text(&out.path().join("smoke/summary.csv")).lines().count(),
+        4
+    );
+    // `pglab report` rebuilds summary.csv from the run directories, under the recorded grid.
+    let summary = text(&out.path().join("smoke/summary.csv"));
+    std::fs::remove_file(out.path().join("smoke/summary.csv")).unwrap();
+    let report = pglab(&["report", out.path().join("smoke").to_str().unwrap()]);
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    assert_eq!(text(&out.path().join("smoke/summary.csv")), summary);
+
+    // The same directory under other overrides is refused, and nothing in it changes.
+    let before = text(&out.path().join("smoke/summary.csv"));
+    let other = sweep(
+        out.path(),
+        &["--grid", "seed=0..2", "--set", "train.steps=2"],
+    );
+    assert_eq!(other.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&other.stderr);
+    assert!(
+        err.contains(
+            "was run with `--set train.steps=2 --grid seed=100..103 --grid train.estimator=[rloo]`"
+        ),
+        "{err}"
+    );
+    assert_eq!(text(&out.path().join("smoke/summary.csv")), before);
+
+    for bad in ["seed=5..2", "seed=a..b", "seed=[]", "train.nosuch=[1]"] {
+        let fresh = tempfile::tempdir().unwrap();
+        let output = sweep(fresh.path(), &["--grid", bad]);
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{bad}: {err}");
+        assert_eq!(
+            err.lines().filter(|l| l.starts_with("error:")).count(),
+            1,
+            "{bad}: {err}"
+        );
+        assert!(err.contains("--grid"), "{bad}: {err}");
+        assert_eq!(
+            std::fs::read_dir(fresh.path()).unwrap().count(),
+            0,
+            "{bad}: nothing written"
+        );
+    }
+}
+
+/// Slurm's SIGTERM before a kill (preemption, time limit, scancel) stops a sweep like Ctrl-C:
+/// the finished run is kept, and the same command again completes the grid without redoing it.
+#[test]
+fn sigterm_keeps_finished_runs_and_the_rerun_completes_the_grid() {
+    let tmp = tempfile::tempdir().unwrap();
+    let longer = ["--set", "train.steps=8", "--jobs", "1"];
+    let child = Command::new(env!("CARGO_BIN_EXE_pglab"))
+        .args(["sweep", "experiments/smoke.toml", "--out"])
+        .arg(tmp.path())
+        .args(longer)
+        .current_dir(root())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let runs = tmp.path().join("smoke/runs");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !(runs.join(RUNS[0]).join("done.json").exists()
+        && text_or_empty(&runs.join(RUNS[1]).join("metrics.csv"))
+            .lines()
+            .count()
+            >= 2)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sweep never finished a run"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let finished = text(&runs.join(RUNS[0]).join("metrics.csv"));
+    let stamp = std::fs::metadata(runs.join(RUNS[0]).join("done.json"))
+        .unwrap()
+        .modified()
+        .unwrap();
+
+    let resumed = sweep(tmp.path(), &longer);
+    let stderr = String::from_utf8_lossy(&resumed.stderr);
+    assert!(resumed.status.success(), "{stderr}");
+    assert!(stderr.contains("already finished"), "{stderr}");
+    assert_eq!(text(&runs.join(RUNS[0]).join("metrics.csv")), finished);
+    let again = std::fs::metadata(runs.join(RUNS[0]).join("done.json"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(stamp, again, "the finished run was not redone");
+    for id in RUNS {
+        assert!(runs.join(id).join("done.json").exists(), "{id}");
+    }
 }

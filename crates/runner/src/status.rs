@@ -1,0 +1,177 @@
+//! `pglab status DIR`: where a sweep stands — every run of its grid with its state, step and
+//! outcome, and a count per state — read only from what runs write as they go (`done.json`,
+//! `failed.json`, `metrics.csv`, one row per step) and from the sweep's locks, so it answers
+//! while a sweep runs, after it was killed, and for shards of a Slurm sweep sharing the
+//! directory.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Args;
+use pglab_report::{RunResult, Status};
+use serde::Serialize;
+
+use crate::experiment::{self, RunSpec};
+use crate::lock::holders;
+use crate::sweep::{RecordedOverrides, failed, finished};
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// A sweep directory (`results/reinforce_vs_rloo`), while its sweep runs or after.
+    pub dir: PathBuf,
+    /// One JSON object (`runs`, `counts`) instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A run's state, as `status` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Done,
+    Diverged,
+    Failed,
+    /// Started, no outcome yet, and a sweep holding the directory's lock runs it.
+    Running,
+    /// Started, no outcome, and nothing runs it: killed or interrupted; a resumed sweep redoes
+    /// it from the start.
+    Stopped,
+    /// Not started (or finished under settings that have since changed).
+    Pending,
+}
+
+impl State {
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Done => "done",
+            State::Diverged => "diverged",
+            State::Failed => "failed",
+            State::Running => "running",
+            State::Stopped => "stopped",
+            State::Pending => "pending",
+        }
+    }
+}
+
+/// One run's line.
+#[derive(Debug, Serialize)]
+pub struct RunStatus {
+    pub id: String,
+    /// Grid key → value at this run's point.
+    pub grid: BTreeMap<String, String>,
+    pub state: State,
+    /// Steps logged so far (all of them for a finished run).
+    pub step: usize,
+    pub steps: usize,
+    pub final_reward: Option<f64>,
+    /// Why it failed or diverged.
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SweepStatus {
+    pub runs: Vec<RunStatus>,
+    pub counts: BTreeMap<&'static str, usize>,
+}
+
+pub fn run(args: &StatusArgs) -> anyhow::Result<()> {
+    let status = read(&args.dir)?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string(&status)?)?;
+        return Ok(());
+    }
+    let width = status.runs.iter().map(|r| r.id.len()).max().unwrap_or(2);
+    for r in &status.runs {
+        let reward = r.final_reward.map_or("–".into(), |x| format!("{x:.2}"));
+        let reason = if r.reason.is_empty() {
+            String::new()
+        } else {
+            format!("  {}", r.reason)
+        };
+        writeln!(
+            out,
+            "{:width$}  {:8}  {:>5}/{:<5}  final reward {reward:>6}{reason}",
+            r.id,
+            r.state.name(),
+            r.step,
+            r.steps
+        )?;
+    }
+    let counts: Vec<String> = status
+        .counts
+        .iter()
+        .map(|(state, n)| format!("{n} {state}"))
+        .collect();
+    writeln!(out, "{} runs: {}", status.runs.len(), counts.join(", "))?;
+    Ok(())
+}
+
+/// Every run of the sweep in `dir`, in grid order, with its state.
+pub fn read(dir: &Path) -> anyhow::Result<SweepStatus> {
+    let sweep_file = dir.join("sweep.toml");
+    let text = std::fs::read_to_string(&sweep_file).with_context(|| {
+        format!(
+            "{}: not a sweep directory (no readable sweep.toml)",
+            dir.display()
+        )
+    })?;
+    let overrides = RecordedOverrides::read(dir)?.overrides;
+    let runs = experiment::parse(&sweep_file, &text, &overrides)?.expand()?;
+    let runs_dir = dir.join("runs");
+    let holders = holders(dir);
+    let runs: Vec<RunStatus> = runs
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| run_status(&runs_dir, spec, holders.runs(i)))
+        .collect();
+    let mut counts = BTreeMap::new();
+    for r in &runs {
+        *counts.entry(r.state.name()).or_insert(0) += 1;
+    }
+    Ok(SweepStatus { runs, counts })
+}
+
+fn run_status(runs_dir: &Path, spec: &RunSpec, in_running_sweep: bool) -> RunStatus {
+    let dir = runs_dir.join(&spec.id);
+    let outcome: Option<RunResult> = finished(runs_dir, spec).or_else(|| failed(runs_dir, spec));
+    let steps = spec.config.train.total_steps();
+    let logged = logged_steps(&dir.join("metrics.csv"));
+    let state = match outcome.as_ref().map(|r| r.status) {
+        Some(Status::Done) => State::Done,
+        Some(Status::Diverged) => State::Diverged,
+        Some(Status::Failed) => State::Failed,
+        None if !dir.join("config.toml").exists() => State::Pending,
+        None if in_running_sweep => State::Running,
+        None => State::Stopped,
+    };
+    RunStatus {
+        id: spec.id.clone(),
+        grid: spec
+            .point
+            .iter()
+            .map(|(k, v)| {
+                let value = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                (k.clone(), value)
+            })
+            .collect(),
+        state,
+        step: outcome.as_ref().map_or(logged, |r| r.steps.max(logged)),
+        steps,
+        final_reward: outcome.as_ref().and_then(|r| r.final_reward),
+        reason: outcome.map(|r| r.reason).unwrap_or_default(),
+    }
+}
+
+/// Rows of a `metrics.csv` (one per step, flushed as written), 0 when there is none.
+fn logged_steps(path: &Path) -> usize {
+    std::fs::read(path).map_or(0, |bytes| {
+        bytes
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            .saturating_sub(1)
+    })
+}
