@@ -21,6 +21,24 @@ fn pglab(args: &[&str]) -> Output {
         .expect("pglab runs")
 }
 
+/// `pglab` under coreutils' `timeout`: a job that Slurm never schedules fails the test instead
+/// of hanging CI.
+fn pglab_within(seconds: u32, args: &[&str]) -> Output {
+    let output = Command::new("timeout")
+        .arg(seconds.to_string())
+        .arg(env!("CARGO_BIN_EXE_pglab"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("timeout runs");
+    assert_ne!(
+        output.status.code(),
+        Some(124),
+        "pglab {args:?} took over {seconds} s"
+    );
+    output
+}
+
 fn text(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -202,15 +220,18 @@ fn the_smoke_grid_on_slurm_equals_a_local_sweep_and_resumes_after_scancel() {
     }
     let (cluster, local) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let cluster_out = cluster.path().to_str().unwrap();
-    let submitted = pglab(&[
-        "slurm",
-        "experiments/smoke.toml",
-        "--tasks",
-        "2",
-        "--out",
-        cluster_out,
-        "--wait",
-    ]);
+    let submitted = pglab_within(
+        600,
+        &[
+            "slurm",
+            "experiments/smoke.toml",
+            "--tasks",
+            "2",
+            "--out",
+            cluster_out,
+            "--wait",
+        ],
+    );
     let stdout = String::from_utf8_lossy(&submitted.stdout);
     assert!(
         submitted.status.success(),
@@ -302,7 +323,7 @@ fn the_smoke_grid_on_slurm_equals_a_local_sweep_and_resumes_after_scancel() {
     );
     let mut again = args.to_vec();
     again.push("--wait");
-    let second = pglab(&again);
+    let second = pglab_within(600, &again);
     assert!(
         second.status.success(),
         "{}{}",
