@@ -120,10 +120,12 @@ pub fn run(args: &SlurmArgs) -> anyhow::Result<()> {
     if args.wait {
         wait_for(&report_id)?;
         let status = status::read(&out)?;
+        // A diverged run finished (its outcome is a result, as in `pglab sweep`); a failed,
+        // stopped or pending one did not.
         let unfinished: Vec<String> = status
             .runs
             .iter()
-            .filter(|r| r.state != status::State::Done)
+            .filter(|r| !matches!(r.state, status::State::Done | status::State::Diverged))
             .map(|r| format!("{} {}", r.id, r.state.name()))
             .collect();
         if !unfinished.is_empty() {
@@ -137,8 +139,14 @@ pub fn run(args: &SlurmArgs) -> anyhow::Result<()> {
         }
         writeln!(
             stdout,
-            "all {} runs finished; report: {}",
+            "all {} runs finished ({}); report: {}",
             status.runs.len(),
+            status
+                .counts
+                .iter()
+                .map(|(state, n)| format!("{n} {state}"))
+                .collect::<Vec<_>>()
+                .join(", "),
             out.join("index.html").display()
         )?;
     }
