@@ -82,7 +82,9 @@ pub fn run(args: &SlurmArgs) -> anyhow::Result<()> {
         )?)
     };
     let out = experiment.output_dir(args.out.as_deref());
-    RecordedOverrides::of(&args.overrides).check_against(&out)?;
+    let recorded = RecordedOverrides::of(&args.overrides);
+    recorded.announce();
+    recorded.check_against(&out)?;
     let tasks = args
         .tasks
         .unwrap_or(runs.len().min(DEFAULT_MAX_TASKS))

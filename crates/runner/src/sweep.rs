@@ -73,6 +73,7 @@ static STOP: AtomicBool = AtomicBool::new(false);
 pub fn check(args: &CheckArgs) -> anyhow::Result<()> {
     let (experiment, runs) = experiment::load(&args.file, &args.overrides)?;
     check_models(&runs)?;
+    RecordedOverrides::of(&args.overrides).announce();
     writeln!(
         std::io::stdout(),
         "{}: {} run(s) into {}",
@@ -112,6 +113,7 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
     check_models(&runs)?;
     let out = experiment.output_dir(args.out.as_deref());
     let recorded = RecordedOverrides::of(&args.overrides);
+    recorded.announce();
     let runs_dir = out.join("runs");
     let resumed = runs_dir.exists();
     std::fs::create_dir_all(&runs_dir)
@@ -261,6 +263,13 @@ impl RecordedOverrides {
             command_line: overrides.describe(),
             applied,
             overrides: overrides.clone(),
+        }
+    }
+
+    /// Says on stderr what the command line changed (`set train.lr = 0.01`, `grid seed = [0, 1]`).
+    pub fn announce(&self) {
+        for line in &self.applied {
+            eprintln!("{line}");
         }
     }
 

@@ -97,7 +97,6 @@ pub fn parse(path: &Path, text: &str, overrides: &Overrides) -> anyhow::Result<E
         shape.grid.remove(&key);
         set_dotted(&mut table, &key, value.clone())
             .map_err(|e| anyhow::anyhow!("--set {}: {e}", key.escape_debug()))?;
-        eprintln!("set {key} = {value}");
     }
     for (key, values) in &shape.grid {
         check_grid_values(values.get_ref())
@@ -174,7 +173,6 @@ fn replace_grid_axis(
             "the grid's key `{other}` already varies `{key}` (or the other way round): replace `{other}` instead"
         ));
     }
-    eprintln!("grid {key} = {}", Value::Array(values.clone()));
     match grid.iter_mut().find(|(k, _)| *k == key) {
         Some((_, old)) => *old = values,
         None => grid.push((key, values)),
