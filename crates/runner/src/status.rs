@@ -2,7 +2,8 @@
 //! outcome, and a count per state — read only from what runs write as they go (`done.json`,
 //! `failed.json`, `metrics.csv`, one row per step) and from the sweep's locks, so it answers
 //! while a sweep runs, after it was killed, and for shards of a Slurm sweep sharing the
-//! directory.
+//! directory. Running and stopped runs are told apart by those locks (flock): on a network
+//! filesystem that does not pass locks between nodes, a run on another node reads as stopped.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;

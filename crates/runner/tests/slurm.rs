@@ -5,21 +5,13 @@
 // The skip is said on stderr, as the tmpfs tests do.
 #![allow(clippy::print_stderr)]
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-fn root() -> PathBuf {
-    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo")).join("../..")
-}
-
-fn pglab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pglab"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("pglab runs")
-}
+use common::{RUNS, pglab, root, text, without_columns};
 
 /// `pglab` under coreutils' `timeout`: a job that Slurm never schedules fails the test instead
 /// of hanging CI.
@@ -38,30 +30,6 @@ fn pglab_within(seconds: u32, args: &[&str]) -> Output {
     );
     output
 }
-
-fn text(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// A CSV without the named columns (wall-clock figures differ between runs).
-fn without(csv: &str, columns: &[&str]) -> Vec<Vec<String>> {
-    let mut lines = csv.lines();
-    let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
-    let keep: Vec<usize> = (0..header.len())
-        .filter(|&i| !columns.contains(&header[i]))
-        .collect();
-    std::iter::once(header.join(","))
-        .chain(lines.map(String::from))
-        .map(|line| {
-            let cells: Vec<&str> = line.split(',').collect();
-            keep.iter()
-                .map(|&i| cells.get(i).unwrap_or(&"").to_string())
-                .collect()
-        })
-        .collect()
-}
-
-const RUNS: [&str; 4] = ["reinforce-s0", "reinforce-s1", "rloo-s0", "rloo-s1"];
 
 #[test]
 fn dry_run_writes_the_array_and_report_scripts() {
@@ -249,11 +217,11 @@ fn the_smoke_grid_on_slurm_equals_a_local_sweep_and_resumes_after_scancel() {
     for id in RUNS {
         let file = |out: &Path, name: &str| text(&out.join("smoke/runs").join(id).join(name));
         assert_eq!(
-            without(
+            without_columns(
                 &file(cluster.path(), "metrics.csv"),
                 &["tokens_per_s", "elapsed_s"]
             ),
-            without(
+            without_columns(
                 &file(local.path(), "metrics.csv"),
                 &["tokens_per_s", "elapsed_s"]
             ),
@@ -265,7 +233,7 @@ fn the_smoke_grid_on_slurm_equals_a_local_sweep_and_resumes_after_scancel() {
             "{id}"
         );
     }
-    let summary = |out: &Path| without(&text(&out.join("smoke/summary.csv")), &["wall_s"]);
+    let summary = |out: &Path| without_columns(&text(&out.join("smoke/summary.csv")), &["wall_s"]);
     assert_eq!(summary(cluster.path()), summary(local.path()));
     assert!(cluster.path().join("smoke/index.html").exists());
 

@@ -1,20 +1,12 @@
 //! `pglab sweep` end to end on the CI-sized smoke experiment (the committed tiny GPT-2): the
 //! files it writes, determinism, resume after a real kill, divergence, and sharding.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Output};
 
-fn root() -> PathBuf {
-    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo")).join("../..")
-}
-
-fn pglab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pglab"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("pglab runs")
-}
+use common::{RUNS, pglab, root, text, without_columns};
 
 fn sweep(out: &Path, extra: &[&str]) -> Output {
     let mut args = vec![
@@ -26,38 +18,6 @@ fn sweep(out: &Path, extra: &[&str]) -> Output {
     args.extend(extra);
     pglab(&args)
 }
-
-fn text(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// A CSV with the named columns blanked (wall-clock figures differ between runs).
-fn without_columns(csv: &str, columns: &[&str]) -> Vec<Vec<String>> {
-    let mut rows = csv
-        .lines()
-        .map(|l| l.split(',').map(String::from).collect::<Vec<_>>());
-    let header = rows.next().unwrap();
-    let drop: Vec<usize> = columns
-        .iter()
-        .filter_map(|c| header.iter().position(|h| h == c))
-        .collect();
-    assert_eq!(
-        drop.len(),
-        columns.len(),
-        "columns {columns:?} in {header:?}"
-    );
-    std::iter::once(header.clone())
-        .chain(rows)
-        .map(|row| {
-            row.into_iter()
-                .enumerate()
-                .map(|(i, v)| if drop.contains(&i) { String::new() } else { v })
-                .collect()
-        })
-        .collect()
-}
-
-const RUNS: [&str; 4] = ["reinforce-s0", "reinforce-s1", "rloo-s0", "rloo-s1"];
 
 #[test]
 fn smoke_sweep_writes_every_runs_files_and_a_summary() {

@@ -1,0 +1,54 @@
+//! What the runner's end-to-end tests share: the pglab binary run from the repository root,
+//! files read back, CSV files compared without their wall-clock columns, and the smoke grid's
+//! run ids.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo")).join("../..")
+}
+
+/// `pglab ARGS` from the repository root (where the experiment files' relative paths resolve).
+pub fn pglab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pglab"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("pglab runs")
+}
+
+pub fn text(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A CSV with the named columns blanked (wall-clock figures differ between runs).
+pub fn without_columns(csv: &str, columns: &[&str]) -> Vec<Vec<String>> {
+    let mut rows = csv
+        .lines()
+        .map(|l| l.split(',').map(String::from).collect::<Vec<_>>());
+    let header = rows.next().unwrap();
+    let drop: Vec<usize> = columns
+        .iter()
+        .filter_map(|c| header.iter().position(|h| h == c))
+        .collect();
+    assert_eq!(
+        drop.len(),
+        columns.len(),
+        "columns {columns:?} in {header:?}"
+    );
+    std::iter::once(header.clone())
+        .chain(rows)
+        .map(|row| {
+            row.into_iter()
+                .enumerate()
+                .map(|(i, v)| if drop.contains(&i) { String::new() } else { v })
+                .collect()
+        })
+        .collect()
+}
+
+/// The smoke grid's runs (`experiments/smoke.toml`), in grid order.
+pub const RUNS: [&str; 4] = ["reinforce-s0", "reinforce-s1", "rloo-s0", "rloo-s1"];
