@@ -75,6 +75,10 @@ pub struct RunResult {
     pub steps: usize,
     pub generations: usize,
     pub wall_s: f64,
+    /// A failed run's reward command: the last lines it wrote to its stderr (`reward.log` in the
+    /// run's directory has them all).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stderr_tail: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]

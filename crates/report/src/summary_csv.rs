@@ -193,6 +193,7 @@ mod tests {
             steps: 3,
             generations: 24,
             wall_s: 61.25,
+            stderr_tail: Vec::new(),
         };
         let row = |outcome| SummaryRow {
             run_id: "s0-rloo".into(),

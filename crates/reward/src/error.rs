@@ -1,5 +1,7 @@
 //! `RewardError`: what can be wrong with a reward's configuration.
 
+use crate::CommandError;
+
 /// A reward configuration that cannot be built. Each message names the reward and the value at
 /// fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -26,4 +28,29 @@ pub enum RewardError {
         /// The offending word.
         word: String,
     },
+    /// `command` names no program.
+    #[error(
+        "reward `command`: `command` is empty; give the program and its arguments, e.g. [\"python3\", \"rewards/a_words.py\"]"
+    )]
+    EmptyCommand,
+    /// `timeout_s` is not a positive number of seconds.
+    #[error("reward `command`: `timeout_s` = {timeout_s} must be a positive number of seconds")]
+    BadTimeout {
+        /// The value given.
+        timeout_s: String,
+    },
+    /// An `env` key that no environment variable can have.
+    #[error(
+        "reward `command`: `env` key {key:?} is not a variable name (empty, or contains '=' or NUL)"
+    )]
+    BadEnvKey {
+        /// The offending key.
+        key: String,
+    },
+    /// A reward that runs as its own process was asked for as a built-in one.
+    #[error("reward `command` runs as its own program: start it with `RewardSpec::start`")]
+    NotBuiltIn,
+    /// The program could not start.
+    #[error(transparent)]
+    Command(#[from] CommandError),
 }

@@ -1,4 +1,4 @@
-//! Rewards for pglab: a completion's text in, one number out (pure Rust, no burn).
+//! Rewards for pglab: a completion's text in, one number out (no burn).
 //!
 //! A reward implements [`Reward`]: it receives the prompt and the completion and returns an
 //! `f32`. Which text it scores is its [`Scope`]: the completion alone (the default) or the full
@@ -27,9 +27,19 @@
 //!   not `'a'`).
 //!
 //! Scoring never panics: any `&str` is a valid input, and the empty text scores 0.
+//!
+//! # A user's own reward
+//!
+//! `kind = "command"` ([`CommandSpec`]) runs the user's program once per run and sends it each
+//! batch as one JSON line ([`protocol`]); a run scores through [`RewardFunction`], which is one
+//! or the other.
 
 mod alliteration;
+mod command;
 mod error;
+mod function;
+mod process;
+pub mod protocol;
 mod reward;
 mod scope;
 mod spec;
@@ -38,7 +48,10 @@ mod word_count;
 pub mod words;
 
 pub use alliteration::Alliteration;
+pub use command::CommandSpec;
 pub use error::RewardError;
+pub use function::{Batch, RewardFunction};
+pub use process::{CommandError, RewardProcess};
 pub use reward::Reward;
 pub use scope::Scope;
 pub use spec::RewardSpec;

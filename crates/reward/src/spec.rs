@@ -1,9 +1,13 @@
 //! `RewardSpec`: the reward a user names in TOML, and how it becomes a `Box<dyn Reward>`.
 
+use std::path::Path;
+
 use serde::{Deserialize, Serialize};
 
 use crate::words::Initial;
-use crate::{Alliteration, Reward, RewardError, Scope, StartsWith, WordCount};
+use crate::{
+    Alliteration, CommandSpec, Reward, RewardError, RewardFunction, Scope, StartsWith, WordCount,
+};
 
 /// A reward as a user writes it: the `kind` tag picks the variant, its other keys are the
 /// variant's fields, and every variant takes an optional `scope` (default `"completion"`).
@@ -15,7 +19,7 @@ use crate::{Alliteration, Reward, RewardError, Scope, StartsWith, WordCount};
 /// letters = "aeiou"
 /// scope = "full_text"
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RewardSpec {
     /// The number of words starting with "A" or "a" (leading punctuation skipped):
@@ -61,6 +65,9 @@ pub enum RewardSpec {
         #[serde(default)]
         scope: Scope,
     },
+    /// The user's own program, sent each batch as a JSON line on its stdin, answering with the
+    /// rewards as a JSON line on its stdout. See [`CommandSpec`] and [`protocol`](crate::protocol).
+    Command(CommandSpec),
 }
 
 impl Default for RewardSpec {
@@ -81,13 +88,41 @@ impl RewardSpec {
             | RewardSpec::StartsWith { scope, .. }
             | RewardSpec::Alliteration { scope }
             | RewardSpec::WordCount { scope, .. } => *scope,
+            RewardSpec::Command(command) => command.scope,
         }
     }
 
-    /// Validates the configuration and builds the reward.
+    /// Checks the configuration, without starting anything.
     ///
     /// # Errors
     /// A [`RewardError`] naming the reward and the value at fault.
+    pub fn validate(&self) -> Result<(), RewardError> {
+        match self {
+            RewardSpec::Command(command) => command.validate(),
+            built_in => built_in.build().map(drop),
+        }
+    }
+
+    /// The reward of a run whose experiment file is in `dir`: a built-in one, or the program
+    /// started (its stderr going to `log`).
+    ///
+    /// # Errors
+    /// The configuration's, or why the program could not start.
+    pub fn start(&self, dir: &Path, log: &Path) -> Result<RewardFunction, RewardError> {
+        Ok(match self {
+            RewardSpec::Command(command) => {
+                command.validate()?;
+                RewardFunction::Command(Box::new(command.start(dir, log)?), command.scope)
+            }
+            built_in => RewardFunction::BuiltIn(built_in.build()?),
+        })
+    }
+
+    /// Validates the configuration and builds a built-in reward.
+    ///
+    /// # Errors
+    /// A [`RewardError`] naming the reward and the value at fault; [`RewardError::NotBuiltIn`]
+    /// for `command`, which [`start`](Self::start) starts.
     pub fn build(&self) -> Result<Box<dyn Reward>, RewardError> {
         Ok(match self {
             RewardSpec::AWords { scope, initial } => {
@@ -104,6 +139,7 @@ impl RewardSpec {
                 case_sensitive,
                 scope,
             } => Box::new(WordCount::new(words, *case_sensitive, *scope)?),
+            RewardSpec::Command(_) => return Err(RewardError::NotBuiltIn),
         })
     }
 }

@@ -1,13 +1,15 @@
 //! The environment of a run, in RL's sense: it hands out the prompts of each step and turns
 //! completions into rewards. It holds what stays fixed while the policy trains: the run's
-//! settings, the tokenizer, the reward function, the prompts' token ids, and the frozen starting
-//! model that the KL penalty measures against.
+//! settings, the tokenizer, the reward function (a built-in one, or the user's program, started
+//! here and ended when the environment is dropped), the prompts' token ids, and the frozen
+//! starting model that the KL penalty measures against.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 use pglab_model::{Checkpoint, Gpt, Rollout, Tokenizer};
-use pglab_reward::Reward;
+use pglab_reward::protocol::Phase;
+use pglab_reward::{Batch, RewardFunction};
 
 use crate::experiment::RunConfig;
 
@@ -24,7 +26,7 @@ pub fn model_dir(model: &str) -> PathBuf {
 pub struct Environment {
     pub config: RunConfig,
     pub tokenizer: Tokenizer,
-    pub reward: Box<dyn Reward>,
+    pub reward: RewardFunction,
     /// Token ids of each configured prompt.
     pub prompt_ids: Vec<Vec<u32>>,
     /// The autodiff device the policy trains on.
@@ -35,9 +37,13 @@ pub struct Environment {
 }
 
 impl Environment {
-    /// Loads `config`'s model onto `base` with autodiff: the environment, and the policy it
-    /// starts from.
-    pub fn load(config: &RunConfig, base: &Device) -> anyhow::Result<(Self, Gpt)> {
+    /// Loads `config`'s model onto `base` with autodiff and starts its reward (a reward
+    /// command's stderr goes to `reward_log`): the environment, and the policy it starts from.
+    pub fn load(
+        config: &RunConfig,
+        base: &Device,
+        reward_log: &Path,
+    ) -> anyhow::Result<(Self, Gpt)> {
         let device = base.clone().autodiff();
         let checkpoint = Checkpoint::load(&model_dir(&config.model), &device)?;
         let prompt_ids = config
@@ -50,7 +56,7 @@ impl Environment {
         let environment = Self {
             config: config.clone(),
             tokenizer: checkpoint.tokenizer,
-            reward: config.reward.build()?,
+            reward: config.reward.start(&config.experiment_dir, reward_log)?,
             prompt_ids,
             device,
             reference: (config.train.kl_coef > 0.0).then(|| policy.valid()),
@@ -71,14 +77,21 @@ impl Environment {
     }
 
     /// The reward function's score of every completion (decoded text, with its prompt's text),
-    /// before any KL shaping.
-    pub fn score(&self, rollout: &Rollout) -> anyhow::Result<Vec<f32>> {
-        (0..rollout.len())
-            .map(|i| {
-                let (prompt, completion) = self.texts(rollout, i)?;
-                Ok(self.reward.score(&prompt, &completion))
-            })
-            .collect()
+    /// before any KL shaping: one request for the whole batch. `step` and `phase` tell a reward
+    /// command which batch this is.
+    pub fn score(&self, rollout: &Rollout, step: usize, phase: Phase) -> anyhow::Result<Vec<f32>> {
+        let (prompts, completions): (Vec<String>, Vec<String>) = (0..rollout.len())
+            .map(|i| self.texts(rollout, i))
+            .collect::<anyhow::Result<Vec<_>>>()?
+            .into_iter()
+            .unzip();
+        Ok(self.reward.score(&Batch {
+            step,
+            seed: self.config.seed,
+            phase,
+            prompts: &prompts,
+            completions: &completions,
+        })?)
     }
 
     /// The prompt's and the completion's text of row `i`.

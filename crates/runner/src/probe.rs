@@ -29,6 +29,7 @@ use pglab_estimator::stats::mean;
 use pglab_estimator::{Advantages, GradStats, cosine};
 use pglab_model::{Gpt, Rollout, sample};
 use pglab_report::ProbeRecord;
+use pglab_reward::protocol::Phase;
 use rand::rngs::StdRng;
 
 use crate::environment::Environment;
@@ -93,7 +94,7 @@ impl Probe {
         let mut kept = Vec::new();
         let mut reward_sum = 0.0;
         for rollout in rollouts {
-            let scores = environment.score(&rollout)?;
+            let scores = environment.score(&rollout, step, Phase::Probe)?;
             reward_sum += mean(&scores);
             let gradients = self.gradients(environment, policy, &rollout, &scores)?;
             for (s, g) in stats.iter_mut().zip(&gradients) {

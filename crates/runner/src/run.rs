@@ -30,7 +30,7 @@ pub fn train(
     progress: &mut dyn Progress,
 ) -> anyhow::Result<Option<RunResult>> {
     let start = Instant::now();
-    let (environment, mut policy) = Environment::load(config, base)?;
+    let (environment, mut policy) = Environment::load(config, base, &dir.join("reward.log"))?;
     let t = &config.train;
     let mut advantages = Advantages::new(t.estimator, t.k, t.advantage_options())?;
     let mut probe = Probe::new(config)?;
@@ -120,6 +120,7 @@ pub fn train(
         steps: rewards_by_step.len(),
         generations: rewards_by_step.len() * t.sequences_per_step(),
         wall_s: start.elapsed().as_secs_f64(),
+        stderr_tail: Vec::new(),
     }))
 }
 

@@ -16,7 +16,7 @@ use pglab_report::write_atomically;
 
 use crate::experiment::{self, Overrides};
 use crate::status;
-use crate::sweep::{RecordedOverrides, check_models};
+use crate::sweep::{RecordedOverrides, check_models, check_reward_commands};
 
 /// Array tasks when `--tasks` is not given: one per run, at most this many.
 pub const DEFAULT_MAX_TASKS: usize = 64;
@@ -74,6 +74,7 @@ pub fn run(args: &SlurmArgs) -> anyhow::Result<()> {
     }
     let (experiment, runs) = experiment::load(&args.file, &args.overrides)?;
     check_models(&runs)?;
+    check_reward_commands(&args.file, &runs)?;
     let sbatch = if args.dry_run {
         None
     } else {

@@ -9,6 +9,7 @@ use pglab_estimator::Advantages;
 use pglab_estimator::stats::{mean, sample_std};
 use pglab_model::{Gpt, Rollout, flatten_gradients, sample};
 use pglab_report::StepRecord;
+use pglab_reward::protocol::Phase;
 use rand::rngs::StdRng;
 
 use crate::environment::Environment;
@@ -57,7 +58,7 @@ pub fn rl_step(
     let prompts = environment.prompts(step);
     let rollout = sample(&policy.valid(), &prompts, &config.sampling, rng)?;
     // 2. Score them; the log-prob pass records the only graph and shapes the rewards.
-    let scores = environment.score(&rollout)?;
+    let scores = environment.score(&rollout, step, Phase::Train)?;
     let batch = Batch::new(environment, &policy, &rollout, &scores, true)?;
     let (rewards, kl) = (batch.rewards.clone(), batch.kl);
     let entropy = batch.entropy.context("entropy")?;

@@ -17,6 +17,7 @@ use clap::Args;
 use pglab_model::Checkpoint;
 use pglab_report::summary_csv::{self, ESTIMATOR, LR, Outcome, SEED, SummaryRow};
 use pglab_report::{RunResult, Status, write_atomically};
+use pglab_reward::{CommandError, RewardSpec};
 
 use crate::environment::model_dir;
 use crate::experiment::{self, Experiment, Overrides, RunSpec};
@@ -73,6 +74,7 @@ static STOP: AtomicBool = AtomicBool::new(false);
 pub fn check(args: &CheckArgs) -> anyhow::Result<()> {
     let (experiment, runs) = experiment::load(&args.file, &args.overrides)?;
     check_models(&runs)?;
+    check_reward_commands(&args.file, &runs)?;
     RecordedOverrides::of(&args.overrides).announce();
     writeln!(
         std::io::stdout(),
@@ -111,6 +113,7 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
     let (experiment, runs) = experiment::load(&args.file, &args.overrides)?;
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     check_models(&runs)?;
+    check_reward_commands(&args.file, &runs)?;
     let out = experiment.output_dir(args.out.as_deref());
     let recorded = RecordedOverrides::of(&args.overrides);
     recorded.announce();
@@ -341,15 +344,26 @@ fn run_point(
             Ok(Some(result))
         },
     ));
-    let message = match outcome {
+    let (message, stderr_tail) = match outcome {
         Ok(Ok(Some(result))) => return Ok(Some(result.status)),
         Ok(Ok(None)) => return Ok(None),
-        Ok(Err(e)) => format!("{e:#}"),
-        Err(panic) => panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-            .map_or("panic".into(), |m| format!("panic: {m}")),
+        // An error once the stop is raised is the interruption's doing (a reward command that
+        // got the signal too): the run is redone on resume, not marked failed.
+        Ok(Err(_)) if STOP.load(Ordering::Relaxed) => return Ok(None),
+        Ok(Err(e)) => (
+            format!("{e:#}"),
+            e.downcast_ref::<CommandError>()
+                .map(|c| c.stderr_tail.clone())
+                .unwrap_or_default(),
+        ),
+        Err(panic) => (
+            panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .map_or("panic".into(), |m| format!("panic: {m}")),
+            Vec::new(),
+        ),
     };
     let failed = RunResult {
         config_hash: String::new(),
@@ -360,6 +374,7 @@ fn run_point(
         steps: 0,
         generations: 0,
         wall_s: 0.0,
+        stderr_tail,
     };
     // On a full disk this may fail too; the sweep's final error still names the run and why.
     let _ = std::fs::create_dir_all(dir);
@@ -437,6 +452,21 @@ fn point_value(spec: &RunSpec, column: &str) -> String {
         (None, SEED) => spec.config.seed.to_string(),
         (None, other) => unreachable!("{other} is neither a grid key nor a summary_csv::KEYS key"),
     }
+}
+
+/// Every reward command's program is there: checked before any run starts, as a missing one
+/// would fail every run.
+pub(crate) fn check_reward_commands(file: &Path, runs: &[RunSpec]) -> anyhow::Result<()> {
+    for run in runs {
+        if let RewardSpec::Command(command) = &run.config.reward {
+            command
+                .program(&run.config.experiment_dir)
+                .map_err(|problem| {
+                    anyhow::anyhow!("{}: reward.command: {problem}", file.display())
+                })?;
+        }
+    }
+    Ok(())
 }
 
 /// Every model the runs need loads, and each run's prompts plus new tokens fit its context —

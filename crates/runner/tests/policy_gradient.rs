@@ -9,6 +9,7 @@ use burn::optim::SgdConfig;
 use burn::prelude::*;
 use pglab_estimator::{AdvantageOptions, Advantages, Estimator};
 use pglab_model::{Gpt, Rollout, TokenBatch, flatten_gradients, sample, sequence_logprobs};
+use pglab_reward::protocol::Phase;
 use pglab_runner::environment::Environment;
 use pglab_runner::experiment;
 use pglab_runner::gradient::Batch;
@@ -25,7 +26,7 @@ fn environment(set: &[&str]) -> (Environment, Gpt) {
         &experiment::Overrides::set(&set),
     )
     .unwrap();
-    Environment::load(&runs[0].config, &Device::flex()).unwrap()
+    Environment::load(&runs[0].config, &Device::flex(), Path::new("unused")).unwrap()
 }
 
 /// k completions of one prompt, sampled without autodiff.
@@ -57,7 +58,7 @@ fn step_with_advantage(advantage: f32) -> (f32, f32) {
     ]);
     let rollout = rollout(&policy, &environment);
     assert_eq!(rollout.len(), 1);
-    let scores = environment.score(&rollout).unwrap();
+    let scores = environment.score(&rollout, 0, Phase::Train).unwrap();
     let batch = Batch::new(&environment, &policy, &rollout, &scores, false).unwrap();
     let gradient = batch.policy_gradient(&[advantage], &environment).unwrap();
     assert!(gradient.loss.is_finite());

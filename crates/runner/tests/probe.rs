@@ -12,6 +12,7 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 use pglab_estimator::{Advantages, kl_estimates, shape_rewards};
 use pglab_model::{Gpt, flatten_gradients, sample, sequence_logprobs};
+use pglab_reward::protocol::Phase;
 use pglab_runner::environment::Environment;
 use pglab_runner::experiment;
 use pglab_runner::probe::Probe;
@@ -38,7 +39,8 @@ fn setup(set: &[&str], train_steps: usize) -> (Environment, Gpt) {
         &experiment::Overrides::set(&set),
     )
     .unwrap();
-    let (environment, mut policy) = Environment::load(&runs[0].config, &Device::flex()).unwrap();
+    let (environment, mut policy) =
+        Environment::load(&runs[0].config, &Device::flex(), Path::new("unused")).unwrap();
     let t = &environment.config.train;
     let mut advantages = Advantages::new(t.estimator, t.k, t.advantage_options()).unwrap();
     let mut optimizer = optimizer(t);
@@ -80,7 +82,7 @@ fn probe_matches_a_two_pass_recomputation(environment: &Environment, policy: &Gp
         .unwrap()
         .chunks(prompts.len() / 3);
     for rollout in rollouts {
-        let scores = environment.score(&rollout).unwrap();
+        let scores = environment.score(&rollout, 0, Phase::Probe).unwrap();
         let batch = rollout.token_batch(false, device).unwrap();
         let logprobs = sequence_logprobs(policy, &batch, false).unwrap();
         let seq_logp = logprobs

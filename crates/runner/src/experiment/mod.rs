@@ -21,6 +21,7 @@ mod tests;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use anyhow::Context as _;
 use pglab_report::ReportOptions;
 use serde::Deserialize;
 use toml::{Spanned, Table, Value};
@@ -263,7 +264,7 @@ impl Experiment {
         };
         let at =
             |key: &str| grid_note(key).unwrap_or_else(|| locate_key(&self.path, &self.text, key));
-        let config: RunConfig = match serde_path_to_error::deserialize(Value::Table(table)) {
+        let mut config: RunConfig = match serde_path_to_error::deserialize(Value::Table(table)) {
             Ok(config) => config,
             Err(e) => {
                 let key = offending_key(&e.path().to_string(), e.inner().message());
@@ -273,6 +274,14 @@ impl Experiment {
         if checked && let Err((key, message)) = validate(&config) {
             anyhow::bail!("{}: {key}: {message}", at(&key));
         }
+        config.experiment_dir = self.dir()?;
         Ok(config)
+    }
+
+    /// The experiment file's directory, absolute.
+    pub fn dir(&self) -> anyhow::Result<PathBuf> {
+        let parent = self.path.parent().filter(|p| !p.as_os_str().is_empty());
+        std::path::absolute(parent.unwrap_or(Path::new(".")))
+            .with_context(|| format!("{}: its directory", self.path.display()))
     }
 }

@@ -31,6 +31,11 @@ pub struct RunConfig {
     pub probe: ProbeConfig,
     #[serde(default)]
     pub logging: LoggingConfig,
+    /// The experiment file's directory, where a reward command runs (its relative paths resolve
+    /// against it). Not a setting: not written to `config.toml`, not hashed, so a moved checkout
+    /// redoes no run.
+    #[serde(skip)]
+    pub experiment_dir: PathBuf,
 }
 
 /// The RL loop's settings (DESIGN.md, "The experiment").

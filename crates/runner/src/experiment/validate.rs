@@ -33,6 +33,8 @@ pub fn validate(config: &RunConfig) -> Result<(), Invalid> {
                 samples_every: _,
                 samples: _,
             },
+        // Set by the loader, not by the user.
+        experiment_dir: _,
     } = config;
     validate_train(train)?;
     validate_sampling(sampling)?;
@@ -106,9 +108,10 @@ fn validate_sampling(sampling: &SamplingConfig) -> Result<(), Invalid> {
     }
 }
 
-/// The reward crate owns its checks: a spec is valid when it builds.
+/// The reward crate owns its checks (a command's program is looked for later, by `pglab check`
+/// and before a sweep starts: `pglab status` reads a sweep's copy of the file elsewhere).
 fn validate_reward(reward: &RewardSpec) -> Result<(), Invalid> {
-    match reward.build() {
+    match reward.validate() {
         Ok(_) => Ok(()),
         Err(e) => invalid("reward", e.to_string()),
     }
