@@ -19,6 +19,11 @@ bench *ARGS:
     cargo build --release -p pglab-runner
     python3 bench/compare.py {{ARGS}}
 
+# What a reward command costs per batch: the built-in A-word reward against the same reward in
+# Python (experiments/rewards/a_words.py), median of 200 batches (BENCHMARKS.md).
+bench-reward:
+    cargo run --release -p pglab-reward --example reward_overhead
+
 # The PyTorch reference alone (needs torch and transformers; never run by CI):
 # `just bench-torch --config small --flavour generate`.
 bench-torch *ARGS:

@@ -6,7 +6,10 @@ use std::path::Path;
 use std::process::Command;
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // Read when the script runs, not when it is compiled (`env!`): a target directory shared
+    // with a checkout elsewhere can reuse this script compiled there, whose path is gone.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it");
+    let root = Path::new(&manifest_dir).join("../..");
     let git = |args: &[&str]| {
         Command::new("git")
             .args(args)

@@ -108,8 +108,19 @@ pub fn wilson95(successes: usize, n: usize) -> Option<(f64, f64)> {
     let denominator = 1.0 + z2 / n;
     let centre = (p + z2 / (2.0 * n)) / denominator;
     let half = Z95 * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / denominator;
-    // Rounding can put an end a hair outside [0, 1] at 0/n or n/n.
-    Some(((centre - half).max(0.0), (centre + half).min(1.0)))
+    // At 0/n the lower end is exactly 0 and at n/n the upper exactly 1; rounding can put them a
+    // hair to either side (0/3 gave 5.55e-17, which the report printed).
+    let lower = if successes == 0 {
+        0.0
+    } else {
+        (centre - half).max(0.0)
+    };
+    let upper = if successes as f64 == n {
+        1.0
+    } else {
+        (centre + half).min(1.0)
+    };
+    Some((lower, upper))
 }
 
 /// The difference of two means, a − b, with Welch's 95 % interval: half-width
@@ -252,6 +263,11 @@ mod tests {
         close(wilson95(2, 4).unwrap(), (0.150039, 0.849961));
         // 0 of 1: centre = half = (3.841459/2)/4.841459 = 0.396725 → [0, 0.793451].
         close(wilson95(0, 1).unwrap(), (0.0, 0.793451));
+        // The ends at 0/n and n/n are exact, not a rounding error away.
+        for n in 1..=64 {
+            assert_eq!(wilson95(0, n).unwrap().0, 0.0, "0/{n}");
+            assert_eq!(wilson95(n, n).unwrap().1, 1.0, "{n}/{n}");
+        }
         // 4 of 4: centre 1.480182/1.960365 = 0.755055, half 1.959964 · √(3.841459/64)/1.960365
         // = 0.244945 → [0.510109, 1].
         close(wilson95(4, 4).unwrap(), (0.510109, 1.0));

@@ -364,3 +364,22 @@ fn no_program_outlives_its_reward() {
         }
     }
 }
+
+#[test]
+fn the_readme_s_example_program_speaks_the_protocol() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let start = readme
+        .find("```python\n#!/usr/bin/env python3\n# my_reward.py")
+        .expect("README has the example");
+    let block = &readme[start + "```python\n".len()..];
+    let program = &block[..block.find("```").unwrap()];
+    assert!(program.lines().count() <= 16, "a short example: {program}");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("rewards")).unwrap();
+    std::fs::write(dir.path().join("rewards/my_reward.py"), program).unwrap();
+    let reward = RewardSpec::Command(spec(&["python3", "rewards/my_reward.py"]))
+        .start(dir.path(), &dir.path().join("reward.log"))
+        .unwrap();
+    assert_eq!(score(&reward, 0).unwrap(), vec![3.0, 1.0]);
+    assert_eq!(score(&reward, 1).unwrap(), vec![3.0, 1.0]);
+}
