@@ -10,14 +10,22 @@ Needs: Python 3.9+, torch, transformers, tokenizers, safetensors (CPU is
 enough; no network access and no model hub downloads -- everything is built
 from random weights and a tokenizer trained on a text embedded below).
 
+    python3 tools/make_fixtures.py tiny-llama tiny-qwen2   # only these
+    python3 tools/make_fixtures.py --sgd-step              # only reference.json's sgd_step
+
 Writes, for each of
     crates/model/tests/fixtures/tiny-gpt2/      (GPT2LMHeadModel)
     crates/model/tests/fixtures/tiny-gpt-neo/   (GPTNeoForCausalLM, local attention window 4)
+    crates/model/tests/fixtures/tiny-llama/     (LlamaForCausalLM: 4 heads on 2 key/value
+                                                 heads, rope_theta 500, untied LM head)
+    crates/model/tests/fixtures/tiny-qwen2/     (Qwen2ForCausalLM: 4 heads on 1 key/value
+                                                 head, rope_theta 2000, q/k/v biases, tied)
 the files
     config.json, model.safetensors   (save_pretrained, float32)
     tokenizer.json                   (byte-level BPE, vocab ~400)
     vocab.json, merges.txt           (tiny-gpt2 only: BPE model files)
-    reference.json                   (per-token log-probs and logits to compare against)
+    reference.json                   (per-token log-probs and logits to compare against,
+                                      and one SGD step's loss before and after)
 
 reference.json convention: token_logprobs[j] = log p(input_ids[j+1] | input_ids[..=j])
 (length n-1), sum_logprob = sum, mean_logprob = mean = -loss of
@@ -40,7 +48,17 @@ import tokenizers
 import safetensors
 from safetensors import safe_open
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-from transformers import GPT2Config, GPT2LMHeadModel, GPTNeoConfig, GPTNeoForCausalLM
+from transformers import (
+    AutoModelForCausalLM,
+    GPT2Config,
+    GPT2LMHeadModel,
+    GPTNeoConfig,
+    GPTNeoForCausalLM,
+    LlamaConfig,
+    LlamaForCausalLM,
+    Qwen2Config,
+    Qwen2ForCausalLM,
+)
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(REPO_ROOT, "crates", "model", "tests", "fixtures")
@@ -116,6 +134,50 @@ def reinit_(model, qk_std):
                 p.normal_(0.0, 0.3)
 
 
+def reinit_llama_(model):
+    """Llama/Qwen2: RMSNorm gains near 1, biases N(0, 0.1²), every other weight N(0, 0.3²)."""
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith(".bias"):
+                p.normal_(0.0, 0.1)
+            elif "norm" in name:
+                p.copy_(1.0 + 0.2 * torch.randn_like(p))
+            else:
+                p.normal_(0.0, 0.3)
+
+
+SGD_LR = 0.05
+
+
+def sgd_step(model, ids):
+    """The mean token NLL of `ids` before and after one SGD step (lr SGD_LR) on it, on a copy."""
+    import copy
+
+    # eval(): dropout off (GPT-2's and GPT-Neo's configs default to 0.1); gradients still flow.
+    model = copy.deepcopy(model).eval()
+    t = torch.tensor([ids])
+    loss = model(t, labels=t).loss
+    loss.backward()
+    torch.optim.SGD(model.parameters(), lr=SGD_LR).step()
+    with torch.no_grad():
+        after = model(t, labels=t).loss.item()
+    return {"input_ids": ids, "lr": SGD_LR, "loss_before": loss.item(), "loss_after": after}
+
+
+def add_sgd_step(name, tok):
+    """Adds `sgd_step` to an existing fixture's reference.json, from its committed weights."""
+    out_dir = os.path.join(FIXTURES, name)
+    model = AutoModelForCausalLM.from_pretrained(out_dir, torch_dtype=torch.float32)
+    path = os.path.join(out_dir, "reference.json")
+    with open(path) as f:
+        ref = json.load(f)
+    ref["sgd_step"] = sgd_step(model, ref["cases"][1]["input_ids"])
+    with open(path, "w") as f:
+        json.dump(ref, f, indent=1)
+        f.write("\n")
+    print(f"== {name}: sgd_step {ref['sgd_step']['loss_before']:.4f} -> {ref['sgd_step']['loss_after']:.4f}")
+
+
 def token_logprobs(model, ids):
     """ids: LongTensor [B, n] -> (float64 [B, n-1] log-probs, float32 logits [B, n, V])."""
     with torch.no_grad():
@@ -186,6 +248,7 @@ def make_reference(model, tok, out_dir):
         "mean_logprob = -loss(labels=input_ids); no special tokens added",
         "cases": cases,
         "batch_cases": batch_cases,
+        "sgd_step": sgd_step(model, cases[1]["input_ids"]),
     }
     with open(os.path.join(out_dir, "reference.json"), "w") as f:
         json.dump(ref, f, indent=1)
@@ -234,6 +297,24 @@ def main():
     for t in TEXTS:
         print(f"  {len(tok.encode(t, add_special_tokens=False).ids):3d} tokens: {t!r}")
 
+    only = sys.argv[1:]
+    wanted = lambda name: not only or name in only
+    if wanted("tiny-gpt2"):
+        build_gpt2(tok, vocab_size, eot_id)
+    if wanted("tiny-gpt-neo"):
+        build_gpt_neo(tok, vocab_size, eot_id)
+    if wanted("tiny-llama"):
+        build_llama(tok, vocab_size, eot_id)
+    if wanted("tiny-qwen2"):
+        build_qwen2(tok, vocab_size, eot_id)
+    # `--sgd-step`: recompute the SGD step of every committed fixture from its weights, without
+    # rebuilding it.
+    if "--sgd-step" in only:
+        for name in ["tiny-gpt2", "tiny-gpt-neo", "tiny-llama", "tiny-qwen2"]:
+            add_sgd_step(name, tok)
+
+
+def build_gpt2(tok, vocab_size, eot_id):
     torch.manual_seed(1234)
     cfg = GPT2Config(
         vocab_size=vocab_size,
@@ -250,6 +331,8 @@ def main():
     reinit_(gpt2, qk_std=None)
     build("tiny-gpt2", gpt2, tok, save_bpe_files=True)
 
+
+def build_gpt_neo(tok, vocab_size, eot_id):
     torch.manual_seed(5678)
     cfg = GPTNeoConfig(
         vocab_size=vocab_size,
@@ -282,6 +365,67 @@ def main():
           f"first {cfg.window_size} positions: {diff[0, : cfg.window_size].max():.2e}")
     assert diff.max().item() > 0.1
     assert diff[0, : cfg.window_size].max().item() < 1e-5
+
+
+def positions_matter(model, tok, theta_key="rope_theta"):
+    """The rotary base must matter: the same weights at the default base score differently."""
+    cfg = model.config.to_dict()
+    cfg[theta_key] = 10000.0 if model.config.rope_theta != 10000.0 else 500.0
+    other = type(model)(type(model.config)(**cfg)).float().eval()
+    other.load_state_dict(model.state_dict())
+    ids = torch.tensor([tok.encode(TEXTS[1], add_special_tokens=False).ids])
+    diff = (token_logprobs(model, ids)[0] - token_logprobs(other, ids)[0]).abs()
+    print(f"  rope_theta {model.config.rope_theta} vs {cfg[theta_key]}: max |dlogprob| {diff.max():.3f}")
+    assert diff.max().item() > 0.1
+
+
+def build_llama(tok, vocab_size, eot_id):
+    torch.manual_seed(4321)
+    cfg = LlamaConfig(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        intermediate_size=48,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=N_CTX,
+        rms_norm_eps=1e-5,
+        rope_theta=500.0,
+        tie_word_embeddings=False,
+        bos_token_id=eot_id,
+        eos_token_id=eot_id,
+    )
+    model = LlamaForCausalLM(cfg).float()
+    torch.manual_seed(3)
+    reinit_llama_(model)
+    assert not torch.equal(model.lm_head.weight, model.model.embed_tokens.weight)
+    build("tiny-llama", model, tok, save_bpe_files=False)
+    positions_matter(model.eval(), tok)
+
+
+def build_qwen2(tok, vocab_size, eot_id):
+    torch.manual_seed(8765)
+    cfg = Qwen2Config(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        intermediate_size=48,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=1,
+        max_position_embeddings=N_CTX,
+        rms_norm_eps=1e-6,
+        rope_theta=2000.0,
+        tie_word_embeddings=True,
+        use_sliding_window=False,
+        bos_token_id=eot_id,
+        eos_token_id=eot_id,
+    )
+    model = Qwen2ForCausalLM(cfg).float()
+    torch.manual_seed(4)
+    reinit_llama_(model)
+    assert model.model.layers[0].self_attn.q_proj.bias.abs().sum() > 0
+    build("tiny-qwen2", model, tok, save_bpe_files=False)
+    positions_matter(model.eval(), tok)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-//! Causal multi-head self-attention, global or over a sliding window, reading and extending a
-//! `KvCache` so that generating token t costs O(t), not a pass over the whole prefix.
+//! Causal multi-head self-attention, global or over a sliding window, with grouped key/value
+//! heads and rotary positions where the family has them, reading and extending a `KvCache` so
+//! that generating token t costs O(t), not a pass over the whole prefix.
 
 use burn::nn::Linear;
 use burn::prelude::*;
@@ -8,30 +9,40 @@ use burn::tensor::activation::softmax;
 use crate::cache::KvCache;
 use crate::config::{Arch, GptConfig};
 use crate::init;
+use crate::rope::Rope;
 
-/// Self-attention with a fused q/k/v projection (`c_attn`, `[C, 3C]`) and an output projection
-/// (`c_proj`). GPT-Neo's separate q/k/v checkpoint tensors are concatenated into `c_attn` when
-/// loading, so both families run the same code.
+/// Self-attention with a fused q/k/v projection (`c_attn`, `[C, C + 2·KV]`, KV = n_kv_head ·
+/// head width) and an output projection (`c_proj`). Separate q/k/v checkpoint tensors (GPT-Neo,
+/// Llama, Qwen2) are concatenated into `c_attn` when loading, so every family runs this code.
 #[derive(Module, Debug)]
 pub struct CausalSelfAttention {
     pub c_attn: Linear,
     pub c_proj: Linear,
     n_head: usize,
-    /// GPT-2 scales scores by 1/√(C/H); GPT-Neo does not scale them at all.
+    /// Key/value heads; each serves n_head / n_kv_head query heads. The cache keeps them as they
+    /// are (not repeated), so grouped-query attention also shrinks the cache.
+    n_kv_head: usize,
+    /// Scores are scaled by 1/√(C/H), except GPT-Neo's, which are not scaled at all.
     scale: f64,
 }
 
 impl CausalSelfAttention {
     pub fn init(config: &GptConfig, device: &Device) -> Self {
-        let c = config.n_embd;
-        let (qkv_bias, scale) = match config.arch {
-            Arch::Gpt2 => (true, 1.0 / (config.head_dim() as f64).sqrt()),
-            Arch::GptNeo => (false, 1.0),
+        let (c, kv) = (config.n_embd, config.kv_dim());
+        let scaled = 1.0 / (config.head_dim() as f64).sqrt();
+        // (q/k/v bias, output bias, score scale)
+        let (qkv_bias, out_bias, scale) = match config.arch {
+            Arch::Gpt2 => (true, true, scaled),
+            Arch::GptNeo => (false, true, 1.0),
+            Arch::Llama => (false, false, scaled),
+            Arch::Qwen2 => (true, false, scaled),
         };
+        let residual_std = init::residual_std(config.n_layer);
         Self {
-            c_attn: init::linear(c, 3 * c, qkv_bias, init::STD, device),
-            c_proj: init::linear(c, c, true, init::residual_std(config.n_layer), device),
+            c_attn: init::linear(c, c + 2 * kv, qkv_bias, init::STD, device),
+            c_proj: init::linear(c, c, out_bias, residual_std, device),
             n_head: config.n_head,
+            n_kv_head: config.n_kv_head,
             scale,
         }
     }
@@ -39,23 +50,33 @@ impl CausalSelfAttention {
     /// # Shapes
     /// - x: `[B, T, C]` for the T new positions
     /// - bias: `[B, 1, T, len + T]` (see `KvCache::attention_bias`)
+    /// - rope: the T positions' rotations, for a rotary family
     /// - returned: `[B, T, C]`
     pub fn forward(
         &self,
         x: Tensor<3>,
         bias: Tensor<4>,
+        rope: Option<&Rope>,
         cache: &mut KvCache,
         layer: usize,
     ) -> Tensor<3> {
         let [b, t, c] = x.dims();
-        let h = self.n_head;
-        let heads = |x: Tensor<3>| x.reshape([b, t, h, c / h]).swap_dims(1, 2); // [B, H, T, C/H]
+        let (h, hkv) = (self.n_head, self.n_kv_head);
+        let d = c / h;
+        let kv = hkv * d;
+        // [B, T, heads·D] → [B, heads, T, D]
+        let heads = |x: Tensor<3>, n: usize| x.reshape([b, t, n, d]).swap_dims(1, 2);
 
-        let qkv = self.c_attn.forward(x); // [B, T, 3C]
-        let q = heads(qkv.clone().slice([0..b, 0..t, 0..c]));
-        let k = heads(qkv.clone().slice([0..b, 0..t, c..2 * c]));
-        let v = heads(qkv.slice([0..b, 0..t, 2 * c..3 * c]));
-        let (k, v) = cache.append(layer, k, v); // [B, H, len + T, C/H]
+        let qkv = self.c_attn.forward(x); // [B, T, C + 2·KV]
+        let mut q = heads(qkv.clone().slice([0..b, 0..t, 0..c]), h);
+        let mut k = heads(qkv.clone().slice([0..b, 0..t, c..c + kv]), hkv);
+        let v = heads(qkv.slice([0..b, 0..t, c + kv..c + 2 * kv]), hkv);
+        if let Some(rope) = rope {
+            q = rope.apply(q);
+            k = rope.apply(k);
+        }
+        let (k, v) = cache.append(layer, k, v); // [B, Hkv, len + T, D]
+        let (k, v) = (repeat_kv(k, h / hkv), repeat_kv(v, h / hkv)); // [B, H, len + T, D]
 
         let scores = q.matmul(k.swap_dims(2, 3)); // [B, H, T, len + T]
         let scores = if self.scale == 1.0 {
@@ -67,4 +88,19 @@ impl CausalSelfAttention {
         let y = weights.matmul(v).swap_dims(1, 2).reshape([b, t, c]);
         self.c_proj.forward(y)
     }
+}
+
+/// Each key/value head repeated for the `group` query heads it serves (`transformers`'
+/// `repeat_kv`: head j serves query heads j·group … (j+1)·group − 1).
+///
+/// # Shapes
+/// - x: `[B, Hkv, S, D]`; returned: `[B, Hkv·group, S, D]`
+fn repeat_kv(x: Tensor<4>, group: usize) -> Tensor<4> {
+    if group == 1 {
+        return x;
+    }
+    let [b, hkv, s, d] = x.dims();
+    x.unsqueeze_dim::<5>(2)
+        .expand([b, hkv, group, s, d])
+        .reshape([b, hkv * group, s, d])
 }

@@ -1,17 +1,22 @@
-//! One transformer block (pre-LayerNorm: x + attn(ln_1 x), then x + mlp(ln_2 x)) and its MLP.
+//! One transformer block (pre-norm: x + attn(ln_1 x), then x + mlp(ln_2 x)) and its MLP.
 
-use burn::nn::{LayerNorm, LayerNormConfig, Linear};
+use burn::nn::Linear;
 use burn::prelude::*;
-use burn::tensor::activation::{gelu, relu, sigmoid};
+use burn::tensor::activation::{gelu, relu, sigmoid, silu};
 
 use crate::attention::CausalSelfAttention;
 use crate::cache::KvCache;
 use crate::config::{Activation, GptConfig};
 use crate::init;
+use crate::norm::Norm;
+use crate::rope::Rope;
 
+/// GPT-2's MLP, c_proj(act(c_fc x)), or with a gate (Llama's SwiGLU:
+/// c_proj(silu(c_gate x) ⊙ c_fc x), `c_fc` being `up_proj` and `c_proj` `down_proj`).
 #[derive(Module, Debug)]
 pub struct Mlp {
     pub c_fc: Linear,
+    pub c_gate: Option<Linear>,
     pub c_proj: Linear,
     #[module(skip)]
     activation: Activation,
@@ -19,15 +24,13 @@ pub struct Mlp {
 
 impl Mlp {
     pub fn init(config: &GptConfig, device: &Device) -> Self {
+        let (c, inner) = (config.n_embd, config.n_inner);
+        // The rotary families' MLPs are gated and have no biases.
+        let gated = config.arch.rotary();
         Self {
-            c_fc: init::linear(config.n_embd, config.n_inner, true, init::STD, device),
-            c_proj: init::linear(
-                config.n_inner,
-                config.n_embd,
-                true,
-                init::residual_std(config.n_layer),
-                device,
-            ),
+            c_fc: init::linear(c, inner, !gated, init::STD, device),
+            c_gate: gated.then(|| init::linear(c, inner, false, init::STD, device)),
+            c_proj: init::linear(inner, c, !gated, init::residual_std(config.n_layer), device),
             activation: config.activation,
         }
     }
@@ -35,13 +38,25 @@ impl Mlp {
     /// # Shapes
     /// - x, returned: `[B, T, C]`
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let x = self.c_fc.forward(x);
-        let x = match self.activation {
+        let (x, gate) = match &self.c_gate {
+            Some(gate) => (x.clone(), Some(gate.forward(x))),
+            None => (x, None),
+        };
+        let up = self.c_fc.forward(x);
+        let x = match gate {
+            Some(gate) => self.activate(gate) * up,
+            None => self.activate(up),
+        };
+        self.c_proj.forward(x)
+    }
+
+    fn activate(&self, x: Tensor<3>) -> Tensor<3> {
+        match self.activation {
             Activation::GeluNew => gelu_new(x),
             Activation::Gelu => gelu(x),
             Activation::Relu => relu(x),
-        };
-        self.c_proj.forward(x)
+            Activation::Silu => silu(x),
+        }
     }
 }
 
@@ -61,23 +76,18 @@ fn gelu_new<const D: usize>(x: Tensor<D>) -> Tensor<D> {
 
 #[derive(Module, Debug)]
 pub struct Block {
-    pub ln_1: LayerNorm,
+    pub ln_1: Norm,
     pub attn: CausalSelfAttention,
-    pub ln_2: LayerNorm,
+    pub ln_2: Norm,
     pub mlp: Mlp,
 }
 
 impl Block {
     pub fn init(config: &GptConfig, device: &Device) -> Self {
-        let ln = || {
-            LayerNormConfig::new(config.n_embd)
-                .with_epsilon(config.layer_norm_epsilon)
-                .init(device)
-        };
         Self {
-            ln_1: ln(),
+            ln_1: Norm::init(config, device),
             attn: CausalSelfAttention::init(config, device),
-            ln_2: ln(),
+            ln_2: Norm::init(config, device),
             mlp: Mlp::init(config, device),
         }
     }
@@ -88,10 +98,14 @@ impl Block {
         &self,
         x: Tensor<3>,
         bias: Tensor<4>,
+        rope: Option<&Rope>,
         cache: &mut KvCache,
         layer: usize,
     ) -> Tensor<3> {
-        let x = x.clone() + self.attn.forward(self.ln_1.forward(x), bias, cache, layer);
+        let attention = self
+            .attn
+            .forward(self.ln_1.forward(x.clone()), bias, rope, cache, layer);
+        let x = x + attention;
         x.clone() + self.mlp.forward(self.ln_2.forward(x))
     }
 }

@@ -122,12 +122,18 @@ impl KvCache {
     /// # Shapes
     /// - returned: `[B, T]`
     pub(crate) fn positions(&self, t: usize, device: &Device) -> Tensor<2, Int> {
-        let ids: Vec<i64> = self
-            .pad
+        Tensor::from_data(
+            TensorData::new(self.position_ids(t), [self.pad.len(), t]),
+            device,
+        )
+    }
+
+    /// [`positions`](Self::positions) on the host, row-major.
+    pub(crate) fn position_ids(&self, t: usize) -> Vec<i64> {
+        self.pad
             .iter()
             .flat_map(|&pad| (self.len..self.len + t).map(move |i| i.saturating_sub(pad) as i64))
-            .collect();
-        Tensor::from_data(TensorData::new(ids, [self.pad.len(), t]), device)
+            .collect()
     }
 
     /// The largest position id the next `t` positions will use, plus one.

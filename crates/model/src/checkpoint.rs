@@ -7,13 +7,16 @@
 //! - GPT-Neo has separate q/k/v projections without bias; they are concatenated into the fused
 //!   `c_attn` the transformer runs (and split again when saving).
 //!
-//! The LM head is tied to `wte`: it is neither read nor written.
+//! GPT-2's and GPT-Neo's LM head is tied to `wte`: it is neither read nor written. Llama and
+//! Qwen2 (`model.layers.{i}.self_attn.q_proj`, …, `nn.Linear` weights, separate q/k/v with
+//! fewer key/value heads, a gated MLP, RMSNorm gains) are mapped in `llama` and
+//! `llama_tensors`; their head is read and written when it is not tied.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use burn::module::Param;
-use burn::nn::{LayerNorm, Linear};
+use burn::nn::{Embedding, Linear};
 use burn::prelude::*;
 use burn::tensor::DType;
 use safetensors::{Dtype, SafeTensors, View};
@@ -21,6 +24,7 @@ use safetensors::{Dtype, SafeTensors, View};
 use crate::config::{Arch, GptConfig};
 use crate::error::{ModelError, Result};
 use crate::gpt::Gpt;
+use crate::norm::Norm;
 use crate::tokenizer::Tokenizer;
 
 pub const CONFIG_FILE: &str = "config.json";
@@ -58,13 +62,13 @@ const GPT_NEO: Layout = Layout {
 
 fn layout(arch: Arch) -> &'static Layout {
     match arch {
-        Arch::Gpt2 => &GPT2,
         Arch::GptNeo => &GPT_NEO,
+        _ => &GPT2,
     }
 }
 
-/// Buffers some checkpoints carry (causal masks); they hold no weights.
-const BUFFER_SUFFIXES: [&str; 2] = [".attn.bias", ".attn.masked_bias"];
+/// Buffers some checkpoints carry (causal masks, rotary frequencies); they hold no weights.
+const BUFFER_SUFFIXES: [&str; 3] = [".attn.bias", ".attn.masked_bias", ".rotary_emb.inv_freq"];
 
 /// A model and its tokenizer, as found in one directory.
 #[derive(Debug)]
@@ -150,33 +154,73 @@ impl<'a> Weights<'a> {
     }
 
     fn model(&mut self, config: &GptConfig) -> Result<Gpt> {
+        if config.arch.rotary() {
+            return self.llama(config);
+        }
         let (c, inner) = (config.n_embd, config.n_inner);
         let layout = layout(config.arch);
         let mut model = Gpt::init(config, &self.device);
         model.wte.weight = self.param("wte.weight", [config.vocab_size, c], false)?;
-        model.wpe.weight = self.param("wpe.weight", [config.n_positions, c], false)?;
-        self.layer_norm(&mut model.ln_f, "ln_f", c)?;
+        model.wpe = Some(Embedding {
+            weight: self.param("wpe.weight", [config.n_positions, c], false)?,
+        });
+        self.norm(&mut model.ln_f, "ln_f", c)?;
         for (i, block) in model.h.iter_mut().enumerate() {
             let h = format!("h.{i}");
-            self.layer_norm(&mut block.ln_1, &format!("{h}.ln_1"), c)?;
-            self.layer_norm(&mut block.ln_2, &format!("{h}.ln_2"), c)?;
+            self.norm(&mut block.ln_1, &format!("{h}.ln_1"), c)?;
+            self.norm(&mut block.ln_2, &format!("{h}.ln_2"), c)?;
             block.attn.c_attn = match layout.qkv {
                 Qkv::Fused(name) => self.linear(&format!("{h}.{name}"), c, 3 * c, true, false)?,
                 Qkv::Split(names) => {
                     let parts = names
                         .iter()
-                        .map(|name| self.tensor(&format!("{h}.{name}.weight"), [c, c], true))
+                        .map(|name| self.projection(&format!("{h}.{name}"), c, c, false, true))
                         .collect::<Result<Vec<_>>>()?;
-                    Linear {
-                        weight: Param::from_tensor(Tensor::cat(parts, 1)),
-                        bias: None,
-                    }
+                    fuse(parts)
                 }
             };
             let t = layout.transposed;
             block.attn.c_proj = self.linear(&format!("{h}.{}", layout.attn_out), c, c, true, t)?;
             block.mlp.c_fc = self.linear(&format!("{h}.mlp.c_fc"), c, inner, true, t)?;
             block.mlp.c_proj = self.linear(&format!("{h}.mlp.c_proj"), inner, c, true, t)?;
+        }
+        Ok(model)
+    }
+
+    /// A Llama or Qwen2 checkpoint (`nn.Linear` weights, stored `[out, in]`).
+    fn llama(&mut self, config: &GptConfig) -> Result<Gpt> {
+        let (c, kv, inner, vocab) = (
+            config.n_embd,
+            config.kv_dim(),
+            config.n_inner,
+            config.vocab_size,
+        );
+        let qkv_bias = config.arch == Arch::Qwen2;
+        let mut model = Gpt::init(config, &self.device);
+        model.wte.weight = self.param("model.embed_tokens.weight", [vocab, c], false)?;
+        self.norm(&mut model.ln_f, "model.norm", c)?;
+        for (i, block) in model.h.iter_mut().enumerate() {
+            let l = format!("model.layers.{i}");
+            self.norm(&mut block.ln_1, &format!("{l}.input_layernorm"), c)?;
+            self.norm(&mut block.ln_2, &format!("{l}.post_attention_layernorm"), c)?;
+            let attention = ["q_proj", "k_proj", "v_proj"]
+                .iter()
+                .zip([c, kv, kv])
+                .map(|(name, width)| {
+                    self.projection(&format!("{l}.self_attn.{name}"), c, width, qkv_bias, true)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            block.attn.c_attn = fuse(attention);
+            let mut linear = |name: &str, d_in, d_out| {
+                self.linear(&format!("{l}.{name}"), d_in, d_out, false, true)
+            };
+            block.attn.c_proj = linear("self_attn.o_proj", c, c)?;
+            block.mlp.c_gate = Some(linear("mlp.gate_proj", c, inner)?);
+            block.mlp.c_fc = linear("mlp.up_proj", c, inner)?;
+            block.mlp.c_proj = linear("mlp.down_proj", inner, c)?;
+        }
+        if !config.tie_word_embeddings {
+            model.lm_head = Some(self.linear("lm_head", c, vocab, false, true)?);
         }
         Ok(model)
     }
@@ -189,22 +233,39 @@ impl<'a> Weights<'a> {
         bias: bool,
         transposed: bool,
     ) -> Result<Linear> {
+        let (weight, bias) = self.projection(name, d_in, d_out, bias, transposed)?;
         Ok(Linear {
-            weight: Param::from_tensor(self.tensor(
-                &format!("{name}.weight"),
-                [d_in, d_out],
-                transposed,
-            )?),
-            bias: match bias {
-                true => Some(self.param(&format!("{name}.bias"), [d_out], false)?),
-                false => None,
-            },
+            weight: Param::from_tensor(weight),
+            bias: bias.map(Param::from_tensor),
         })
     }
 
-    fn layer_norm(&mut self, ln: &mut LayerNorm, name: &str, c: usize) -> Result<()> {
-        ln.gamma = self.param(&format!("{name}.weight"), [c], false)?;
-        ln.beta = Some(self.param(&format!("{name}.bias"), [c], false)?);
+    /// A linear layer's weight (`[d_in, d_out]`) and bias, as plain tensors.
+    fn projection(
+        &mut self,
+        name: &str,
+        d_in: usize,
+        d_out: usize,
+        bias: bool,
+        transposed: bool,
+    ) -> Result<Projection> {
+        let weight = self.tensor(&format!("{name}.weight"), [d_in, d_out], transposed)?;
+        let bias = match bias {
+            true => Some(self.tensor(&format!("{name}.bias"), [d_out], false)?),
+            false => None,
+        };
+        Ok((weight, bias))
+    }
+
+    /// A LayerNorm's gain and bias, or an RMSNorm's gain.
+    fn norm(&mut self, norm: &mut Norm, name: &str, c: usize) -> Result<()> {
+        match norm {
+            Norm::Layer(ln) => {
+                ln.gamma = self.param(&format!("{name}.weight"), [c], false)?;
+                ln.beta = Some(self.param(&format!("{name}.bias"), [c], false)?);
+            }
+            Norm::Rms(rms) => rms.gamma = self.param(&format!("{name}.weight"), [c], false)?,
+        }
         Ok(())
     }
 
@@ -268,6 +329,7 @@ impl<'a> Weights<'a> {
     }
 
     fn check_all_used(&self) -> Result<()> {
+        // A tied head may be stored beside the embedding it equals.
         let tied_head = ["lm_head.weight"];
         let mut unused: Vec<String> = self
             .tensors
@@ -285,6 +347,19 @@ impl<'a> Weights<'a> {
             path: self.path.clone(),
             names: unused,
         })
+    }
+}
+
+/// A linear layer's weight and bias, before they become parameters.
+type Projection = (Tensor<2>, Option<Tensor<1>>);
+
+/// Separate q, k and v projections as one, their outputs side by side (`[C, C + 2·KV]`).
+fn fuse(parts: Vec<Projection>) -> Linear {
+    let (weights, biases): (Vec<_>, Vec<_>) = parts.into_iter().unzip();
+    let biases: Option<Vec<Tensor<1>>> = biases.into_iter().collect();
+    Linear {
+        weight: Param::from_tensor(Tensor::cat(weights, 1)),
+        bias: biases.map(|b| Param::from_tensor(Tensor::cat(b, 0))),
     }
 }
 
@@ -346,55 +421,145 @@ impl View for &HostTensor {
     }
 }
 
-/// Every tensor of `model` under its checkpoint name (prefixed `transformer.`).
+/// Every tensor of `model` under its checkpoint name.
 fn checkpoint_tensors(model: &Gpt) -> BTreeMap<String, HostTensor> {
+    if model.config().arch.rotary() {
+        llama_tensors(model)
+    } else {
+        gpt_tensors(model)
+    }
+}
+
+/// `linear`'s weight (transposed to `[out, in]` when `transposed`) and bias, as `name.weight`
+/// and `name.bias`.
+fn put_linear(
+    out: &mut BTreeMap<String, HostTensor>,
+    name: &str,
+    linear: &Linear,
+    transposed: bool,
+) {
+    let weight = linear.weight.val();
+    let weight = if transposed {
+        weight.transpose()
+    } else {
+        weight
+    };
+    out.insert(format!("{name}.weight"), HostTensor::new(weight));
+    if let Some(bias) = &linear.bias {
+        out.insert(format!("{name}.bias"), HostTensor::new(bias.val()));
+    }
+}
+
+fn put_norm(out: &mut BTreeMap<String, HostTensor>, name: &str, norm: &Norm) {
+    let (gamma, beta) = match norm {
+        Norm::Layer(ln) => (ln.gamma.val(), ln.beta.as_ref().map(|b| b.val())),
+        Norm::Rms(rms) => (rms.gamma.val(), None),
+    };
+    out.insert(format!("{name}.weight"), HostTensor::new(gamma));
+    if let Some(beta) = beta {
+        out.insert(format!("{name}.bias"), HostTensor::new(beta));
+    }
+}
+
+/// The fused q/k/v projection cut back into its parts, of widths `widths`.
+fn split(fused: &Linear, widths: [usize; 3]) -> Vec<Linear> {
+    let [c, _] = fused.weight.dims();
+    let mut start = 0;
+    widths
+        .iter()
+        .map(|&w| {
+            let range = start..start + w;
+            start += w;
+            Linear {
+                weight: Param::from_tensor(fused.weight.val().slice([0..c, range.clone()])),
+                bias: fused
+                    .bias
+                    .as_ref()
+                    .map(|b| Param::from_tensor(b.val().slice([range]))),
+            }
+        })
+        .collect()
+}
+
+/// GPT-2's and GPT-Neo's tensors, prefixed `transformer.`.
+fn gpt_tensors(model: &Gpt) -> BTreeMap<String, HostTensor> {
     let config = model.config();
     let layout = layout(config.arch);
     let c = config.n_embd;
+    let t = layout.transposed;
     let mut out = BTreeMap::new();
-    let mut put = |name: String, tensor: HostTensor| {
-        out.insert(format!("transformer.{name}"), tensor);
-    };
-    let orient = |w: Tensor<2>| if layout.transposed { w.transpose() } else { w };
-    let linear = |put: &mut dyn FnMut(String, HostTensor), name: String, linear: &Linear| {
-        put(
-            format!("{name}.weight"),
-            HostTensor::new(orient(linear.weight.val())),
-        );
-        if let Some(bias) = &linear.bias {
-            put(format!("{name}.bias"), HostTensor::new(bias.val()));
-        }
-    };
-    let layer_norm = |put: &mut dyn FnMut(String, HostTensor), name: &str, ln: &LayerNorm| {
-        put(format!("{name}.weight"), HostTensor::new(ln.gamma.val()));
-        if let Some(beta) = &ln.beta {
-            put(format!("{name}.bias"), HostTensor::new(beta.val()));
-        }
-    };
-    put("wte.weight".into(), HostTensor::new(model.wte.weight.val()));
-    put("wpe.weight".into(), HostTensor::new(model.wpe.weight.val()));
-    layer_norm(&mut put, "ln_f", &model.ln_f);
+    out.insert("wte.weight".into(), HostTensor::new(model.wte.weight.val()));
+    if let Some(wpe) = &model.wpe {
+        out.insert("wpe.weight".into(), HostTensor::new(wpe.weight.val()));
+    }
+    put_norm(&mut out, "ln_f", &model.ln_f);
     for (i, block) in model.h.iter().enumerate() {
         let h = format!("h.{i}");
-        layer_norm(&mut put, &format!("{h}.ln_1"), &block.ln_1);
-        layer_norm(&mut put, &format!("{h}.ln_2"), &block.ln_2);
+        put_norm(&mut out, &format!("{h}.ln_1"), &block.ln_1);
+        put_norm(&mut out, &format!("{h}.ln_2"), &block.ln_2);
         match layout.qkv {
-            Qkv::Fused(name) => linear(&mut put, format!("{h}.{name}"), &block.attn.c_attn),
+            Qkv::Fused(name) => put_linear(&mut out, &format!("{h}.{name}"), &block.attn.c_attn, t),
             Qkv::Split(names) => {
-                let w = block.attn.c_attn.weight.val(); // [C, 3C]
-                for (j, name) in names.iter().enumerate() {
-                    let part = w.clone().slice([0..c, j * c..(j + 1) * c]);
-                    put(format!("{h}.{name}.weight"), HostTensor::new(orient(part)));
+                for (name, part) in names.iter().zip(split(&block.attn.c_attn, [c, c, c])) {
+                    put_linear(&mut out, &format!("{h}.{name}"), &part, t);
                 }
             }
         }
-        linear(
-            &mut put,
-            format!("{h}.{}", layout.attn_out),
+        put_linear(
+            &mut out,
+            &format!("{h}.{}", layout.attn_out),
             &block.attn.c_proj,
+            t,
         );
-        linear(&mut put, format!("{h}.mlp.c_fc"), &block.mlp.c_fc);
-        linear(&mut put, format!("{h}.mlp.c_proj"), &block.mlp.c_proj);
+        put_linear(&mut out, &format!("{h}.mlp.c_fc"), &block.mlp.c_fc, t);
+        put_linear(&mut out, &format!("{h}.mlp.c_proj"), &block.mlp.c_proj, t);
+    }
+    out.into_iter()
+        .map(|(name, tensor)| (format!("transformer.{name}"), tensor))
+        .collect()
+}
+
+/// Llama's and Qwen2's tensors, as `LlamaForCausalLM` / `Qwen2ForCausalLM` save them.
+fn llama_tensors(model: &Gpt) -> BTreeMap<String, HostTensor> {
+    let config = model.config();
+    let (c, kv) = (config.n_embd, config.kv_dim());
+    let mut out = BTreeMap::new();
+    out.insert(
+        "model.embed_tokens.weight".into(),
+        HostTensor::new(model.wte.weight.val()),
+    );
+    put_norm(&mut out, "model.norm", &model.ln_f);
+    for (i, block) in model.h.iter().enumerate() {
+        let l = format!("model.layers.{i}");
+        put_norm(&mut out, &format!("{l}.input_layernorm"), &block.ln_1);
+        put_norm(
+            &mut out,
+            &format!("{l}.post_attention_layernorm"),
+            &block.ln_2,
+        );
+        let names = ["q_proj", "k_proj", "v_proj"];
+        for (name, part) in names.iter().zip(split(&block.attn.c_attn, [c, kv, kv])) {
+            put_linear(&mut out, &format!("{l}.self_attn.{name}"), &part, true);
+        }
+        put_linear(
+            &mut out,
+            &format!("{l}.self_attn.o_proj"),
+            &block.attn.c_proj,
+            true,
+        );
+        if let Some(gate) = &block.mlp.c_gate {
+            put_linear(&mut out, &format!("{l}.mlp.gate_proj"), gate, true);
+        }
+        put_linear(&mut out, &format!("{l}.mlp.up_proj"), &block.mlp.c_fc, true);
+        put_linear(
+            &mut out,
+            &format!("{l}.mlp.down_proj"),
+            &block.mlp.c_proj,
+            true,
+        );
+    }
+    if let Some(head) = &model.lm_head {
+        put_linear(&mut out, "lm_head", head, true);
     }
     out
 }

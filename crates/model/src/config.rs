@@ -1,5 +1,6 @@
-//! `GptConfig`: the hyper-parameters of one GPT-2-family model, and their Hugging Face
-//! `config.json` form (GPT-2 and GPT-Neo name the same things differently).
+//! `GptConfig`: the hyper-parameters of one decoder-only model, and their Hugging Face
+//! `config.json` form (GPT-2 and GPT-Neo name the same things differently; Llama and Qwen2 are
+//! read in `llama_config.rs`).
 
 use std::path::Path;
 
@@ -7,9 +8,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::error::{ModelError, Result};
+use crate::llama_config;
 
-/// Which checkpoint family a model belongs to. The transformer is the same; the families differ
-/// in attention scaling, q/k/v biases, local attention and checkpoint tensor names.
+/// Which checkpoint family a model belongs to. The transformer is the same pre-norm stack; the
+/// families differ in attention scaling, q/k/v biases, local attention, position encoding, norm,
+/// MLP and checkpoint tensor names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Arch {
@@ -18,6 +21,18 @@ pub enum Arch {
     /// GPT-Neo (the TinyStories models): q/k/v without bias, no score scaling, and layers that
     /// alternate between global attention and a sliding window of `window_size`.
     GptNeo,
+    /// Llama (SmolLM2, TinyLlama): RMSNorm, rotary positions, a SwiGLU MLP, grouped-query
+    /// attention, no biases, an LM head tied or not.
+    Llama,
+    /// Qwen2 (Qwen2.5): Llama with biases on q, k and v.
+    Qwen2,
+}
+
+impl Arch {
+    /// Whether positions are rotary (rotating q and k) rather than a learned embedding.
+    pub fn rotary(self) -> bool {
+        matches!(self, Arch::Llama | Arch::Qwen2)
+    }
 }
 
 /// What one layer's attention may see.
@@ -41,9 +56,12 @@ pub enum Activation {
     Gelu,
     #[serde(rename = "relu")]
     Relu,
+    /// `silu`: x·sigmoid(x), the gate of Llama's SwiGLU MLP.
+    #[serde(rename = "silu")]
+    Silu,
 }
 
-/// Hyper-parameters of a GPT-2-family model, named as in GPT-2's `config.json`.
+/// Hyper-parameters of a decoder-only model, named as in GPT-2's `config.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GptConfig {
     pub arch: Arch,
@@ -52,6 +70,9 @@ pub struct GptConfig {
     pub n_embd: usize,
     pub n_layer: usize,
     pub n_head: usize,
+    /// Key/value heads: `n_head` except under grouped-query attention, where each key/value
+    /// head serves n_head / n_kv_head query heads.
+    pub n_kv_head: usize,
     /// Width of the MLP's hidden layer (4·n_embd unless the checkpoint says otherwise).
     pub n_inner: usize,
     pub activation: Activation,
@@ -60,6 +81,10 @@ pub struct GptConfig {
     pub attention_layers: Vec<AttentionKind>,
     /// Width of a local layer's sliding window (unused by global layers).
     pub window_size: usize,
+    /// The base of rotary positions' frequencies (Llama, Qwen2).
+    pub rope_theta: f64,
+    /// Whether the LM head is the token embedding (GPT-2, GPT-Neo, SmolLM2) or its own matrix.
+    pub tie_word_embeddings: bool,
     pub bos_token_id: Option<u32>,
     pub eos_token_id: Option<u32>,
 }
@@ -80,13 +105,35 @@ impl GptConfig {
             n_embd,
             n_layer,
             n_head,
+            n_kv_head: n_head,
             n_inner: 4 * n_embd,
             activation: Activation::GeluNew,
             layer_norm_epsilon: 1e-5,
             attention_layers: vec![AttentionKind::Global; n_layer],
             window_size: n_positions,
+            rope_theta: 10_000.0,
+            tie_word_embeddings: true,
             bos_token_id: None,
             eos_token_id: None,
+        }
+    }
+
+    /// A Llama of the given size (SwiGLU MLP of width `n_inner`, RMSNorm ε 1e-5, RoPE base
+    /// 10,000, tied head).
+    pub fn llama(
+        vocab_size: usize,
+        n_positions: usize,
+        n_embd: usize,
+        n_layer: usize,
+        (n_head, n_kv_head): (usize, usize),
+        n_inner: usize,
+    ) -> Self {
+        Self {
+            arch: Arch::Llama,
+            n_kv_head,
+            n_inner,
+            activation: Activation::Silu,
+            ..Self::gpt2(vocab_size, n_positions, n_embd, n_layer, n_head)
         }
     }
 
@@ -95,14 +142,41 @@ impl GptConfig {
         self.n_embd / self.n_head
     }
 
-    /// The number of parameters (the LM head is tied to `wte`, so it adds none).
+    /// Width of the keys (and of the values): one head's width per key/value head.
+    pub fn kv_dim(&self) -> usize {
+        self.n_kv_head * self.head_dim()
+    }
+
+    /// The number of parameters (a tied LM head adds none).
     pub fn n_params(&self) -> usize {
-        let c = self.n_embd;
-        let qkv_bias = if self.arch == Arch::Gpt2 { 3 * c } else { 0 };
-        let block = 2 * 2 * c                       // ln_1, ln_2
-            + c * 3 * c + qkv_bias + c * c + c      // attention
-            + c * self.n_inner + self.n_inner + self.n_inner * c + c; // mlp
-        (self.vocab_size + self.n_positions) * c + self.n_layer * block + 2 * c
+        let (c, inner, kv) = (self.n_embd, self.n_inner, self.kv_dim());
+        let qkv_bias = match self.arch {
+            Arch::Gpt2 | Arch::Qwen2 => c + 2 * kv,
+            Arch::GptNeo | Arch::Llama => 0,
+        };
+        let attention = c * (c + 2 * kv) + qkv_bias + c * c;
+        let (norms, out_bias, mlp, positions) = if self.arch.rotary() {
+            // Two RMSNorm gains; gate, up and down projections without biases.
+            (2 * c, 0, 3 * c * inner, 0)
+        } else {
+            (
+                2 * 2 * c,
+                c,
+                c * inner + inner + inner * c + c,
+                self.n_positions * c,
+            )
+        };
+        let final_norm = if self.arch.rotary() { c } else { 2 * c };
+        let head = if self.tie_word_embeddings {
+            0
+        } else {
+            self.vocab_size * c
+        };
+        self.vocab_size * c
+            + positions
+            + self.n_layer * (norms + attention + out_bias + mlp)
+            + final_norm
+            + head
     }
 
     /// Checks the internal consistency a model needs; `path` and field names go in the error.
@@ -128,6 +202,24 @@ impl GptConfig {
             return Err(err(
                 "n_head",
                 format!("{} does not divide n_embd = {}", self.n_head, self.n_embd),
+            ));
+        }
+        if self.n_kv_head == 0 || !self.n_head.is_multiple_of(self.n_kv_head) {
+            return Err(err(
+                "num_key_value_heads",
+                format!(
+                    "{} does not divide the {} attention heads",
+                    self.n_kv_head, self.n_head
+                ),
+            ));
+        }
+        if self.arch.rotary() && !self.head_dim().is_multiple_of(2) {
+            return Err(err(
+                "num_attention_heads",
+                format!(
+                    "a head of {} channels cannot be rotated in pairs",
+                    self.head_dim()
+                ),
             ));
         }
         if self.attention_layers.len() != self.n_layer {
@@ -180,6 +272,8 @@ impl GptConfig {
             "gpt_neo" => serde_json::from_value::<HfGptNeo>(value)
                 .map_err(json_err)?
                 .into_config(path)?,
+            "llama" => llama_config::from_hf(value, Arch::Llama, path)?,
+            "qwen2" => llama_config::from_hf(value, Arch::Qwen2, path)?,
             _ => {
                 return Err(ModelError::UnknownModelType {
                     path: path.to_path_buf(),
@@ -195,6 +289,7 @@ impl GptConfig {
     pub fn to_hf_json(&self) -> Value {
         let activation = serde_json::to_value(self.activation).unwrap_or(Value::Null);
         match self.arch {
+            Arch::Llama | Arch::Qwen2 => llama_config::to_hf(self),
             Arch::Gpt2 => json!({
                 "architectures": ["GPT2LMHeadModel"],
                 "model_type": "gpt2",
@@ -283,11 +378,14 @@ impl HfGpt2 {
             n_embd: self.n_embd,
             n_layer: self.n_layer,
             n_head: self.n_head,
+            n_kv_head: self.n_head,
             n_inner: self.n_inner.unwrap_or(4 * self.n_embd),
             activation: parse_activation(&self.activation_function, path)?,
             layer_norm_epsilon: self.layer_norm_epsilon,
             attention_layers: vec![AttentionKind::Global; self.n_layer],
             window_size: self.n_positions,
+            rope_theta: 10_000.0,
+            tie_word_embeddings: true,
             bos_token_id: self.bos_token_id,
             eos_token_id: self.eos_token_id,
         })
@@ -329,11 +427,14 @@ impl HfGptNeo {
             n_embd: self.hidden_size,
             n_layer: self.num_layers,
             n_head: self.num_heads,
+            n_kv_head: self.num_heads,
             n_inner: self.intermediate_size.unwrap_or(4 * self.hidden_size),
             activation: parse_activation(&self.activation_function, path)?,
             layer_norm_epsilon: self.layer_norm_epsilon,
             attention_layers,
             window_size: self.window_size,
+            rope_theta: 10_000.0,
+            tie_word_embeddings: true,
             bos_token_id: self.bos_token_id,
             eos_token_id: self.eos_token_id,
         })
@@ -350,7 +451,7 @@ fn parse_activation(name: &str, path: &Path) -> Result<Activation> {
     serde_json::from_value(Value::String(name.into())).map_err(|_| ModelError::Config {
         path: path.to_path_buf(),
         field: "activation_function",
-        message: format!("{name:?} is not supported (gelu_new, gelu or relu)"),
+        message: format!("{name:?} is not supported (gelu_new, gelu, relu or silu)"),
     })
 }
 
@@ -389,9 +490,11 @@ mod tests {
 
     #[test]
     fn unknown_model_type_names_file_and_type() {
-        let err = parse(r#"{"model_type": "llama"}"#).unwrap_err().to_string();
+        let err = parse(r#"{"model_type": "mistral"}"#)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("dir/config.json"), "{err}");
-        assert!(err.contains("\"llama\""), "{err}");
+        assert!(err.contains("\"mistral\""), "{err}");
     }
 
     #[test]

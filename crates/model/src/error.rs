@@ -17,7 +17,7 @@ pub enum ModelError {
         path: PathBuf,
         source: serde_json::Error,
     },
-    #[error("{}: unsupported model_type {found:?} (expected \"gpt2\" or \"gpt_neo\")", path.display())]
+    #[error("{}: unsupported model_type {found:?} (expected \"gpt2\", \"gpt_neo\", \"llama\" or \"qwen2\")", path.display())]
     UnknownModelType { path: PathBuf, found: String },
     #[error("{}: {field}: {message}", path.display())]
     Config {

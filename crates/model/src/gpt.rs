@@ -1,9 +1,10 @@
-//! `Gpt`: token + position embeddings, a stack of blocks, a final LayerNorm and an LM head tied
-//! to the token embedding. Module names are Hugging Face's (`wte`, `wpe`, `h`, `ln_f`), so
-//! loading a checkpoint is a copy.
+//! `Gpt`: token embeddings (plus learned position embeddings, or rotary positions inside
+//! attention), a stack of blocks, a final norm and an LM head, tied to the token embedding or
+//! its own. Module names are GPT-2's (`wte`, `wpe`, `h`, `ln_f`); the checkpoint module maps
+//! every family's names onto them.
 
 use burn::module::Param;
-use burn::nn::{Embedding, LayerNorm, LayerNormConfig};
+use burn::nn::{Embedding, Linear};
 use burn::prelude::*;
 
 use crate::block::Block;
@@ -11,13 +12,18 @@ use crate::cache::KvCache;
 use crate::config::{AttentionKind, GptConfig};
 use crate::error::{ModelError, Result};
 use crate::init;
+use crate::norm::Norm;
+use crate::rope::Rope;
 
 #[derive(Module, Debug)]
 pub struct Gpt {
     pub wte: Embedding,
-    pub wpe: Embedding,
+    /// Learned position embeddings; none for the rotary families.
+    pub wpe: Option<Embedding>,
     pub h: Vec<Block>,
-    pub ln_f: LayerNorm,
+    pub ln_f: Norm,
+    /// An untied LM head, `[C, V]`; none when the head is `wte`.
+    pub lm_head: Option<Linear>,
     #[module(skip)]
     config: GptConfig,
 }
@@ -30,13 +36,13 @@ impl Gpt {
         };
         Self {
             wte: embedding(config.vocab_size, init::STD),
-            wpe: embedding(config.n_positions, 0.01),
+            wpe: (!config.arch.rotary()).then(|| embedding(config.n_positions, 0.01)),
             h: (0..config.n_layer)
                 .map(|_| Block::init(config, device))
                 .collect(),
-            ln_f: LayerNormConfig::new(config.n_embd)
-                .with_epsilon(config.layer_norm_epsilon)
-                .init(device),
+            ln_f: Norm::init(config, device),
+            lm_head: (!config.tie_word_embeddings)
+                .then(|| init::linear(config.n_embd, config.vocab_size, false, init::STD, device)),
             config: config.clone(),
         }
     }
@@ -76,8 +82,21 @@ impl Gpt {
             });
         }
         let device = input_ids.device();
-        let positions = cache.positions(t, &device);
-        let mut x = self.wte.forward(input_ids) + self.wpe.forward(positions);
+        let [b, _] = input_ids.dims();
+        let mut x = self.wte.forward(input_ids);
+        if let Some(wpe) = &self.wpe {
+            x = x + wpe.forward(cache.positions(t, &device));
+        }
+        let rope = self.config.arch.rotary().then(|| {
+            let c = &self.config;
+            Rope::new(
+                &cache.position_ids(t),
+                [b, t],
+                c.head_dim(),
+                c.rope_theta,
+                &device,
+            )
+        });
 
         let bias = |kind| cache.attention_bias(t, kind, self.config.window_size, &device);
         let global = bias(AttentionKind::Global);
@@ -91,21 +110,24 @@ impl Gpt {
                 (AttentionKind::Local, Some(local)) => local.clone(),
                 _ => global.clone(),
             };
-            x = block.forward(x, bias, cache, layer);
+            x = block.forward(x, bias, rope.as_ref(), cache, layer);
         }
         cache.advance(t);
         Ok(self.ln_f.forward(x))
     }
 
-    /// Logits over the vocabulary from hidden states, through the head tied to `wte`.
+    /// Logits over the vocabulary from hidden states, through the head: `wte` (tied) or its own.
     ///
     /// # Shapes
     /// - hidden: `[B, T, C]`
     /// - returned: `[B, T, V]`
     pub fn lm_head(&self, hidden: Tensor<3>) -> Tensor<3> {
         let [b, t, c] = hidden.dims();
-        let wte = self.wte.weight.val(); // [V, C]
-        let logits = hidden.reshape([b * t, c]).matmul(wte.transpose()); // [B·T, V]
+        let head = match &self.lm_head {
+            Some(head) => head.weight.val(),           // [C, V]
+            None => self.wte.weight.val().transpose(), // [V, C]ᵀ
+        };
+        let logits = hidden.reshape([b * t, c]).matmul(head); // [B·T, V]
         logits.reshape([b, t, self.config.vocab_size])
     }
 

@@ -1,10 +1,12 @@
-//! GPT-2-family causal language models on burn: GPT-2 and GPT-Neo in one transformer, sampling
-//! with a KV cache, per-sequence log-probabilities, and Hugging Face checkpoint directories.
+//! Decoder-only causal language models on burn: GPT-2, GPT-Neo, Llama and Qwen2 in one
+//! transformer, sampling with a KV cache, per-sequence log-probabilities, and Hugging Face
+//! checkpoint directories.
 //!
 //! Code takes a `&Device`; nothing here names a backend.
 //!
 //! # Shape letters
-//! B batch, T time (positions), C channels (`n_embd`), V vocabulary, H heads.
+//! B batch, T time (positions), C channels (`n_embd`), V vocabulary, H heads, Hkv key/value
+//! heads, D one head's channels.
 
 pub mod attention;
 pub mod block;
@@ -14,7 +16,10 @@ pub mod error;
 mod flatten;
 pub mod gpt;
 mod init;
+mod llama_config;
+pub mod norm;
 pub mod progress;
+pub mod rope;
 
 pub use cache::KvCache;
 pub use config::{Activation, Arch, AttentionKind, GptConfig};

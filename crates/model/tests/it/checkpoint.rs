@@ -91,10 +91,10 @@ fn missing_directory_is_named() {
 #[test]
 fn unknown_model_type_is_named_with_its_file() {
     let dir = broken_copy();
-    edit_config(dir.path(), "\"gpt2\"", "\"llama\"");
+    edit_config(dir.path(), "\"gpt2\"", "\"mistral\"");
     let err = load_error(dir.path());
     assert!(
-        err.contains("config.json") && err.contains("\"llama\""),
+        err.contains("config.json") && err.contains("\"mistral\""),
         "{err}"
     );
 }

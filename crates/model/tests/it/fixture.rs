@@ -7,7 +7,7 @@ use burn::prelude::*;
 use pglab_model::{Checkpoint, Gpt, GptConfig};
 use serde::Deserialize;
 
-pub const MODELS: [&str; 2] = ["tiny-gpt2", "tiny-gpt-neo"];
+pub const MODELS: [&str; 4] = ["tiny-gpt2", "tiny-gpt-neo", "tiny-llama", "tiny-qwen2"];
 
 pub fn dir(name: &str) -> PathBuf {
     PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo"))
@@ -26,6 +26,17 @@ pub fn load(name: &str) -> Checkpoint {
 #[derive(Deserialize)]
 pub struct Reference {
     pub cases: Vec<Case>,
+    pub sgd_step: SgdStep,
+}
+
+/// One SGD step in `transformers` on the mean token NLL of `input_ids` (its `loss` with
+/// `labels = input_ids`): the loss before and after.
+#[derive(Deserialize)]
+pub struct SgdStep {
+    pub input_ids: Vec<u32>,
+    pub lr: f64,
+    pub loss_before: f64,
+    pub loss_after: f64,
 }
 
 /// Reference figures computed by `transformers`.

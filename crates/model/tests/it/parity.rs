@@ -1,7 +1,9 @@
 //! Parity with `transformers`: the same tokens and the same per-token log-probs (1e-4 nats) for
-//! the committed GPT-2 and GPT-Neo fixtures, alone and as rows of one left-padded batch.
+//! the committed GPT-2, GPT-Neo, Llama and Qwen2 fixtures, alone and as rows of one left-padded
+//! batch, and the same loss after one SGD step.
 
-use pglab_model::{TokenBatch, Tokenizer, sequence_logprobs};
+use burn::optim::{GradientsParams, SgdConfig};
+use pglab_model::{Checkpoint, Gpt, TokenBatch, Tokenizer, sequence_logprobs};
 
 use crate::fixture::{self, MODELS, assert_close, floats};
 
@@ -144,5 +146,42 @@ fn left_padded_batch_rows_match_transformers() {
             let expected: Vec<f32> = case.token_logprobs.iter().map(|&x| x as f32).collect();
             assert_close(&row[pad..], &expected, 1e-4, &format!("{name} row {b}"));
         }
+    }
+}
+
+/// One SGD step on the mean token NLL moves the loss as it moves in `transformers`: the same
+/// gradient, through every parameter (tied or untied head, biases, gains), applied the same way.
+#[test]
+fn one_sgd_step_changes_the_loss_as_in_transformers() {
+    for name in MODELS {
+        let device = fixture::device().autodiff();
+        let model = Checkpoint::load(&fixture::dir(name), &device)
+            .unwrap()
+            .model;
+        let reference = fixture::reference(name).sgd_step;
+        let ids = vec![reference.input_ids.clone()];
+        let batch = TokenBatch::new(&ids, &[1], &device).unwrap();
+        let tokens = (reference.input_ids.len() - 1) as f32;
+        let loss =
+            |model: &Gpt| sequence_logprobs(model, &batch, false).unwrap().sum.sum() / -tokens;
+        let before = loss(&model);
+        let loss_before = floats(before.clone())[0];
+        let grads = GradientsParams::from_grads(before.backward(), &model);
+        let model = SgdConfig::new().init().step(reference.lr, model, grads);
+        let loss_after = floats(loss(&model))[0];
+        let tol = 2e-4;
+        assert!(
+            (f64::from(loss_before) - reference.loss_before).abs() < tol,
+            "{name}: loss before {loss_before} vs {}",
+            reference.loss_before
+        );
+        assert!(
+            (f64::from(loss_after) - reference.loss_after).abs() < tol,
+            "{name}: loss after {loss_after} vs {} (before {})",
+            reference.loss_after,
+            reference.loss_before
+        );
+        // The step moved the loss by far more than the tolerance: the check has teeth.
+        assert!((reference.loss_after - reference.loss_before).abs() > 50.0 * tol);
     }
 }

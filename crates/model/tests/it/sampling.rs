@@ -3,6 +3,7 @@
 
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
+use pglab_model::norm::Norm;
 use pglab_model::{Gpt, SAMPLE_SHARD_ROWS, SamplingConfig, sample, sample_shard_rows};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -278,8 +279,11 @@ fn stop_at_eos_ends_a_row_at_end_of_text() {
     let mut direction = vec![0.0f32; c];
     direction[0] = 1.0;
     let direction = Tensor::<1>::from_data(TensorData::new(direction, [c]), &device);
-    model.ln_f.gamma = model.ln_f.gamma.map(|g| g.zeros_like());
-    model.ln_f.beta = model.ln_f.beta.map(|b| b.map(|_| direction.clone()));
+    let Norm::Layer(ln_f) = &mut model.ln_f else {
+        panic!("GPT-2 ends with a LayerNorm")
+    };
+    ln_f.gamma = ln_f.gamma.clone().map(|g| g.zeros_like());
+    ln_f.beta = ln_f.beta.take().map(|b| b.map(|_| direction.clone()));
     model.wte.weight = model.wte.weight.map(|w| {
         let row = Tensor::<2>::from_data(TensorData::new(vec![100.0f32; 1], [1, 1]), &device);
         w.slice_assign([0..1, 0..1], row)
