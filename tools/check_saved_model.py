@@ -30,7 +30,10 @@ def main():
         return 2
     model_dir, text = sys.argv[1], sys.argv[2]
     tok = PreTrainedTokenizerFast(tokenizer_file=os.path.join(model_dir, "tokenizer.json"))
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    except TypeError:  # transformers before 4.56 calls it torch_dtype
+        model = AutoModelForCausalLM.from_pretrained(model_dir, torch_dtype=torch.float32)
     model.eval()
 
     ids = tok(text, add_special_tokens=False, return_tensors="pt")["input_ids"]

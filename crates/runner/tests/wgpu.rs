@@ -76,7 +76,7 @@ fn wgpu_matches_flex_on_the_parity_fixtures() {
         Err(err) => panic!("CI must test wgpu: {err}"),
     };
     let flex = Backend::Flex.select().unwrap().device;
-    for name in ["tiny-gpt2", "tiny-gpt-neo"] {
+    for name in ["tiny-gpt2", "tiny-gpt-neo", "tiny-llama", "tiny-qwen2"] {
         let dir = fixture(name);
         let checkpoint = Checkpoint::load(&dir, &flex).unwrap();
         let texts = [

@@ -1,4 +1,4 @@
-//! Checkpoints: save → load reproduces a model exactly, for both families; bad directories give
+//! Checkpoints: save → load reproduces a model exactly, for every family; bad directories give
 //! one clear error naming the file.
 
 use std::path::Path;
@@ -19,7 +19,13 @@ fn saved_model_reloads_with_identical_logits() {
     neo.arch = Arch::GptNeo;
     neo.attention_layers = vec![AttentionKind::Global, AttentionKind::Local];
     neo.window_size = 3;
-    for config in [GptConfig::gpt2(64, 32, 16, 2, 2), neo] {
+    let llama = GptConfig::llama(64, 32, 16, 2, (4, 2), 24);
+    let qwen2 = GptConfig {
+        arch: Arch::Qwen2,
+        tie_word_embeddings: false,
+        ..GptConfig::llama(64, 32, 16, 2, (4, 1), 24)
+    };
+    for config in [GptConfig::gpt2(64, 32, 16, 2, 2), neo, llama, qwen2] {
         let model = {
             let _rng = fixture::RNG.lock().unwrap_or_else(|e| e.into_inner());
             device.seed(1);
@@ -35,10 +41,16 @@ fn saved_model_reloads_with_identical_logits() {
 
 #[test]
 fn fixture_resaved_keeps_its_tensor_names_and_logits() {
+    // PGLAB_KEEP_SAVED=DIR keeps the saved copies in DIR/<fixture>, for
+    // `tools/check_saved_model.py` (transformers opening what pglab saves).
+    let keep = std::env::var_os("PGLAB_KEEP_SAVED").map(std::path::PathBuf::from);
     for name in fixture::MODELS {
         let original = fixture::load(name);
         let tmp = tempfile::tempdir().unwrap();
-        original.save(tmp.path()).unwrap();
+        let saved = keep
+            .as_ref()
+            .map_or(tmp.path().to_path_buf(), |d| d.join(name));
+        original.save(&saved).unwrap();
         let names = |dir: &Path| {
             let bytes = std::fs::read(dir.join("model.safetensors")).unwrap();
             let mut names: Vec<String> = safetensors::SafeTensors::deserialize(&bytes)
@@ -50,8 +62,8 @@ fn fixture_resaved_keeps_its_tensor_names_and_logits() {
             names.sort();
             names
         };
-        assert_eq!(names(tmp.path()), names(&fixture::dir(name)), "{name}");
-        let reloaded = Checkpoint::load(tmp.path(), &fixture::device()).unwrap();
+        assert_eq!(names(&saved), names(&fixture::dir(name)), "{name}");
+        let reloaded = Checkpoint::load(&saved, &fixture::device()).unwrap();
         assert_eq!(logits(&reloaded.model), logits(&original.model), "{name}");
     }
 }
