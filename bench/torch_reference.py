@@ -51,6 +51,8 @@ try:
         GPT2LMHeadModel,
         GPTNeoConfig,
         GPTNeoForCausalLM,
+        LlamaConfig,
+        LlamaForCausalLM,
     )
 except ImportError as error:
     print(
@@ -78,6 +80,8 @@ CONFIGS = {
     "small": (4096, 256, 128, 4, 4),
     "medium": (8192, 256, 256, 6, 8),
     "chapter": (50257, 2048, 768, 4, 16),
+    # A Llama of SmolLM2-135M's shape: 3 key/value heads, SwiGLU width 1536, RoPE base 1e5, tied.
+    "smollm": (49152, 2048, 576, 30, 9),
 }
 
 # (prompts, k, prompt tokens, new tokens) when not given, as BenchConfig::workload: the chapter's
@@ -86,6 +90,7 @@ WORKLOADS = {
     "small": (8, 4, 16, 100),
     "medium": (8, 4, 16, 100),
     "chapter": (1, 10, 4, 96),
+    "smollm": (2, 4, 16, 48),
 }
 
 
@@ -135,6 +140,23 @@ def parse_args():
 
 def build_model(config_name, device):
     vocab, n_positions, n_embd, n_layer, n_head = CONFIGS[config_name]
+    if config_name == "smollm":
+        config = LlamaConfig(
+            vocab_size=vocab,
+            max_position_embeddings=n_positions,
+            hidden_size=n_embd,
+            intermediate_size=1536,
+            num_hidden_layers=n_layer,
+            num_attention_heads=n_head,
+            num_key_value_heads=3,
+            rms_norm_eps=1e-5,
+            rope_theta=100000.0,
+            tie_word_embeddings=True,
+            bos_token_id=None,
+            eos_token_id=None,
+        )
+        torch.manual_seed(0)
+        return LlamaForCausalLM(config).to(device)
     if config_name == "chapter":
         config = GPTNeoConfig(
             vocab_size=vocab,
@@ -201,7 +223,10 @@ def sample_generate(model, prompts, new_tokens):
 def sample_lean(model, prompts, new_tokens, temperature=1.0):
     """A hand loop over the KV cache: prefill once, then one token per forward."""
     # The cache is filled in place by each forward.
-    cache = DynamicCache(config=model.config)
+    try:
+        cache = DynamicCache(config=model.config)
+    except TypeError:  # transformers 4.x takes no config
+        cache = DynamicCache()
     cache_kw = cache_arg(model)
     # Prefill: logits for the last position only, as pglab's sampler.
     out = model(prompts, use_cache=True, logits_to_keep=1, **{cache_kw: cache})
@@ -233,7 +258,7 @@ def train_step(model, optimizer, sequences, advantages, prompt_tokens):
     """One forward + backward + SGD step of the policy-gradient loss."""
     model.train()  # dropout is 0: this only mirrors a real training step
     optimizer.zero_grad(set_to_none=True)
-    hidden = model.transformer(sequences).last_hidden_state  # [B, T, C]
+    hidden = model.base_model(sequences).last_hidden_state  # [B, T, C]
     # The last position predicts nothing scored: drop it before the LM head, as pglab does.
     logits = model.lm_head(hidden[:, :-1, :])  # [B, T-1, V]
     log_probs = torch.log_softmax(logits, dim=-1)

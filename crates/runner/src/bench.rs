@@ -29,6 +29,11 @@ pub enum BenchConfig {
     /// window of 256, 16 heads; 68.5M parameters), RLOO's k = 10 completions of one 4-token
     /// prompt, 96 new tokens.
     Chapter,
+    /// A Llama of SmolLM2-135M's shape (vocab 49,152, n_embd 576, 30 layers, 9 heads on 3
+    /// key/value heads, SwiGLU width 1,536, RoPE base 100,000, tied head; 134.5M parameters),
+    /// 2 prompts × 4 completions of 16 + 48 tokens (a step of the default workload would take
+    /// minutes on 2 cores).
+    Smollm,
 }
 
 /// The batch one RL step samples and trains on.
@@ -54,6 +59,10 @@ impl BenchConfig {
                     ..GptConfig::gpt2(50_257, 2048, 768, 4, 16)
                 }
             }
+            BenchConfig::Smollm => GptConfig {
+                rope_theta: 100_000.0,
+                ..GptConfig::llama(49_152, 2048, 576, 30, (9, 3), 1536)
+            },
         }
     }
 
@@ -73,6 +82,12 @@ impl BenchConfig {
                 prompt_tokens: 4,
                 new_tokens: 96,
             },
+            BenchConfig::Smollm => Workload {
+                prompts: 2,
+                k: 4,
+                prompt_tokens: 16,
+                new_tokens: 48,
+            },
         }
     }
 }
@@ -89,7 +104,7 @@ pub struct BenchArgs {
     /// Timed repetitions of each phase, after one warm-up.
     #[arg(long, default_value_t = 5)]
     pub repeats: usize,
-    /// Prompts per step (P); sequences N = P·k. Default: 8, or 1 for `chapter`.
+    /// Prompts per step (P); sequences N = P·k. Default: 8, 1 for `chapter`, 2 for `smollm`.
     #[arg(long)]
     pub prompts: Option<usize>,
     /// Completions per prompt (k). Default: 4, or 10 for `chapter`.
@@ -98,7 +113,7 @@ pub struct BenchArgs {
     /// Random prompt tokens per sequence. Default: 16, or 4 for `chapter`.
     #[arg(long)]
     pub prompt_tokens: Option<usize>,
-    /// New tokens sampled per sequence. Default: 100, or 96 for `chapter`.
+    /// New tokens sampled per sequence. Default: 100, 96 for `chapter`, 48 for `smollm`.
     #[arg(long)]
     pub new_tokens: Option<usize>,
     /// Also time sampling 50, 100 and 200 new tokens, to show it scales linearly.

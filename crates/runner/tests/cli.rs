@@ -153,7 +153,11 @@ fn a_model_saved_by_pglab_samples_and_scores() {
 #[test]
 fn bad_inputs_are_one_line_errors_with_exit_code_2() {
     let tmp = tempfile::tempdir().unwrap();
-    std::fs::write(tmp.path().join("config.json"), r#"{"model_type": "llama"}"#).unwrap();
+    std::fs::write(
+        tmp.path().join("config.json"),
+        r#"{"model_type": "mistral"}"#,
+    )
+    .unwrap();
     let unknown = tmp.path().to_str().unwrap().to_string();
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
@@ -162,7 +166,7 @@ fn bad_inputs_are_one_line_errors_with_exit_code_2() {
         ),
         (
             vec!["score", "--model", &unknown, "--text", "hi there"],
-            "\"llama\"",
+            "\"mistral\"",
         ),
         (
             vec!["score", "--model", &unknown, "--text", "hi there"],

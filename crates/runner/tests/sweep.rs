@@ -284,6 +284,46 @@ fn tiny_stories_preset_validates_except_for_its_missing_model() {
 }
 
 #[test]
+fn smollm_preset_validates_except_for_its_missing_model() {
+    let output = pglab(&["check", "experiments/smollm_rl.toml"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("models/SmolLM2-135M") && stderr.contains("missing"),
+        "{stderr}"
+    );
+}
+
+/// The smoke grid, probe and all, on the Llama and Qwen2 fixtures (rotary positions, grouped
+/// key/value heads, an untied head, biases): every run trains to the end with finite figures.
+#[test]
+fn smoke_sweep_trains_the_llama_and_qwen2_fixtures() {
+    for name in ["tiny-llama", "tiny-qwen2"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let model = format!("model=\"crates/model/tests/fixtures/{name}\"");
+        let output = sweep(tmp.path(), &["--set", &model]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{name}: {stderr}");
+        for id in RUNS {
+            let run = tmp.path().join("smoke/runs").join(id);
+            let done: serde_json::Value =
+                serde_json::from_str(&text(&run.join("done.json"))).unwrap();
+            assert_eq!(done["status"], "done", "{name} {id}");
+            let metrics = text(&run.join("metrics.csv"));
+            assert_eq!(metrics.lines().count(), 1 + 4, "{name} {id}: four steps");
+            assert!(
+                !metrics.contains("NaN") && !metrics.contains("inf"),
+                "{name} {id}"
+            );
+            let probe = text(&run.join("probe.csv"));
+            assert_eq!(probe.lines().count(), 1 + 2 * 6, "{name} {id}: two probes");
+            let config = text(&run.join("config.toml"));
+            assert!(config.contains(name), "{name} {id}: {config}");
+        }
+    }
+}
+
+#[test]
 fn ctrl_c_stops_cleanly_and_says_how_to_resume() {
     let tmp = tempfile::tempdir().unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_pglab"))
