@@ -28,6 +28,7 @@ mod run_stats;
 mod summary;
 pub mod summary_csv;
 mod table;
+pub mod tensorboard;
 mod variance;
 
 use std::path::{Path, PathBuf};

@@ -11,6 +11,7 @@ pub mod environment;
 pub mod experiment;
 pub mod gradient;
 pub mod hash;
+pub mod hparams;
 pub mod lock;
 pub mod machine;
 pub mod pretrain;

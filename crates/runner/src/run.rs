@@ -1,5 +1,6 @@
 //! One run: the RL loop of DESIGN.md — one [`rl_step`] after another — with the probe every
-//! `probe.every` steps, writing `metrics.csv`, `probe.csv` and `samples.jsonl` as it goes.
+//! `probe.every` steps, writing `metrics.csv`, `probe.csv`, `samples.jsonl` and a TensorBoard
+//! event file as it goes.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,6 +10,7 @@ use burn::prelude::*;
 use pglab_estimator::Advantages;
 use pglab_estimator::stats::mean;
 use pglab_model::Progress;
+use pglab_report::tensorboard::{EventFile, HParam};
 use pglab_report::{CsvLog, FINAL_WINDOW, JsonLines, RunResult, SampleRecord, Status};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -20,11 +22,13 @@ use crate::probe::Probe;
 use crate::step::{Step, optimizer, rl_step};
 
 /// Trains `config` into `dir` (which must exist and be empty of results), reporting every step
-/// and its mean reward to `progress`. Stops early, with `Ok(None)`,
-/// when `stop` is raised; a NaN/inf loss or reward ends the run as `Diverged`.
+/// and its mean reward to `progress`; `hparams` are the run's grid values, for TensorBoard.
+/// Stops early, with `Ok(None)`, when `stop` is raised; a NaN/inf loss or reward ends the run as
+/// `Diverged`.
 pub fn train(
     config: &RunConfig,
     dir: &Path,
+    hparams: &[(String, HParam)],
     base: &Device,
     stop: &AtomicBool,
     progress: &mut dyn Progress,
@@ -40,6 +44,13 @@ pub fn train(
     let mut metrics = CsvLog::create(&dir.join("metrics.csv"))?;
     let mut probes = CsvLog::create(&dir.join("probe.csv"))?;
     let mut samples = JsonLines::create(&dir.join("samples.jsonl"))?;
+    let mut events = match config.logging.tensorboard {
+        true => Some(EventFile::create(dir)?),
+        false => None,
+    };
+    if let Some(events) = &mut events {
+        events.session_start(hparams)?;
+    }
 
     let steps = t.total_steps();
     let mut rewards_by_step: Vec<f64> = Vec::with_capacity(steps);
@@ -57,6 +68,9 @@ pub fn train(
             let generations = step * t.sequences_per_step();
             for record in probe.run(&environment, &policy, step, generations, &mut probe_rng)? {
                 probes.write(&record)?;
+                if let Some(events) = &mut events {
+                    events.probe(&record)?;
+                }
             }
         }
         let Step {
@@ -77,8 +91,12 @@ pub fn train(
         policy = next;
         probe.observe(&rewards)?;
         metrics.write(&record)?;
+        if let Some(events) = &mut events {
+            events.step(&record)?;
+        }
         let log_every = config.logging.samples_every;
         if log_every > 0 && (step % log_every == 0 || step + 1 == steps) {
+            let mut texts = Vec::new();
             for (i, &reward) in scores.iter().enumerate().take(config.logging.samples) {
                 let (prompt, completion) = environment.texts(&rollout, i)?;
                 samples.write(&SampleRecord {
@@ -87,6 +105,10 @@ pub fn train(
                     completion: &completion,
                     reward,
                 })?;
+                texts.push(format!("**{prompt}**{completion} (reward {reward})"));
+            }
+            if let Some(events) = &mut events {
+                events.samples(record.generations, &texts)?;
             }
         }
         progress.step(
@@ -107,7 +129,7 @@ pub fn train(
         }
     }
     let tail = &rewards_by_step[rewards_by_step.len().saturating_sub(FINAL_WINDOW)..];
-    Ok(Some(RunResult {
+    let result = RunResult {
         config_hash: String::new(),
         status: outcome.0,
         reason: outcome.1,
@@ -121,7 +143,16 @@ pub fn train(
         generations: rewards_by_step.len() * t.sequences_per_step(),
         wall_s: start.elapsed().as_secs_f64(),
         stderr_tail: Vec::new(),
-    }))
+    };
+    if let Some(events) = &mut events {
+        events.session_end(
+            result.generations,
+            result.final_reward,
+            result.best_reward,
+            result.status == Status::Done,
+        )?;
+    }
+    Ok(Some(result))
 }
 
 /// 64 bits of the SHA-256 of the run's settings: what seeds its probe's samples.

@@ -16,12 +16,13 @@ use anyhow::{Context, bail};
 use clap::Args;
 use pglab_model::Checkpoint;
 use pglab_report::summary_csv::{self, ESTIMATOR, LR, Outcome, SEED, SummaryRow};
-use pglab_report::{RunResult, Status, write_atomically};
+use pglab_report::{RunResult, Status, tensorboard, write_atomically};
 use pglab_reward::{CommandError, RewardSpec};
 
 use crate::environment::model_dir;
 use crate::experiment::{self, Experiment, Overrides, RunSpec};
 use crate::hash::sha256_hex;
+use crate::hparams;
 use crate::lock::lock;
 use crate::machine::Machine;
 use crate::progress::{Bar, Bars};
@@ -147,6 +148,12 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
     // What decides whether these results reproduce bit for bit elsewhere (machine.rs).
     let machine = Machine::current(backend.name).to_json();
     write_atomically(&out.join("machine.json"), machine.as_bytes())?;
+    if runs[0].config.logging.tensorboard {
+        let name = out
+            .file_name()
+            .map_or(String::new(), |n| n.to_string_lossy().into());
+        tensorboard::write_experiment(&out, &name, &hparams::domains(&runs))?;
+    }
     let jobs = args
         .jobs
         .unwrap_or_else(|| if backend.name == "flex" { cores() } else { 1 })
@@ -333,7 +340,9 @@ fn run_point(
             let config_text = toml::to_string_pretty(&spec.config)?;
             write_atomically(&dir.join("config.toml"), config_text.as_bytes())?;
             write_atomically(&dir.join("machine.json"), machine.as_bytes())?;
-            let Some(mut result) = run::train(&spec.config, dir, device, &STOP, bar)? else {
+            let hparams = hparams::of(spec);
+            let Some(mut result) = run::train(&spec.config, dir, &hparams, device, &STOP, bar)?
+            else {
                 return Ok(None);
             };
             result.config_hash = sha256_hex(config_text.as_bytes());

@@ -112,6 +112,8 @@ pub struct LoggingConfig {
     pub samples_every: usize,
     /// Completions recorded each time.
     pub samples: usize,
+    /// A TensorBoard event file in each run's directory (`tensorboard --logdir results/<sweep>`).
+    pub tensorboard: bool,
 }
 
 impl Default for LoggingConfig {
@@ -119,6 +121,7 @@ impl Default for LoggingConfig {
         Self {
             samples_every: 10,
             samples: 4,
+            tensorboard: true,
         }
     }
 }

@@ -32,6 +32,7 @@ pub fn validate(config: &RunConfig) -> Result<(), Invalid> {
                 // Any count is meaningful (0: never).
                 samples_every: _,
                 samples: _,
+                tensorboard: _,
             },
         // Set by the loader, not by the user.
         experiment_dir: _,
