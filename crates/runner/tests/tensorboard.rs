@@ -4,6 +4,8 @@
 //! killed-and-resumed run has one history. Needs the Python `tensorboard` package: CI installs
 //! it and sets PGLAB_REQUIRE_TENSORBOARD=1; elsewhere the tests say they skipped.
 
+#![allow(clippy::print_stderr)]
+
 mod common;
 
 use std::path::Path;

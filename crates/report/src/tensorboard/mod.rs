@@ -298,9 +298,9 @@ fn hparams_value(tag: &str, content: Vec<u8>) -> SummaryValue {
 fn value_of(value: &HParam) -> proto::Value {
     proto::Value {
         kind: Some(match value {
-            HParam::Number(x) => Kind::NumberValue(*x),
-            HParam::Text(s) => Kind::StringValue(s.clone()),
-            HParam::Bool(b) => Kind::BoolValue(*b),
+            HParam::Number(x) => Kind::Number(*x),
+            HParam::Text(s) => Kind::Text(s.clone()),
+            HParam::Bool(b) => Kind::Bool(*b),
         }),
     }
 }

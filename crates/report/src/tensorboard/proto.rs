@@ -171,7 +171,7 @@ pub struct SessionEndInfo {
     pub end_time_secs: f64,
 }
 
-/// `google.protobuf.Value`, the kinds an hparam takes.
+/// `google.protobuf.Value`, the kinds an hparam takes (number_value, string_value, bool_value).
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct Value {
     #[prost(oneof = "Kind", tags = "2, 3, 4")]
@@ -181,11 +181,11 @@ pub struct Value {
 #[derive(Clone, PartialEq, prost::Oneof)]
 pub enum Kind {
     #[prost(double, tag = "2")]
-    NumberValue(f64),
+    Number(f64),
     #[prost(string, tag = "3")]
-    StringValue(String),
+    Text(String),
     #[prost(bool, tag = "4")]
-    BoolValue(bool),
+    Bool(bool),
 }
 
 /// `google.protobuf.ListValue`.
