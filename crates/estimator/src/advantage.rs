@@ -40,17 +40,23 @@ pub enum Estimator {
     /// REINFORCE++: global batch normalisation, A_i = (r_i − r̄) / (s + ε), with r̄ and s the
     /// mean and Bessel std over all N rewards of the step. Biased; needs N ≥ 2.
     ReinforcePp,
+    /// REINFORCE++-baseline (verl `reinforce_plus_plus_baseline`, OpenRLHF
+    /// `reinforce_baseline`): subtract the group mean, then whiten over the whole batch,
+    /// A = (a − mean(a)) / (std(a) + ε) with a_i = r_i − r̄_g and the Bessel std over all N.
+    /// (mean(a) is 0 by construction.) Biased (the batch std); needs k ≥ 2.
+    ReinforcePpBaseline,
 }
 
 impl Estimator {
     /// Every estimator, in declaration order.
-    pub const ALL: [Estimator; 6] = [
+    pub const ALL: [Estimator; 7] = [
         Estimator::Reinforce,
         Estimator::ReinforceEma,
         Estimator::Rloo,
         Estimator::Grpo,
         Estimator::DrGrpo,
         Estimator::ReinforcePp,
+        Estimator::ReinforcePpBaseline,
     ];
 
     /// The name a user writes, as serde spells it.
@@ -62,6 +68,7 @@ impl Estimator {
             Estimator::Grpo => "grpo",
             Estimator::DrGrpo => "dr_grpo",
             Estimator::ReinforcePp => "reinforce_pp",
+            Estimator::ReinforcePpBaseline => "reinforce_pp_baseline",
         }
     }
 
@@ -69,7 +76,10 @@ impl Estimator {
     /// An exhaustive match: a new estimator does not compile until it is classified.
     pub fn is_group(self) -> bool {
         match self {
-            Estimator::Rloo | Estimator::Grpo | Estimator::DrGrpo => true,
+            Estimator::Rloo
+            | Estimator::Grpo
+            | Estimator::DrGrpo
+            | Estimator::ReinforcePpBaseline => true,
             Estimator::Reinforce | Estimator::ReinforceEma | Estimator::ReinforcePp => false,
         }
     }
@@ -80,7 +90,10 @@ impl Estimator {
     pub fn is_unbiased(self) -> bool {
         match self {
             Estimator::Reinforce | Estimator::ReinforceEma | Estimator::Rloo => true,
-            Estimator::Grpo | Estimator::DrGrpo | Estimator::ReinforcePp => false,
+            Estimator::Grpo
+            | Estimator::DrGrpo
+            | Estimator::ReinforcePp
+            | Estimator::ReinforcePpBaseline => false,
         }
     }
 }
@@ -95,7 +108,7 @@ impl fmt::Display for Estimator {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AdvantageOptions {
-    /// ε added to the std by `grpo` and `reinforce_pp` (default 1e-6).
+    /// ε added to the std by `grpo`, `reinforce_pp` and `reinforce_pp_baseline` (default 1e-6).
     pub eps: f32,
     /// Decay of `reinforce_ema`'s moving-average baseline (default 0.9).
     pub ema_decay: f32,
@@ -140,7 +153,10 @@ impl Advantages {
         if estimator.is_group() && k < 2 {
             return Err(EstimatorError::GroupTooSmall { estimator, k });
         }
-        let uses_eps = matches!(estimator, Estimator::Grpo | Estimator::ReinforcePp);
+        let uses_eps = matches!(
+            estimator,
+            Estimator::Grpo | Estimator::ReinforcePp | Estimator::ReinforcePpBaseline
+        );
         if uses_eps && !(options.eps.is_finite() && options.eps > 0.0) {
             return Err(EstimatorError::BadEps {
                 estimator,
@@ -212,6 +228,13 @@ impl Advantages {
                 g.iter().map(|x| x - mean).collect()
             }),
             Estimator::ReinforcePp => standardise(&r, eps),
+            Estimator::ReinforcePpBaseline => {
+                let centred = per_group(&r, self.k, |g| {
+                    let mean = mean(g);
+                    g.iter().map(|x| x - mean).collect()
+                });
+                standardise(&centred, eps)
+            }
         };
         Ok(a.into_iter().map(|x| x as f32).collect())
     }
@@ -355,6 +378,17 @@ mod tests {
             &advantages(Estimator::ReinforcePp, 3, &R),
             &[-3.0 / s, 0.0, 3.0 / s, -1.0 / s, -1.0 / s, 2.0 / s],
         );
+    }
+
+    #[test]
+    fn reinforce_pp_baseline_centres_each_group_then_whitens_the_batch() {
+        // Groups (1, 3) and (10, 14): a = (−1, 1, −2, 2), mean 0, Bessel std √(10/3) = 1.825742.
+        let got = advantages(Estimator::ReinforcePpBaseline, 2, &[1.0, 3.0, 10.0, 14.0]);
+        let s = (10.0f64 / 3.0).sqrt() + 1e-6;
+        assert_close(&got, &[-1.0 / s, 1.0 / s, -2.0 / s, 2.0 / s]);
+        // Unlike reinforce_pp, the groups' different means do not enter.
+        let pp = advantages(Estimator::ReinforcePp, 2, &[1.0, 3.0, 10.0, 14.0]);
+        assert!(pp[0] < -0.5 && got[0] > -0.6);
     }
 
     #[test]

@@ -96,6 +96,10 @@ fn advantages(estimator: Estimator, r: &[f64], baseline: f64) -> Vec<f64> {
             g.iter().map(|x| x - m).collect()
         }),
         Estimator::ReinforcePp => standardised(r),
+        Estimator::ReinforcePpBaseline => standardised(&groups(|g| {
+            let m = mean(g);
+            g.iter().map(|x| x - m).collect()
+        })),
     }
 }
 
@@ -399,6 +403,11 @@ fn reinforce_pp_matches_its_exact_mean_and_variance() {
 }
 
 #[test]
+fn reinforce_pp_baseline_matches_its_exact_mean_and_variance() {
+    check_both_reductions(Estimator::ReinforcePpBaseline);
+}
+
+#[test]
 fn the_enumeration_agrees_with_the_closed_forms() {
     let g = exact_gradient();
     let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1e-9);
@@ -422,9 +431,13 @@ fn the_enumeration_agrees_with_the_closed_forms() {
 }
 
 #[test]
-fn grpo_and_reinforce_pp_are_measurably_biased() {
+fn grpo_and_the_reinforce_pp_estimators_are_measurably_biased() {
     let g = exact_gradient();
-    for estimator in [Estimator::Grpo, Estimator::ReinforcePp] {
+    for estimator in [
+        Estimator::Grpo,
+        Estimator::ReinforcePp,
+        Estimator::ReinforcePpBaseline,
+    ] {
         let stats = simulation().stats(estimator, GroupReduction::Mean);
         let exact = expected(estimator, GroupReduction::Mean);
         let m = stats.count() as f64;

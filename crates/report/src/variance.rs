@@ -33,7 +33,11 @@ pub fn same_expectation_as_rloo(estimator: Estimator) -> bool {
         Estimator::Reinforce | Estimator::ReinforceEma | Estimator::Rloo => true,
         // GRPO and REINFORCE++ divide by a std estimated from the same rewards (rescaled and
         // biased); Dr. GRPO's mean is (k − 1)/k times the gradient.
-        Estimator::Grpo | Estimator::DrGrpo | Estimator::ReinforcePp => false,
+        // REINFORCE++-baseline divides by the batch's std.
+        Estimator::Grpo
+        | Estimator::DrGrpo
+        | Estimator::ReinforcePp
+        | Estimator::ReinforcePpBaseline => false,
     }
 }
 

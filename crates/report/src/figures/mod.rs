@@ -46,6 +46,7 @@ pub fn color(estimator: Estimator) -> RGBColor {
         Estimator::Grpo => PALETTE[2],
         Estimator::DrGrpo => PALETTE[3],
         Estimator::ReinforcePp => PALETTE[5],
+        Estimator::ReinforcePpBaseline => PALETTE[6],
     }
 }
 
