@@ -127,11 +127,12 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
     if resumed {
         recorded.check_against(&out)?;
     }
-    write_atomically(&out.join("sweep.toml"), experiment.text.as_bytes())?;
+    // The overrides first: `sweep.toml` present means they are recorded too.
     write_atomically(
         &out.join("overrides.json"),
         serde_json::to_string_pretty(&recorded)?.as_bytes(),
     )?;
+    write_atomically(&out.join("sweep.toml"), experiment.text.as_bytes())?;
 
     let mine: Vec<&RunSpec> = runs
         .iter()
@@ -297,7 +298,9 @@ impl RecordedOverrides {
 
     /// Refuses a sweep directory that was run under other overrides.
     pub fn check_against(&self, out: &Path) -> anyhow::Result<()> {
-        if !out.join("runs").exists() {
+        // No run started yet (a sweep stopped before it recorded its overrides): nothing to mix.
+        let no_runs = std::fs::read_dir(out.join("runs")).map_or(true, |mut d| d.next().is_none());
+        if no_runs && !out.join("overrides.json").exists() {
             return Ok(());
         }
         let before = Self::read(out)?;

@@ -35,8 +35,10 @@ fn sweep(file: &Path, out: &Path, args: &[&str]) -> Output {
 }
 
 /// A small experiment on the tiny fixture whose reward is `reward_command.py ARGS…`, run for two
-/// seeds.
+/// seeds. The timeout is 1 s where the program hangs (the point of that test) and 60 s
+/// elsewhere, as a loaded machine may take over a second to start Python.
 fn fixture_experiment(dir: &Path, args: &[&str], extra: &str) -> PathBuf {
+    let timeout_s = if args.first() == Some(&"hang") { 1 } else { 60 };
     let mut command = vec!["python3".to_string(), fixture()];
     command.extend(args.iter().map(|a| a.to_string()));
     let file = dir.join("experiment.toml");
@@ -47,7 +49,7 @@ fn fixture_experiment(dir: &Path, args: &[&str], extra: &str) -> PathBuf {
              [sweep]\nname = \"cmd\"\n\
              [sampling]\nmax_new_tokens = 8\n\
              [train]\nestimator = \"rloo\"\nlr = 0.01\nprompts = [\"Anna had a ball.\"]\nk = 2\nsteps = 3\n\
-             [reward]\nkind = \"command\"\ncommand = {}\ntimeout_s = 1\n\
+             [reward]\nkind = \"command\"\ncommand = {}\ntimeout_s = {timeout_s}\n\
              {extra}\n\
              [grid]\nseed = [0, 1]\n",
             toml::Value::try_from(&command).unwrap()
