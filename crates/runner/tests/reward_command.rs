@@ -164,8 +164,8 @@ fn the_python_a_word_reward_trains_exactly_as_the_built_in_one() {
         );
         assert_eq!(
             probe.lines().count(),
-            1 + 2 * 6,
-            "{id}: two probes of six estimators"
+            1 + 2 * 7,
+            "{id}: two probes of seven estimators"
         );
         let log = tmp
             .path()

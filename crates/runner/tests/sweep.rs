@@ -46,15 +46,16 @@ fn smoke_sweep_writes_every_runs_files_and_a_summary() {
             assert!(run.join(file).is_file(), "{id}/{file}");
         }
         assert!(summary.contains(&format!("{id},")), "{summary}");
-        // 4 steps, one row each; probes at steps 0 and 2, six estimators each.
+        // 4 steps, one row each; probes at steps 0 and 2, every estimator (seven) each.
         assert_eq!(
             text(&run.join("metrics.csv")).lines().count(),
             1 + 4,
             "{id}"
         );
         let probe = text(&run.join("probe.csv"));
-        assert_eq!(probe.lines().count(), 1 + 2 * 6, "{id}");
+        assert_eq!(probe.lines().count(), 1 + 2 * 7, "{id}");
         assert!(probe.contains(",reinforce_pp,"), "{probe}");
+        assert!(probe.contains(",reinforce_pp_baseline,"), "{probe}");
     }
     assert_eq!(summary.matches(",done,").count(), 4, "{summary}");
     assert!(dir.join("sweep.toml").is_file());
@@ -316,7 +317,7 @@ fn smoke_sweep_trains_the_llama_and_qwen2_fixtures() {
                 "{name} {id}"
             );
             let probe = text(&run.join("probe.csv"));
-            assert_eq!(probe.lines().count(), 1 + 2 * 6, "{name} {id}: two probes");
+            assert_eq!(probe.lines().count(), 1 + 2 * 7, "{name} {id}: two probes");
             let config = text(&run.join("config.toml"));
             assert!(config.contains(name), "{name} {id}: {config}");
         }
