@@ -12,6 +12,8 @@ from random weights and a tokenizer trained on a text embedded below).
 
     python3 tools/make_fixtures.py tiny-llama tiny-qwen2   # only these
     python3 tools/make_fixtures.py --sgd-step              # only reference.json's sgd_step
+    python3 tools/make_fixtures.py --spm-tokenizers        # only the sentencepiece tokenizers
+                                                           # (also needs `sentencepiece`)
 
 Writes, for each of
     crates/model/tests/fixtures/tiny-gpt2/      (GPT2LMHeadModel)
@@ -309,9 +311,51 @@ def main():
         build_qwen2(tok, vocab_size, eot_id)
     # `--sgd-step`: recompute the SGD step of every committed fixture from its weights, without
     # rebuilding it.
+    if "--spm-tokenizers" in only:
+        build_spm_tokenizers()
     if "--sgd-step" in only:
         for name in ["tiny-gpt2", "tiny-gpt-neo", "tiny-llama", "tiny-qwen2"]:
             add_sgd_step(name, tok)
+
+
+SPM_TEXTS = TEXTS + ["  two  spaces, ünïcödé and a snowman ☃ (byte fallback)"]
+
+
+def build_spm_tokenizers():
+    """Llama's other tokenizer kind: a sentencepiece BPE with byte fallback (TinyLlama, Llama 2),
+    trained on TRAINING_TEXT and converted by transformers' LlamaTokenizerFast, in its legacy
+    form (normalizer: prepend and replace "▁") and its current one (Metaspace pre-tokenizer).
+    Writes tokenizers/llama-spm{,-legacy}/tokenizer.json and reference.json (ids of SPM_TEXTS,
+    no special tokens)."""
+    import tempfile
+
+    import sentencepiece as spm
+    from transformers import LlamaTokenizerFast
+
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = os.path.join(tmp, "corpus.txt")
+        with open(corpus, "w") as f:
+            f.write(TRAINING_TEXT)
+        prefix = os.path.join(tmp, "spm")
+        spm.SentencePieceTrainer.train(
+            input=corpus, model_prefix=prefix, vocab_size=500, model_type="bpe",
+            byte_fallback=True, character_coverage=1.0, unk_id=0, bos_id=1, eos_id=2,
+            pad_id=-1, minloglevel=2,
+        )
+        for name, legacy in [("llama-spm-legacy", True), ("llama-spm", False)]:
+            tok = LlamaTokenizerFast(vocab_file=prefix + ".model", legacy=legacy, from_slow=True)
+            out_dir = os.path.join(FIXTURES, "tokenizers", name)
+            os.makedirs(out_dir, exist_ok=True)
+            tok.backend_tokenizer.save(os.path.join(out_dir, "tokenizer.json"))
+            cases = []
+            for text in SPM_TEXTS:
+                ids = tok(text, add_special_tokens=False)["input_ids"]
+                cases.append({"text": text, "input_ids": ids, "decoded": tok.decode(ids)})
+            with open(os.path.join(out_dir, "reference.json"), "w") as f:
+                json.dump({"transformers_version": transformers.__version__, "cases": cases}, f,
+                          indent=1, ensure_ascii=False)
+                f.write("\n")
+            print(f"== tokenizers/{name}: {[len(c['input_ids']) for c in cases]} tokens")
 
 
 def build_gpt2(tok, vocab_size, eot_id):

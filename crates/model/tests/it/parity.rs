@@ -185,3 +185,41 @@ fn one_sgd_step_changes_the_loss_as_in_transformers() {
         assert!((reference.loss_after - reference.loss_before).abs() > 50.0 * tol);
     }
 }
+
+/// Llama's other tokenizer kind, sentencepiece BPE with byte fallback (TinyLlama, Llama 2), as
+/// transformers' LlamaTokenizerFast writes tokenizer.json in its legacy and current forms:
+/// the same ids and the same decoded text (a character outside the vocabulary comes back
+/// through its bytes).
+#[test]
+fn sentencepiece_tokenizers_match_transformers() {
+    #[derive(serde::Deserialize)]
+    struct Case {
+        text: String,
+        input_ids: Vec<u32>,
+        decoded: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Reference {
+        cases: Vec<Case>,
+    }
+    for name in ["llama-spm-legacy", "llama-spm"] {
+        let dir = fixture::dir("tokenizers").join(name);
+        let tokenizer = Tokenizer::load(&dir).unwrap();
+        let reference: Reference =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("reference.json")).unwrap())
+                .unwrap();
+        for case in reference.cases {
+            assert_eq!(
+                tokenizer.encode(&case.text).unwrap(),
+                case.input_ids,
+                "{name}: {:?}",
+                case.text
+            );
+            assert_eq!(
+                tokenizer.decode(&case.input_ids).unwrap(),
+                case.decoded,
+                "{name}"
+            );
+        }
+    }
+}
