@@ -8,10 +8,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+#[path = "fixtures/processes.rs"]
+mod processes;
+
 use pglab_reward::protocol::Phase;
 use pglab_reward::{
     Batch, CommandError, CommandSpec, RewardError, RewardFunction, RewardSpec, Scope,
 };
+use processes::{alive, assert_all_gone, recorded_pids};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -68,26 +72,6 @@ fn score(reward: &RewardFunction, step: usize) -> Result<Vec<f32>, CommandError>
     let prompts = strings(&["Once", "Once"]);
     let completions = strings(&[" an ant ate", " a big dog"]);
     reward.score(&batch(step, &prompts, &completions))
-}
-
-/// Whether process `pid` still runs (a zombie waiting for a parent to reap it does not).
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        stat.rsplit(')')
-            .next()
-            .and_then(|s| s.split_whitespace().next())
-            != Some("Z")
-    })
-}
-
-fn pids(dir: &Path) -> Vec<u32> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| {
-            let name = e.unwrap().file_name().into_string().unwrap();
-            name.strip_suffix(".pid")?.parse().ok()
-        })
-        .collect()
 }
 
 #[test]
@@ -348,7 +332,7 @@ fn no_program_outlives_its_reward() {
         let (reward, dir) = start(mode, args, if mode == "hang" { 1.0 } else { 60.0 });
         let result = score(&reward, 0);
         assert_eq!(result.is_ok(), mode != "hang", "{mode}: {result:?}");
-        let running = pids(dir.path());
+        let running = recorded_pids(dir.path());
         assert_eq!(running.len(), processes, "{mode}: {running:?}");
         assert!(
             running.iter().all(|&p| alive(p)) || mode == "hang",
@@ -358,13 +342,7 @@ fn no_program_outlives_its_reward() {
         drop(reward);
         // A program that ignores the end of its input is killed after the grace period.
         assert!(start.elapsed() < Duration::from_secs(5), "{mode}");
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while running.iter().any(|&p| alive(p)) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        for pid in running {
-            assert!(!alive(pid), "{mode}: process {pid} outlived its reward");
-        }
+        assert_all_gone(&running, mode);
     }
 }
 

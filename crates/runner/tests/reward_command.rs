@@ -5,6 +5,8 @@
 #![cfg(target_os = "linux")]
 
 mod common;
+#[path = "../../reward/tests/fixtures/processes.rs"]
+mod processes;
 
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
@@ -12,6 +14,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use common::{RUNS, pglab, root, text, without_columns};
+use processes::{assert_all_gone, recorded_pids};
 
 fn fixture() -> String {
     root()
@@ -63,36 +66,11 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        stat.rsplit(')')
-            .next()
-            .and_then(|s| s.split_whitespace().next())
-            != Some("Z")
-    })
-}
-
-/// The pids `reward_command.py --pids DIR` recorded.
-fn recorded_pids(dir: &Path) -> Vec<u32> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| {
-            let name = e.unwrap().file_name().into_string().unwrap();
-            name.strip_suffix(".pid")?.parse().ok()
-        })
-        .collect()
-}
-
-fn assert_all_gone(pids_dir: &Path, case: &str) {
+/// Every process `reward_command.py --pids DIR` recorded in `pids_dir` has ended.
+fn assert_all_ended(pids_dir: &Path, case: &str) {
     let pids = recorded_pids(pids_dir);
     assert!(!pids.is_empty(), "{case}: no reward process was started");
-    let deadline = Instant::now() + Duration::from_secs(2);
-    while pids.iter().any(|&p| alive(p)) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    for pid in pids {
-        assert!(!alive(pid), "{case}: reward process {pid} outlived its run");
-    }
+    assert_all_gone(&pids, case);
 }
 
 #[test]
@@ -334,7 +312,7 @@ fn no_reward_process_outlives_a_finished_or_failed_run() {
             4,
             "two runs, each a program and its child"
         );
-        assert_all_gone(&pids, ends);
+        assert_all_ended(&pids, ends);
     }
 }
 
@@ -371,7 +349,7 @@ fn no_reward_process_outlives_an_interrupted_sweep() {
         let err = stderr(&output);
         assert_eq!(output.status.code(), Some(2), "{signal}: {err}");
         assert!(err.contains("interrupted"), "{signal}: {err}");
-        assert_all_gone(&pids, signal);
+        assert_all_ended(&pids, signal);
         // Stopped, not failed: the reward process was ended by pglab, after the run stopped.
         for id in ["s0", "s1"] {
             let dir = tmp.path().join("out/cmd/runs").join(id);
