@@ -45,11 +45,23 @@ pub enum Estimator {
     /// A = (a − mean(a)) / (std(a) + ε) with a_i = r_i − r̄_g and the Bessel std over all N.
     /// (mean(a) is 0 by construction.) Biased (the batch std); needs k ≥ 2.
     ReinforcePpBaseline,
+    /// ReMax (Li et al. 2023, verl `remax`): A_i = r_i − r(greedy_g), the baseline of prompt g
+    /// the reward of a greedy completion of g under the current policy, scored by the same
+    /// reward. Unbiased (the baseline does not depend on the sampled completion); needs the
+    /// greedy rewards ([`BaselineInputs::greedy_rewards`]).
+    Remax,
+    /// The variance-optimal baseline b* = E[‖∇ℓ‖² r] / E[‖∇ℓ‖²] (Weaver & Tao 2001; Greensmith,
+    /// Bartlett & Baxter 2004), estimated leave-one-out within the group so that it stays
+    /// unbiased: A_i = r_i − b_i, b_i = Σ_{j≠i} q_j r_j / Σ_{j≠i} q_j with q_j = ‖∇ℓ_j‖² the
+    /// squared norm of sequence j's log-prob gradient as the loss weighs it
+    /// ([`BaselineInputs::score_sqnorms`]). Where every other q_j is 0 the b_i is RLOO's
+    /// mean of the others. Needs k ≥ 2.
+    OptimalBaseline,
 }
 
 impl Estimator {
     /// Every estimator, in declaration order.
-    pub const ALL: [Estimator; 7] = [
+    pub const ALL: [Estimator; 9] = [
         Estimator::Reinforce,
         Estimator::ReinforceEma,
         Estimator::Rloo,
@@ -57,6 +69,8 @@ impl Estimator {
         Estimator::DrGrpo,
         Estimator::ReinforcePp,
         Estimator::ReinforcePpBaseline,
+        Estimator::Remax,
+        Estimator::OptimalBaseline,
     ];
 
     /// The name a user writes, as serde spells it.
@@ -69,6 +83,8 @@ impl Estimator {
             Estimator::DrGrpo => "dr_grpo",
             Estimator::ReinforcePp => "reinforce_pp",
             Estimator::ReinforcePpBaseline => "reinforce_pp_baseline",
+            Estimator::Remax => "remax",
+            Estimator::OptimalBaseline => "optimal_baseline",
         }
     }
 
@@ -79,8 +95,12 @@ impl Estimator {
             Estimator::Rloo
             | Estimator::Grpo
             | Estimator::DrGrpo
-            | Estimator::ReinforcePpBaseline => true,
-            Estimator::Reinforce | Estimator::ReinforceEma | Estimator::ReinforcePp => false,
+            | Estimator::ReinforcePpBaseline
+            | Estimator::OptimalBaseline => true,
+            Estimator::Reinforce
+            | Estimator::ReinforceEma
+            | Estimator::ReinforcePp
+            | Estimator::Remax => false,
         }
     }
 
@@ -89,13 +109,50 @@ impl Estimator {
     /// [`is_group`](Self::is_group).
     pub fn is_unbiased(self) -> bool {
         match self {
-            Estimator::Reinforce | Estimator::ReinforceEma | Estimator::Rloo => true,
+            Estimator::Reinforce
+            | Estimator::ReinforceEma
+            | Estimator::Rloo
+            | Estimator::Remax
+            | Estimator::OptimalBaseline => true,
             Estimator::Grpo
             | Estimator::DrGrpo
             | Estimator::ReinforcePp
             | Estimator::ReinforcePpBaseline => false,
         }
     }
+
+    /// Whether the advantages need a greedy completion of each prompt, scored
+    /// ([`BaselineInputs::greedy_rewards`]).
+    pub fn needs_greedy(self) -> bool {
+        self == Estimator::Remax
+    }
+
+    /// Whether the advantages need each sequence's squared gradient norm
+    /// ([`BaselineInputs::score_sqnorms`]).
+    pub fn needs_score_norms(self) -> bool {
+        self == Estimator::OptimalBaseline
+    }
+}
+
+/// What `remax` and `optimal_baseline` need besides the rewards. The other estimators ignore
+/// it; [`BaselineInputs::NONE`] is all they need.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct BaselineInputs<'a> {
+    /// r(greedy_g): the reward of one greedy completion of each prompt, P values in prompt
+    /// order (`remax`).
+    pub greedy_rewards: Option<&'a [f32]>,
+    /// q_i = ‖∇ℓ_i‖²: the squared norm of each sequence's log-prob gradient, with ℓ_i as the
+    /// loss reduces it (the sum of its token log-probs, or their mean), N values in batch order
+    /// (`optimal_baseline`).
+    pub score_sqnorms: Option<&'a [f64]>,
+}
+
+impl BaselineInputs<'_> {
+    /// No greedy rewards, no gradient norms.
+    pub const NONE: BaselineInputs<'static> = BaselineInputs {
+        greedy_rewards: None,
+        score_sqnorms: None,
+    };
 }
 
 impl fmt::Display for Estimator {
@@ -198,7 +255,19 @@ impl Advantages {
     /// # Errors
     /// As [`advantages`](Self::advantages).
     pub fn step(&mut self, rewards: &[f32]) -> Result<Vec<f32>, EstimatorError> {
-        let advantages = self.advantages(rewards)?;
+        self.step_with(rewards, &BaselineInputs::NONE)
+    }
+
+    /// [`step`](Self::step) with what `remax` and `optimal_baseline` need.
+    ///
+    /// # Errors
+    /// As [`advantages_with`](Self::advantages_with).
+    pub fn step_with(
+        &mut self,
+        rewards: &[f32],
+        inputs: &BaselineInputs,
+    ) -> Result<Vec<f32>, EstimatorError> {
+        let advantages = self.advantages_with(rewards, inputs)?;
         self.observe(rewards)?;
         Ok(advantages)
     }
@@ -209,8 +278,23 @@ impl Advantages {
     /// # Errors
     /// [`EstimatorError::NoRewards`], [`EstimatorError::RaggedGroups`] if N is not a multiple
     /// of k, [`EstimatorError::NonFiniteReward`], [`EstimatorError::BatchTooSmall`] for
-    /// `reinforce_pp` with N < 2.
+    /// `reinforce_pp` with N < 2, and for `remax` and `optimal_baseline`
+    /// [`EstimatorError::MissingInput`]: use [`advantages_with`](Self::advantages_with).
     pub fn advantages(&self, rewards: &[f32]) -> Result<Vec<f32>, EstimatorError> {
+        self.advantages_with(rewards, &BaselineInputs::NONE)
+    }
+
+    /// [`advantages`](Self::advantages) with what `remax` and `optimal_baseline` need.
+    ///
+    /// # Errors
+    /// As [`advantages`](Self::advantages); [`EstimatorError::MissingInput`] when the estimator
+    /// needs an input that is `None`, [`EstimatorError::LengthMismatch`] when it has the wrong
+    /// length, [`EstimatorError::NonFinite`] for a NaN, infinite or negative value in it.
+    pub fn advantages_with(
+        &self,
+        rewards: &[f32],
+        inputs: &BaselineInputs,
+    ) -> Result<Vec<f32>, EstimatorError> {
         self.check(rewards)?;
         let r: Vec<f64> = rewards.iter().map(|&x| f64::from(x)).collect();
         let eps = f64::from(self.options.eps);
@@ -235,6 +319,20 @@ impl Advantages {
                 });
                 standardise(&centred, eps)
             }
+            Estimator::Remax => {
+                let greedy = self.greedy_rewards(inputs, r.len())?;
+                r.iter()
+                    .enumerate()
+                    .map(|(i, x)| x - greedy[i / self.k])
+                    .collect()
+            }
+            Estimator::OptimalBaseline => {
+                let q = self.score_sqnorms(inputs, r.len())?;
+                let groups = r.chunks(self.k).zip(q.chunks(self.k));
+                groups
+                    .flat_map(|(g, q)| optimal_leave_one_out(g, q))
+                    .collect()
+            }
         };
         Ok(a.into_iter().map(|x| x as f32).collect())
     }
@@ -252,6 +350,44 @@ impl Advantages {
             self.baseline = decay * self.baseline + (1.0 - decay) * mean(&r);
         }
         Ok(())
+    }
+
+    /// `remax`'s r(greedy_g), one per group of the `n` rewards, checked.
+    fn greedy_rewards(
+        &self,
+        inputs: &BaselineInputs,
+        n: usize,
+    ) -> Result<Vec<f64>, EstimatorError> {
+        let greedy = inputs.greedy_rewards.ok_or(EstimatorError::MissingInput {
+            estimator: self.estimator,
+            input: "greedy_rewards",
+        })?;
+        EstimatorError::check_len(CONTEXT, "greedy_rewards", greedy.len(), n / self.k)?;
+        let greedy: Vec<f64> = greedy.iter().map(|&x| f64::from(x)).collect();
+        check_finite(&greedy, "greedy_rewards")?;
+        Ok(greedy)
+    }
+
+    /// `optimal_baseline`'s q_i, one per reward, checked.
+    fn score_sqnorms<'a>(
+        &self,
+        inputs: &BaselineInputs<'a>,
+        n: usize,
+    ) -> Result<&'a [f64], EstimatorError> {
+        let q = inputs.score_sqnorms.ok_or(EstimatorError::MissingInput {
+            estimator: self.estimator,
+            input: "score_sqnorms",
+        })?;
+        EstimatorError::check_len(CONTEXT, "score_sqnorms", q.len(), n)?;
+        check_finite(q, "score_sqnorms")?;
+        if let Some((index, &value)) = q.iter().enumerate().find(|(_, v)| **v < 0.0) {
+            return Err(EstimatorError::NegativeSqnorm {
+                context: CONTEXT,
+                index,
+                value,
+            });
+        }
+        Ok(q)
     }
 
     fn check(&self, rewards: &[f32]) -> Result<(), EstimatorError> {
@@ -281,9 +417,42 @@ impl Advantages {
     }
 }
 
+/// A_i = r_i − b_i in one group, b_i = Σ_{j≠i} q_j r_j / Σ_{j≠i} q_j, or the mean of the others
+/// where their q_j are all 0. The sums run over j ≠ i directly rather than as a total minus
+/// term i, so that a large q_i cannot cancel the others' digits.
+fn optimal_leave_one_out(r: &[f64], q: &[f64]) -> Vec<f64> {
+    (0..r.len())
+        .map(|i| {
+            let others = (0..r.len()).filter(|&j| j != i);
+            let weight: f64 = others.clone().map(|j| q[j]).sum();
+            let baseline = if weight > 0.0 {
+                others.map(|j| q[j] * r[j]).sum::<f64>() / weight
+            } else {
+                others.map(|j| r[j]).sum::<f64>() / (r.len() - 1) as f64
+            };
+            r[i] - baseline
+        })
+        .collect()
+}
+
 /// Applies `f` to each consecutive group of `k` values and concatenates the results.
 fn per_group(r: &[f64], k: usize, f: impl Fn(&[f64]) -> Vec<f64>) -> Vec<f64> {
     r.chunks(k).flat_map(f).collect()
+}
+
+const CONTEXT: &str = "advantages";
+
+/// `Err(NonFinite)` naming the first value of `what` that is NaN or infinite.
+fn check_finite(x: &[f64], what: &'static str) -> Result<(), EstimatorError> {
+    match x.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        Some((index, &value)) => Err(EstimatorError::NonFinite {
+            context: CONTEXT,
+            what,
+            index,
+            value: value as f32,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// (x_i − x̄) / (s + ε) with s the Bessel-corrected std; needs at least two values.
@@ -391,6 +560,136 @@ mod tests {
         assert!(pp[0] < -0.5 && got[0] > -0.6);
     }
 
+    fn advantages_with(
+        estimator: Estimator,
+        k: usize,
+        rewards: &[f32],
+        inputs: &BaselineInputs,
+    ) -> Result<Vec<f32>, EstimatorError> {
+        Advantages::new(estimator, k, AdvantageOptions::default())
+            .expect("valid configuration")
+            .advantages_with(rewards, inputs)
+    }
+
+    #[test]
+    fn remax_subtracts_each_prompts_greedy_reward() {
+        // Greedy rewards 4 and 1 for the two prompts of R: (0−4, 3−4, 6−4), (2−1, 2−1, 5−1).
+        let inputs = BaselineInputs {
+            greedy_rewards: Some(&[4.0, 1.0]),
+            ..BaselineInputs::NONE
+        };
+        let got = advantages_with(Estimator::Remax, 3, &R, &inputs).expect("valid");
+        assert_close(&got, &[-4.0, -1.0, 2.0, 1.0, 1.0, 4.0]);
+        // k = 1 is fine: the baseline does not come from the group.
+        let one = advantages_with(
+            Estimator::Remax,
+            1,
+            &[5.0, 7.0],
+            &BaselineInputs {
+                greedy_rewards: Some(&[2.0, 9.0]),
+                ..BaselineInputs::NONE
+            },
+        );
+        assert_close(&one.expect("valid"), &[3.0, -2.0]);
+    }
+
+    #[test]
+    fn optimal_baseline_weights_the_other_rewards_by_their_gradient_norms() {
+        // Group (0, 3, 6) with q = (1, 2, 3):
+        //   b_0 = (2·3 + 3·6)/(2+3) = 24/5 = 4.8      → A_0 = 0 − 4.8 = −4.8
+        //   b_1 = (1·0 + 3·6)/(1+3) = 18/4 = 4.5      → A_1 = 3 − 4.5 = −1.5
+        //   b_2 = (1·0 + 2·3)/(1+2) = 6/3 = 2         → A_2 = 6 − 2 = 4
+        // Group (2, 2, 5) with q = (4, 0, 0): b_0's others have q = 0, so it is RLOO's
+        // (2+5)/2 = 3.5 → A = −1.5; b_1 = 4·2/4 = 2 → A = 0; b_2 = 2 → A = 3.
+        let q = [1.0, 2.0, 3.0, 4.0, 0.0, 0.0];
+        let inputs = BaselineInputs {
+            score_sqnorms: Some(&q),
+            ..BaselineInputs::NONE
+        };
+        let got = advantages_with(Estimator::OptimalBaseline, 3, &R, &inputs).expect("valid");
+        assert_close(&got, &[-4.8, -1.5, 4.0, -1.5, 0.0, 3.0]);
+    }
+
+    #[test]
+    fn optimal_baseline_with_equal_norms_is_rloo() {
+        for (k, seed) in [(2, 11), (4, 12), (7, 13)] {
+            let r = pseudo_rewards(3 * k, seed);
+            let q = vec![0.37; r.len()];
+            let inputs = BaselineInputs {
+                score_sqnorms: Some(&q),
+                ..BaselineInputs::NONE
+            };
+            let optimal = advantages_with(Estimator::OptimalBaseline, k, &r, &inputs).expect("ok");
+            let rloo = advantages(Estimator::Rloo, k, &r);
+            let want: Vec<f64> = rloo.iter().map(|&x| f64::from(x)).collect();
+            assert_close(&optimal, &want);
+        }
+    }
+
+    #[test]
+    fn missing_or_malformed_baseline_inputs_are_errors_naming_them() {
+        let remax = advantages_with(Estimator::Remax, 3, &R, &BaselineInputs::NONE);
+        let err = remax.expect_err("no greedy rewards");
+        assert!(err.to_string().contains("remax") && err.to_string().contains("greedy_rewards"));
+        let optimal = Advantages::new(Estimator::OptimalBaseline, 3, AdvantageOptions::default())
+            .expect("valid")
+            .advantages(&R);
+        let err = optimal.expect_err("no norms");
+        assert!(err.to_string().contains("optimal_baseline"), "{err}");
+        assert!(err.to_string().contains("score_sqnorms"), "{err}");
+        // One greedy reward per prompt: 2 for R, not 6.
+        let err = advantages_with(
+            Estimator::Remax,
+            3,
+            &R,
+            &BaselineInputs {
+                greedy_rewards: Some(&R),
+                ..BaselineInputs::NONE
+            },
+        )
+        .expect_err("wrong length");
+        assert!(
+            err.to_string()
+                .contains("greedy_rewards has 6 entries, expected 2"),
+            "{err}"
+        );
+        let err = advantages_with(
+            Estimator::Remax,
+            3,
+            &R,
+            &BaselineInputs {
+                greedy_rewards: Some(&[1.0, f32::INFINITY]),
+                ..BaselineInputs::NONE
+            },
+        )
+        .expect_err("infinite");
+        assert!(
+            err.to_string().contains("greedy_rewards[1] is inf"),
+            "{err}"
+        );
+        let q = [1.0, 1.0, -0.5, 1.0, 1.0, 1.0];
+        let err = advantages_with(
+            Estimator::OptimalBaseline,
+            3,
+            &R,
+            &BaselineInputs {
+                score_sqnorms: Some(&q),
+                ..BaselineInputs::NONE
+            },
+        )
+        .expect_err("negative");
+        assert!(
+            err.to_string().contains("score_sqnorms[2] is -0.5"),
+            "{err}"
+        );
+        // The other estimators need neither.
+        for estimator in Estimator::ALL {
+            let needs = estimator.needs_greedy() || estimator.needs_score_norms();
+            let got = advantages_with(estimator, 3, &R, &BaselineInputs::NONE);
+            assert_eq!(got.is_err(), needs, "{estimator}");
+        }
+    }
+
     #[test]
     fn reinforce_ema_first_step_uses_zero_baseline() {
         assert_close(
@@ -476,7 +775,13 @@ mod tests {
 
     #[test]
     fn group_estimators_reject_k_below_two_naming_estimator_and_k() {
-        for estimator in [Estimator::Rloo, Estimator::Grpo, Estimator::DrGrpo] {
+        for estimator in [
+            Estimator::Rloo,
+            Estimator::Grpo,
+            Estimator::DrGrpo,
+            Estimator::ReinforcePpBaseline,
+            Estimator::OptimalBaseline,
+        ] {
             let err = Advantages::new(estimator, 1, AdvantageOptions::default())
                 .expect_err("k = 1 is an error");
             assert_eq!(err, EstimatorError::GroupTooSmall { estimator, k: 1 });
@@ -494,6 +799,7 @@ mod tests {
             Estimator::Reinforce,
             Estimator::ReinforceEma,
             Estimator::ReinforcePp,
+            Estimator::Remax,
         ] {
             assert!(Advantages::new(estimator, 1, AdvantageOptions::default()).is_ok());
         }

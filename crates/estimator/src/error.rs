@@ -60,6 +60,16 @@ pub enum EstimatorError {
         /// The reward.
         value: f32,
     },
+    /// `remax` without greedy rewards, or `optimal_baseline` without gradient norms.
+    #[error(
+        "estimator `{estimator}`: its baseline needs {input}, and none were given (a caller bug: the runner computes them for this estimator)"
+    )]
+    MissingInput {
+        /// The estimator.
+        estimator: Estimator,
+        /// The input it needs.
+        input: &'static str,
+    },
     /// ε must be finite and positive (it keeps a zero-std group from dividing by zero).
     #[error("estimator `{estimator}`: eps = {eps} must be finite and > 0")]
     BadEps {
@@ -119,6 +129,16 @@ pub enum EstimatorError {
         index: usize,
         /// The value.
         value: f32,
+    },
+    /// A squared gradient norm below zero.
+    #[error("{context}: score_sqnorms[{index}] is {value}; a squared norm cannot be negative")]
+    NegativeSqnorm {
+        /// The function that received it.
+        context: &'static str,
+        /// Position of the sequence.
+        index: usize,
+        /// The value.
+        value: f64,
     },
     /// A sequence with zero tokens under a mean-over-tokens reduction.
     #[error(

@@ -26,7 +26,7 @@ mod loss;
 pub mod stats;
 mod variance;
 
-pub use advantage::{AdvantageOptions, Advantages, Estimator};
+pub use advantage::{AdvantageOptions, Advantages, BaselineInputs, Estimator};
 pub use error::EstimatorError;
 pub use kl::{kl_estimates, shape_rewards};
 pub use loss::{GroupReduction, LossOptions, PolicyLoss, TokenReduction, policy_loss};

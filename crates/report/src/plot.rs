@@ -93,8 +93,9 @@ impl Line {
     }
 }
 
-/// Colours that stay apart for readers with the common colour-vision deficiencies (Okabe–Ito).
-pub const PALETTE: [RGBColor; 8] = [
+/// Colours that stay apart for readers with the common colour-vision deficiencies (Okabe–Ito),
+/// then Paul Tol's wine for a ninth estimator.
+pub const PALETTE: [RGBColor; 9] = [
     RGBColor(0, 114, 178),
     RGBColor(213, 94, 0),
     RGBColor(0, 158, 115),
@@ -103,6 +104,7 @@ pub const PALETTE: [RGBColor; 8] = [
     RGBColor(86, 180, 233),
     RGBColor(120, 120, 120),
     RGBColor(0, 0, 0),
+    RGBColor(136, 34, 85),
 ];
 
 fn register_fonts() -> anyhow::Result<()> {

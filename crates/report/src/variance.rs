@@ -30,7 +30,13 @@ pub fn same_expectation_as_rloo(estimator: Estimator) -> bool {
     match estimator {
         // Unbiased estimates of the policy gradient: baselines that do not depend on the
         // completion they are subtracted from.
-        Estimator::Reinforce | Estimator::ReinforceEma | Estimator::Rloo => true,
+        // ReMax's greedy completion and the optimal baseline's leave-one-out weights do not
+        // depend on the completion either.
+        Estimator::Reinforce
+        | Estimator::ReinforceEma
+        | Estimator::Rloo
+        | Estimator::Remax
+        | Estimator::OptimalBaseline => true,
         // GRPO and REINFORCE++ divide by a std estimated from the same rewards (rescaled and
         // biased); Dr. GRPO's mean is (k − 1)/k times the gradient.
         // REINFORCE++-baseline divides by the batch's std.

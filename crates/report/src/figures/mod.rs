@@ -47,6 +47,8 @@ pub fn color(estimator: Estimator) -> RGBColor {
         Estimator::DrGrpo => PALETTE[3],
         Estimator::ReinforcePp => PALETTE[5],
         Estimator::ReinforcePpBaseline => PALETTE[6],
+        Estimator::Remax => PALETTE[7],
+        Estimator::OptimalBaseline => PALETTE[8],
     }
 }
 
