@@ -18,6 +18,18 @@ pub enum TokenReduction {
     Mean,
 }
 
+impl TokenReduction {
+    /// ∂ℓ_i/∂s_i for a sequence of `n_tokens` counted tokens: 1 for `Sum`, 1/n_i for `Mean`
+    /// (0 for an empty sequence, whose s_i has no gradient), so that ∇ℓ_i = scale·∇s_i.
+    pub fn scale(self, n_tokens: usize) -> f64 {
+        match self {
+            TokenReduction::Sum => 1.0,
+            TokenReduction::Mean if n_tokens == 0 => 0.0,
+            TokenReduction::Mean => 1.0 / n_tokens as f64,
+        }
+    }
+}
+
 /// How the N per-sequence terms are combined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -633,8 +633,8 @@ fn optimal_baseline_is_not_always_below_rloo_with_few_completions() {
     assert!((ratio - 1.277).abs() < 0.005, "exact ratio {ratio}");
     let pi = softmax(&skewed.logits);
     let mean: f64 = (0..ACTIONS).map(|a| pi[a] * skewed.rewards[a]).sum();
-    for j in 0..ACTIONS {
-        let g = pi[j] * (skewed.rewards[j] - mean);
+    for (j, (p, r)) in pi.iter().zip(skewed.rewards).enumerate() {
+        let g = p * (r - mean);
         assert!((optimal.mean[j] - g).abs() < 1e-9 && (rloo.mean[j] - g).abs() < 1e-9);
     }
 }

@@ -66,6 +66,8 @@ pub enum ModelError {
         "flattening gradients: reading parameter {param} back from the device failed: {reason}"
     )]
     GradientRead { param: String, reason: String },
+    #[error("a flat gradient has {found} values; the model has {expected} trainable parameters")]
+    FlatGradientLength { expected: usize, found: usize },
     #[error("empty input: {0}")]
     Empty(&'static str),
     #[error("{}: {message}", path.display())]

@@ -24,7 +24,7 @@ pub mod rope;
 pub use cache::KvCache;
 pub use config::{Activation, Arch, AttentionKind, GptConfig};
 pub use error::{ModelError, Result};
-pub use flatten::flatten_gradients;
+pub use flatten::{flatten_gradients, unflatten_gradients};
 pub use gpt::Gpt;
 pub use progress::{Progress, Silent};
 
@@ -33,7 +33,7 @@ pub mod sample;
 pub mod shard;
 
 pub use logprob::{SequenceLogprobs, TokenBatch, sequence_logprobs};
-pub use sample::{Rollout, SAMPLE_SHARD_ROWS, SamplingConfig, sample, sample_shard_rows};
+pub use sample::{Rollout, SAMPLE_SHARD_ROWS, SamplingConfig, greedy, sample, sample_shard_rows};
 pub use shard::{SHARD_ROWS, ShardedLogprobs, per_sequence_logprobs, sharded_logprobs};
 pub mod checkpoint;
 pub mod pretrain;

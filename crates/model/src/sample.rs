@@ -142,6 +142,56 @@ pub fn sample(
     config: &SamplingConfig,
     rng: &mut impl RngCore,
 ) -> Result<Rollout> {
+    check(model, prompts, config)?;
+    let base_seed = rng.next_u64();
+    // Rows sample in parallel shards: each row's tokens depend only on its prompt and its RNG
+    // stream, so how the batch is cut changes nothing but the speed.
+    decode(prompts, |first_row, shard| {
+        let row_rngs = (first_row..first_row + shard.len())
+            .map(|row| StdRng::seed_from_u64(base_seed.wrapping_add(row as u64)))
+            .collect();
+        sample_shard(model, shard, config, Pick::Sample(row_rngs))
+    })
+}
+
+/// The greedy completion of each prompt: the most likely token at every step, with the length
+/// and end-of-text settings of `config` (temperature, top-k and top-p never change which token
+/// is the most likely, so they play no part). What ReMax's baseline scores.
+pub fn greedy(model: &Gpt, prompts: &[Vec<u32>], config: &SamplingConfig) -> Result<Rollout> {
+    check(model, prompts, config)?;
+    decode(prompts, |_, shard| {
+        sample_shard(model, shard, config, Pick::Greedy)
+    })
+}
+
+/// How each new token is picked.
+enum Pick {
+    /// Drawn from the (filtered) distribution, row b with its own RNG.
+    Sample(Vec<StdRng>),
+    /// The most likely token.
+    Greedy,
+}
+
+/// The batch cut into shards of [`sample_shard_rows`] that decode in parallel; `shard(first_row,
+/// prompts)` decodes one.
+fn decode(
+    prompts: &[Vec<u32>],
+    shard: impl Fn(usize, &[Vec<u32>]) -> Result<Vec<Vec<u32>>> + Sync,
+) -> Result<Rollout> {
+    let shard_rows = sample_shard_rows(prompts.len(), rayon::current_num_threads());
+    let shards: Vec<Vec<Vec<u32>>> = prompts
+        .par_chunks(shard_rows)
+        .enumerate()
+        .map(|(s, rows)| shard(s * shard_rows, rows))
+        .collect::<Result<_>>()?;
+    Ok(Rollout {
+        prompt_lens: prompts.iter().map(Vec::len).collect(),
+        sequences: shards.into_iter().flatten().collect(),
+    })
+}
+
+/// The settings, the prompts and the context length, checked before anything is decoded.
+fn check(model: &Gpt, prompts: &[Vec<u32>], config: &SamplingConfig) -> Result<()> {
     config.validate()?;
     let model_config = model.config();
     if prompts.is_empty() {
@@ -161,34 +211,15 @@ pub fn sample(
     for prompt in prompts {
         model.check_ids(prompt)?;
     }
-
-    let base_seed = rng.next_u64();
-    // Rows sample in parallel shards: each row's tokens depend only on its prompt and its RNG
-    // stream, so how the batch is cut changes nothing but the speed.
-    let shard_rows = sample_shard_rows(prompts.len(), rayon::current_num_threads());
-    let shards: Vec<Vec<Vec<u32>>> = prompts
-        .par_chunks(shard_rows)
-        .enumerate()
-        .map(|(s, shard)| {
-            let first_row = s * shard_rows;
-            let row_rngs = (first_row..first_row + shard.len())
-                .map(|row| StdRng::seed_from_u64(base_seed.wrapping_add(row as u64)))
-                .collect();
-            sample_shard(model, shard, config, row_rngs)
-        })
-        .collect::<Result<_>>()?;
-    Ok(Rollout {
-        prompt_lens: prompts.iter().map(Vec::len).collect(),
-        sequences: shards.into_iter().flatten().collect(),
-    })
+    Ok(())
 }
 
-/// Completions of one shard of prompts, row b drawing from `row_rngs[b]`.
+/// Completions of one shard of prompts, each new token chosen by `pick`.
 fn sample_shard(
     model: &Gpt,
     prompts: &[Vec<u32>],
     config: &SamplingConfig,
-    mut row_rngs: Vec<StdRng>,
+    mut pick: Pick,
 ) -> Result<Vec<Vec<u32>>> {
     let model_config = model.config();
     let device = model.wte.weight.val().device();
@@ -214,7 +245,11 @@ fn sample_shard(
     let mut sequences = prompts.to_vec();
     let mut done = vec![false; b];
     for step in 0..config.max_new_tokens {
-        let next = choose(logits.squeeze_dim(1), config, &mut row_rngs);
+        let last = logits.squeeze_dim(1);
+        let next = match &mut pick {
+            Pick::Sample(row_rngs) => choose(last, config, row_rngs),
+            Pick::Greedy => most_likely(last),
+        };
         for (row, &id) in next.iter().enumerate() {
             if !done[row] {
                 sequences[row].push(id);
@@ -231,6 +266,18 @@ fn sample_shard(
         )?;
     }
     Ok(sequences)
+}
+
+/// The most likely token of each row of `[B, V]` logits.
+fn most_likely(logits: Tensor<2>) -> Vec<u32> {
+    logits
+        .argmax(1)
+        .into_data()
+        .try_into_vec_as::<i64>()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|id| id as u32)
+        .collect()
 }
 
 /// Picks one token per row from `[B, V]` logits by inverse-CDF sampling: one uniform number

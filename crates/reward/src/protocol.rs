@@ -10,13 +10,15 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Which pass asked for the rewards: training, or the gradient-variance probe (whose samples
-/// never train the policy).
+/// Which pass asked for the rewards: training, the gradient-variance probe (whose samples
+/// never train the policy), or ReMax's baseline (one greedy completion per prompt, scored
+/// and never trained on).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     Train,
     Probe,
+    Greedy,
 }
 
 impl Phase {
@@ -25,6 +27,7 @@ impl Phase {
         match self {
             Phase::Train => "train",
             Phase::Probe => "probe",
+            Phase::Greedy => "greedy",
         }
     }
 }

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
-use pglab_model::{Checkpoint, Gpt, Rollout, Tokenizer};
+use pglab_model::{Checkpoint, Gpt, Rollout, Tokenizer, greedy};
 use pglab_reward::protocol::Phase;
 use pglab_reward::{Batch, RewardFunction};
 
@@ -92,6 +92,35 @@ impl Environment {
             prompts: &prompts,
             completions: &completions,
         })?)
+    }
+
+    /// ReMax's baseline for each group of `rollout` (k rows per prompt): the reward of one
+    /// greedy completion of the group's prompt under `policy`, with the run's sampling length
+    /// and end-of-text settings, scored as one batch of `Phase::Greedy`.
+    pub fn greedy_scores(
+        &self,
+        policy: &Gpt,
+        rollout: &Rollout,
+        step: usize,
+    ) -> anyhow::Result<Vec<f32>> {
+        let k = self.config.train.k;
+        let prompts: Vec<Vec<u32>> = (0..rollout.len())
+            .step_by(k)
+            .map(|i| rollout.sequences[i][..rollout.prompt_lens[i]].to_vec())
+            .collect();
+        self.greedy_scores_of(policy, &prompts, step)
+    }
+
+    /// The reward of one greedy completion of each of `prompts` under `policy`, scored as one
+    /// batch of `Phase::Greedy`.
+    pub fn greedy_scores_of(
+        &self,
+        policy: &Gpt,
+        prompts: &[Vec<u32>],
+        step: usize,
+    ) -> anyhow::Result<Vec<f32>> {
+        let completions = greedy(&policy.valid(), prompts, &self.config.sampling)?;
+        self.score(&completions, step, Phase::Greedy)
     }
 
     /// The prompt's and the completion's text of row `i`.

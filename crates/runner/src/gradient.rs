@@ -10,10 +10,17 @@
 //! with [`Batch::per_sequence`] (each sequence on a graph of its own) and takes every
 //! estimator's gradient as Σ_i w_i ∇s_i from one backward pass per sequence
 //! ([`Batch::policy_gradients`]), whatever the number of estimators.
+//!
+//! `optimal_baseline` needs each sequence's gradient norm before any advantage is known, so
+//! with it [`Batch::policy_gradients`] holds every per-sequence gradient until the last one is
+//! in (N × n_params floats) and adds them up afterwards; without it each is added into the
+//! sums as it comes.
+
+use std::ops::Range;
 
 use burn::optim::GradientsParams;
 use pglab_estimator::stats::mean;
-use pglab_estimator::{kl_estimates, policy_loss, shape_rewards};
+use pglab_estimator::{PolicyLoss, kl_estimates, policy_loss, shape_rewards};
 use pglab_model::{
     Gpt, Rollout, ShardedLogprobs, TokenBatch, per_sequence_logprobs, sequence_logprobs,
     sharded_logprobs,
@@ -34,6 +41,15 @@ pub struct Batch {
     pub kl: Option<f64>,
     /// Mean per-token entropy of the policy on the scored tokens, when asked for.
     pub entropy: Option<f64>,
+}
+
+/// One estimator's policy gradient of a per-sequence batch, flattened in the order of the
+/// model's parameters (`pglab_model::flatten_gradients`).
+pub struct FlatGradient {
+    pub advantages: Vec<f32>,
+    /// The loss value L = Σ_i w_i s_i.
+    pub loss: f64,
+    pub gradient: Vec<f32>,
 }
 
 /// The gradient of the policy loss of one batch for one estimator's advantages.
@@ -65,9 +81,10 @@ impl Batch {
         policy: &Gpt,
         rollout: &Rollout,
         scores: &[f32],
+        with_entropy: bool,
     ) -> anyhow::Result<Self> {
         Self::with_pass(environment, rollout, scores, |tokens| {
-            Ok(per_sequence_logprobs(policy, tokens, false)?)
+            Ok(per_sequence_logprobs(policy, tokens, with_entropy)?)
         })
     }
 
@@ -130,43 +147,94 @@ impl Batch {
         })
     }
 
-    /// The flattened policy gradient for each of `advantages` (one vector per estimator), as
-    /// Σ_i w_i ∇s_i over the per-sequence gradients of a [`Batch::per_sequence`] batch, summed
-    /// in f64 in sequence order.
+    /// The flattened policy gradient of each advantage vector that `advantages` returns (one
+    /// per estimator), as Σ_i w_i ∇s_i over the per-sequence gradients of a
+    /// [`Batch::per_sequence`] batch, summed in f64 in sequence order. `advantages` receives the
+    /// rewards the estimator sees and, `with_norms`, each sequence's q_i = ‖∇ℓ_i‖² (ℓ_i as the
+    /// loss reduces the sequence's tokens).
     pub fn policy_gradients(
         self,
-        advantages: &[Vec<f32>],
+        with_norms: bool,
+        advantages: impl FnOnce(&[f32], Option<&[f64]>) -> anyhow::Result<Vec<Vec<f32>>>,
         environment: &Environment,
         policy: &Gpt,
-    ) -> anyhow::Result<Vec<Vec<f32>>> {
+    ) -> anyhow::Result<Vec<FlatGradient>> {
         let t = &environment.config.train;
-        let weights = advantages
-            .iter()
-            .map(|a| {
-                let loss = policy_loss(&self.seq_logp, &self.n_scored, a, t.k, &t.loss_options())?;
-                Ok(loss.weights)
-            })
-            .collect::<anyhow::Result<Vec<Vec<f32>>>>()?;
-        let dim = policy.config().n_params();
-        let mut sums = vec![vec![0.0f64; dim]; advantages.len()];
-        self.logprobs.shard_gradients(policy, |rows, gradient| {
+        let (seq_logp, n_scored) = (&self.seq_logp, &self.n_scored);
+        let losses = |advantages: &[Vec<f32>]| {
+            advantages
+                .iter()
+                .map(|a| policy_loss(seq_logp, n_scored, a, t.k, &t.loss_options()))
+                .collect::<Result<Vec<PolicyLoss>, _>>()
+        };
+        let mut sums = Vec::new();
+        let one_row = |rows: &Range<usize>| {
             anyhow::ensure!(
                 rows.len() == 1,
                 "policy_gradients needs a per-sequence batch"
             );
-            for (sum, w) in sums.iter_mut().zip(&weights) {
-                let w = f64::from(w[rows.start]);
-                if w != 0.0 {
-                    for (s, &g) in sum.iter_mut().zip(&gradient) {
-                        *s += w * f64::from(g);
-                    }
-                }
-            }
             Ok(())
-        })?;
-        Ok(sums
+        };
+        let (advantages, losses) = if with_norms {
+            let mut gradients = Vec::with_capacity(seq_logp.len());
+            self.logprobs.shard_gradients(policy, |rows, gradient| {
+                one_row(&rows)?;
+                gradients.push(gradient);
+                anyhow::Ok(())
+            })?;
+            let q: Vec<f64> = gradients
+                .iter()
+                .zip(n_scored)
+                .map(|(g, &n)| t.token_reduction.scale(n).powi(2) * squared_norm(g))
+                .collect();
+            let advantages = advantages(&self.rewards, Some(&q))?;
+            let losses = losses(&advantages)?;
+            for (i, gradient) in gradients.iter().enumerate() {
+                accumulate(&mut sums, &losses, i, gradient);
+            }
+            (advantages, losses)
+        } else {
+            let advantages = advantages(&self.rewards, None)?;
+            let losses = losses(&advantages)?;
+            self.logprobs.shard_gradients(policy, |rows, gradient| {
+                one_row(&rows)?;
+                accumulate(&mut sums, &losses, rows.start, &gradient);
+                anyhow::Ok(())
+            })?;
+            (advantages, losses)
+        };
+        let dim = policy.config().n_params();
+        sums.resize(advantages.len(), vec![0.0; dim]);
+        Ok(advantages
             .into_iter()
-            .map(|sum| sum.into_iter().map(|x| x as f32).collect())
+            .zip(losses)
+            .zip(sums)
+            .map(|((advantages, loss), sum)| FlatGradient {
+                advantages,
+                loss: loss.value,
+                gradient: sum.into_iter().map(|x| x as f32).collect(),
+            })
             .collect())
     }
+}
+
+/// Adds sequence `i`'s gradient, weighted by each loss's w_i, into that loss's sum (created at
+/// the first sequence).
+fn accumulate(sums: &mut Vec<Vec<f64>>, losses: &[PolicyLoss], i: usize, gradient: &[f32]) {
+    if sums.is_empty() {
+        sums.resize(losses.len(), vec![0.0; gradient.len()]);
+    }
+    for (sum, loss) in sums.iter_mut().zip(losses) {
+        let w = f64::from(loss.weights[i]);
+        if w != 0.0 {
+            for (s, &g) in sum.iter_mut().zip(gradient) {
+                *s += w * f64::from(g);
+            }
+        }
+    }
+}
+
+/// ‖g‖², accumulated in f64.
+pub fn squared_norm(g: &[f32]) -> f64 {
+    g.iter().map(|&x| f64::from(x).powi(2)).sum()
 }

@@ -23,10 +23,18 @@
 //! the same; 26 GB would not fit at the chapter's size). Reusing them halved the probe: two
 //! seeds of `probe_at_start.toml` on 2 jobs, 21.9 s → 12.0 s, the same probe.csv
 //! (BENCHMARKS.md, "The probe").
+//!
+//! When `remax` is probed, each distinct prompt of the probe is also decoded greedily and
+//! scored, once per probe: the weights do not change during a probe, so neither does a
+//! prompt's greedy completion. (Once per batch, it cost the default sweep's probe 16 greedy
+//! decodes of 2 prompts, about 5 s, where one decode of its 4 prompts costs about 0.4 s.) When `optimal_baseline` is, each batch's per-sequence
+//! gradients are held until their norms are known ([`Batch::policy_gradients`]).
+
+use std::collections::HashMap;
 
 use burn::module::Module;
 use pglab_estimator::stats::mean;
-use pglab_estimator::{Advantages, GradStats, cosine};
+use pglab_estimator::{Advantages, BaselineInputs, Estimator, GradStats, cosine};
 use pglab_model::{Gpt, Rollout, sample};
 use pglab_report::ProbeRecord;
 use pglab_reward::protocol::Phase;
@@ -90,29 +98,36 @@ impl Probe {
         let rollouts = sample(&policy.valid(), &prompts, &environment.config.sampling, rng)?
             .chunks(prompts.len() / m);
         let keep = m * self.estimators.len() * dim * 4 <= KEEP_GRADIENTS_BYTES;
+        let greedy = self.greedy_baselines(environment, policy, &prompts, step)?;
         let mut batches = Vec::with_capacity(m);
         let mut kept = Vec::new();
         let mut reward_sum = 0.0;
         for rollout in rollouts {
             let scores = environment.score(&rollout, step, Phase::Probe)?;
             reward_sum += mean(&scores);
-            let gradients = self.gradients(environment, policy, &rollout, &scores)?;
+            let greedy = greedy.as_ref().map(|by_prompt| {
+                let firsts = (0..rollout.len()).step_by(environment.config.train.k);
+                firsts
+                    .map(|i| by_prompt[&rollout.sequences[i][..rollout.prompt_lens[i]]])
+                    .collect::<Vec<f32>>()
+            });
+            let gradients = self.gradients(environment, policy, &rollout, &scores, &greedy)?;
             for (s, g) in stats.iter_mut().zip(&gradients) {
                 s.push(g)?;
             }
             if keep {
                 kept.push(gradients);
             }
-            batches.push((rollout, scores));
+            batches.push((rollout, scores, greedy));
         }
         // Pass 2: each batch's cosine to the reference held out from it.
         let mut cosines: Vec<Vec<f64>> = vec![Vec::new(); self.estimators.len()];
         if let Some(r) = self.reference(&stats)? {
             let total: Vec<f64> = stats[r].mean().iter().map(|x| x * m as f64).collect();
-            for (b, (rollout, scores)) in batches.iter().enumerate() {
+            for (b, (rollout, scores, greedy)) in batches.iter().enumerate() {
                 let gradients = match kept.get_mut(b) {
                     Some(g) => std::mem::take(g),
-                    None => self.gradients(environment, policy, rollout, scores)?,
+                    None => self.gradients(environment, policy, rollout, scores, greedy)?,
                 };
                 let held_out: Vec<f64> = total
                     .iter()
@@ -147,22 +162,61 @@ impl Probe {
             .collect()
     }
 
+    /// `remax`'s baseline for each distinct prompt among `prompts` (when it is probed): the
+    /// reward of its greedy completion, all decoded and scored as one batch.
+    fn greedy_baselines(
+        &self,
+        environment: &Environment,
+        policy: &Gpt,
+        prompts: &[Vec<u32>],
+        step: usize,
+    ) -> anyhow::Result<Option<HashMap<Vec<u32>, f32>>> {
+        if !self.needs(Estimator::needs_greedy) {
+            return Ok(None);
+        }
+        let mut distinct: Vec<Vec<u32>> = Vec::new();
+        for p in prompts {
+            if !distinct.contains(p) {
+                distinct.push(p.clone());
+            }
+        }
+        let scores = environment.greedy_scores_of(policy, &distinct, step)?;
+        Ok(Some(distinct.into_iter().zip(scores).collect()))
+    }
+
+    /// Whether any probed estimator needs what `need` asks about.
+    fn needs(&self, need: fn(Estimator) -> bool) -> bool {
+        self.estimators.iter().any(|a| need(a.estimator()))
+    }
+
     /// Every probed estimator's flattened gradient on one batch, from the rewards training
-    /// would see.
+    /// would see (and `remax`'s greedy rewards, when it is probed).
     fn gradients(
         &self,
         environment: &Environment,
         policy: &Gpt,
         rollout: &Rollout,
         scores: &[f32],
+        greedy: &Option<Vec<f32>>,
     ) -> anyhow::Result<Vec<Vec<f32>>> {
-        let batch = Batch::per_sequence(environment, policy, rollout, scores)?;
-        let advantages = self
-            .estimators
-            .iter()
-            .map(|a| a.advantages(&batch.rewards))
-            .collect::<Result<Vec<_>, _>>()?;
-        batch.policy_gradients(&advantages, environment, policy)
+        let batch = Batch::per_sequence(environment, policy, rollout, scores, false)?;
+        let gradients = batch.policy_gradients(
+            self.needs(Estimator::needs_score_norms),
+            |rewards, q| {
+                let inputs = BaselineInputs {
+                    greedy_rewards: greedy.as_deref(),
+                    score_sqnorms: q,
+                };
+                let advantages = self
+                    .estimators
+                    .iter()
+                    .map(|a| a.advantages_with(rewards, &inputs));
+                Ok(advantages.collect::<Result<Vec<_>, _>>()?)
+            },
+            environment,
+            policy,
+        )?;
+        Ok(gradients.into_iter().map(|g| g.gradient).collect())
     }
 
     /// The cosines' reference: the unbiased estimator with the lowest `grad_var`, if any.

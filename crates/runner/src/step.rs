@@ -3,18 +3,19 @@
 use std::time::Instant;
 
 use anyhow::Context;
+use burn::optim::GradientsParams;
 use burn::optim::{AdamConfig, AdamWConfig, SgdConfig};
 use burn::prelude::*;
-use pglab_estimator::Advantages;
 use pglab_estimator::stats::{mean, sample_std};
-use pglab_model::{Gpt, Rollout, flatten_gradients, sample};
+use pglab_estimator::{Advantages, BaselineInputs};
+use pglab_model::{Gpt, Rollout, flatten_gradients, sample, unflatten_gradients};
 use pglab_report::StepRecord;
 use pglab_reward::protocol::Phase;
 use rand::rngs::StdRng;
 
 use crate::environment::Environment;
 use crate::experiment::{OptimizerKind, TrainConfig};
-use crate::gradient::Batch;
+use crate::gradient::{Batch, squared_norm};
 
 pub type Optimizer = burn::optim::ModuleOptimizer;
 
@@ -57,22 +58,38 @@ pub fn rl_step(
     // 1. Sample N = P·k completions, without autodiff.
     let prompts = environment.prompts(step);
     let rollout = sample(&policy.valid(), &prompts, &config.sampling, rng)?;
-    // 2. Score them; the log-prob pass records the only graph and shapes the rewards.
+    // 2. Score them (and, for ReMax, each prompt's greedy completion: its baseline).
     let scores = environment.score(&rollout, step, Phase::Train)?;
-    let batch = Batch::new(environment, &policy, &rollout, &scores, true)?;
-    let (rewards, kl) = (batch.rewards.clone(), batch.kl);
-    let entropy = batch.entropy.context("entropy")?;
-    // 3. Advantages (reinforce_ema's baseline then observes this step's rewards).
-    let advantage = advantages.step(&rewards)?;
-    // 4. The policy loss and its gradient.
-    let gradient = batch.policy_gradient(&advantage, environment)?;
-    let grad_norm = flatten_gradients(&policy, &gradient.grads)?
-        .iter()
-        .map(|&g| f64::from(g).powi(2))
-        .sum::<f64>()
-        .sqrt();
+    let greedy = if t.estimator.needs_greedy() {
+        Some(environment.greedy_scores(&policy, &rollout, step)?)
+    } else {
+        None
+    };
+    // 3–4. Advantages (reinforce_ema's baseline then observes this step's rewards), the policy
+    // loss and its gradient.
+    let trained = if t.estimator.needs_score_norms() {
+        per_sequence_gradient(environment, &policy, &rollout, &scores, advantages)?
+    } else {
+        batch_gradient(
+            environment,
+            &policy,
+            &rollout,
+            &scores,
+            greedy.as_deref(),
+            advantages,
+        )?
+    };
+    let Trained {
+        rewards,
+        kl,
+        entropy,
+        advantages: advantage,
+        loss,
+        grads,
+        grad_norm,
+    } = trained;
     // 5. One optimiser step.
-    let policy = optimizer.step(t.lr, policy, gradient.grads);
+    let policy = optimizer.step(t.lr, policy, grads);
 
     let new_tokens: usize = (0..rollout.len())
         .map(|i| rollout.completion(i).len())
@@ -87,7 +104,7 @@ pub fn rl_step(
         frac_zero_std_groups: frac_constant_groups(&scores, t.k),
         adv_mean: mean(&advantage),
         adv_std: sample_std(&advantage),
-        loss: gradient.loss,
+        loss,
         grad_norm,
         kl,
         entropy,
@@ -100,6 +117,86 @@ pub fn rl_step(
         rollout,
         scores,
         rewards,
+    })
+}
+
+/// What the gradient half of a step produced.
+struct Trained {
+    /// What the estimator saw: the scores, KL-shaped when there is a penalty.
+    rewards: Vec<f32>,
+    kl: Option<f64>,
+    entropy: f64,
+    advantages: Vec<f32>,
+    loss: f64,
+    grads: GradientsParams,
+    grad_norm: f64,
+}
+
+/// The usual path: one log-prob pass in shards of several sequences, one backward pass of the
+/// loss.
+fn batch_gradient(
+    environment: &Environment,
+    policy: &Gpt,
+    rollout: &Rollout,
+    scores: &[f32],
+    greedy_rewards: Option<&[f32]>,
+    advantages: &mut Advantages,
+) -> anyhow::Result<Trained> {
+    // The log-prob pass records the only graph and shapes the rewards.
+    let batch = Batch::new(environment, policy, rollout, scores, true)?;
+    let (rewards, kl) = (batch.rewards.clone(), batch.kl);
+    let entropy = batch.entropy.context("entropy")?;
+    let inputs = BaselineInputs {
+        greedy_rewards,
+        score_sqnorms: None,
+    };
+    let advantage = advantages.step_with(&rewards, &inputs)?;
+    let gradient = batch.policy_gradient(&advantage, environment)?;
+    let grad_norm = squared_norm(&flatten_gradients(policy, &gradient.grads)?).sqrt();
+    Ok(Trained {
+        rewards,
+        kl,
+        entropy,
+        advantages: advantage,
+        loss: gradient.loss,
+        grads: gradient.grads,
+        grad_norm,
+    })
+}
+
+/// `optimal_baseline`'s path: every sequence's gradient on its own (its norm weighs the
+/// others' baselines), then their weighted sum, back into the optimiser's form.
+fn per_sequence_gradient(
+    environment: &Environment,
+    policy: &Gpt,
+    rollout: &Rollout,
+    scores: &[f32],
+    advantages: &mut Advantages,
+) -> anyhow::Result<Trained> {
+    let batch = Batch::per_sequence(environment, policy, rollout, scores, true)?;
+    let (rewards, kl) = (batch.rewards.clone(), batch.kl);
+    let entropy = batch.entropy.context("entropy")?;
+    let mut flat = batch.policy_gradients(
+        true,
+        |rewards, q| {
+            let inputs = BaselineInputs {
+                greedy_rewards: None,
+                score_sqnorms: q,
+            };
+            Ok(vec![advantages.step_with(rewards, &inputs)?])
+        },
+        environment,
+        policy,
+    )?;
+    let gradient = flat.pop().context("one estimator's gradient")?;
+    Ok(Trained {
+        rewards,
+        kl,
+        entropy,
+        grad_norm: squared_norm(&gradient.gradient).sqrt(),
+        grads: unflatten_gradients(policy, &gradient.gradient)?,
+        advantages: gradient.advantages,
+        loss: gradient.loss,
     })
 }
 

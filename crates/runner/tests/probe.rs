@@ -3,15 +3,17 @@
 //! penalty, each estimator's gradient taken directly from a one-graph log-prob pass with
 //! hand-written loss weights, and grad_var, ‖ḡ‖², the unclipped snr and the held-out cosine
 //! (each batch against the lower-variance estimator's mean gradient over the other batches)
-//! computed with two-pass formulas in f64.
+//! computed with two-pass formulas in f64. ReMax's baselines come from greedy completions
+//! decoded and scored here, and the optimal baseline's norms from one backward pass per
+//! sequence written out here.
 
 use std::path::Path;
 use std::time::Instant;
 
 use burn::optim::GradientsParams;
 use burn::prelude::*;
-use pglab_estimator::{Advantages, kl_estimates, shape_rewards};
-use pglab_model::{Gpt, flatten_gradients, sample, sequence_logprobs};
+use pglab_estimator::{Advantages, BaselineInputs, kl_estimates, shape_rewards};
+use pglab_model::{Gpt, TokenBatch, flatten_gradients, greedy, sample, sequence_logprobs};
 use pglab_reward::protocol::Phase;
 use pglab_runner::environment::Environment;
 use pglab_runner::experiment;
@@ -20,8 +22,11 @@ use pglab_runner::step::{optimizer, rl_step};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-/// The smoke experiment's first run, probing reinforce and rloo with 3 batches, after
-/// `train_steps` RL steps.
+/// The estimators probed, in order.
+const PROBED: [&str; 4] = ["reinforce", "rloo", "remax", "optimal_baseline"];
+
+/// The smoke experiment's first run, probing [`PROBED`] with 3 batches, after `train_steps` RL
+/// steps.
 fn setup(set: &[&str], train_steps: usize) -> (Environment, Gpt) {
     let root = Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo")).join("../..");
     std::env::set_current_dir(&root).unwrap();
@@ -29,7 +34,7 @@ fn setup(set: &[&str], train_steps: usize) -> (Environment, Gpt) {
     set.extend(
         [
             "probe.batches=3",
-            "probe.estimators=[\"reinforce\", \"rloo\"]",
+            "probe.estimators=[\"reinforce\", \"rloo\", \"remax\", \"optimal_baseline\"]",
             "seed=0",
         ]
         .map(String::from),
@@ -74,14 +79,15 @@ fn probe_matches_a_two_pass_recomputation(environment: &Environment, policy: &Gp
     // By hand: the same batches (same RNG: the probe samples its 3 batches, the prompts of
     // steps 0, 1 and 2, in one call), each estimator's gradient from its own loss.
     let mut rng = StdRng::seed_from_u64(5);
-    let mut gradients: Vec<Vec<Vec<f64>>> = vec![vec![]; 2];
+    let estimators = PROBED.len();
+    let mut gradients: Vec<Vec<Vec<f64>>> = vec![vec![]; estimators];
     let mut largest_penalty = 0.0f32;
     let device = &environment.device;
     let prompts: Vec<Vec<u32>> = (0..3).flat_map(|b| environment.prompts(b)).collect();
     let rollouts = sample(&policy.valid(), &prompts, &config.sampling, &mut rng)
         .unwrap()
         .chunks(prompts.len() / 3);
-    for rollout in rollouts {
+    for (b, rollout) in rollouts.into_iter().enumerate() {
         let scores = environment.score(&rollout, 0, Phase::Probe).unwrap();
         let batch = rollout.token_batch(false, device).unwrap();
         let logprobs = sequence_logprobs(policy, &batch, false).unwrap();
@@ -112,8 +118,16 @@ fn probe_matches_a_two_pass_recomputation(environment: &Environment, policy: &Gp
             largest_penalty = largest_penalty.max((r - s).abs());
         }
         let n = rewards.len() as f64;
+        let greedy_rewards = greedy_rewards(environment, policy, &environment.prompts(b));
+        let q: Vec<f64> = (0..rewards.len())
+            .map(|i| squared_norm(&sequence_gradient(policy, &batch, i)))
+            .collect();
+        let inputs = BaselineInputs {
+            greedy_rewards: Some(&greedy_rewards),
+            score_sqnorms: Some(&q),
+        };
         for (e, estimator) in probe.estimators.iter().enumerate() {
-            let advantages = estimator.advantages(&rewards).unwrap();
+            let advantages = estimator.advantages_with(&rewards, &inputs).unwrap();
             // The default loss: L = −(1/N) Σ_i A_i s_i.
             let weights: Vec<f32> = advantages
                 .iter()
@@ -134,7 +148,7 @@ fn probe_matches_a_two_pass_recomputation(environment: &Environment, policy: &Gp
     };
     let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
     let means: Vec<Vec<f64>> = gradients.iter().map(|g| mean(g)).collect();
-    let vars: Vec<f64> = (0..2)
+    let vars: Vec<f64> = (0..estimators)
         .map(|e| {
             gradients[e]
                 .iter()
@@ -148,9 +162,11 @@ fn probe_matches_a_two_pass_recomputation(environment: &Environment, policy: &Gp
                 / 2.0
         })
         .collect();
-    // Both estimators are unbiased: the reference is the one with the lower variance, and each
-    // batch is compared with its mean gradient over the two other batches.
-    let r = if vars[0] <= vars[1] { 0 } else { 1 };
+    // Every estimator here is unbiased: the reference is the one with the lowest variance, and
+    // each batch is compared with its mean gradient over the two other batches.
+    let r = (0..estimators)
+        .min_by(|&a, &b| vars[a].total_cmp(&vars[b]))
+        .unwrap();
     let held_out = |b: usize| -> Vec<f64> {
         (0..means[r].len())
             .map(|i| (0..3).filter(|&o| o != b).map(|o| gradients[r][o][i]).sum())
@@ -197,9 +213,29 @@ fn probe_matches_a_two_pass_recomputation(environment: &Environment, policy: &Gp
             record.cos_to_ref
         );
     }
-    assert_eq!(records[0].estimator.to_string(), "reinforce");
-    assert_eq!(records[1].estimator.to_string(), "rloo");
+    let names: Vec<String> = records.iter().map(|r| r.estimator.to_string()).collect();
+    assert_eq!(names, PROBED);
     largest_penalty
+}
+
+/// ReMax's baselines: the prompts of a batch (each repeated k times) decoded greedily, one
+/// completion per prompt, and scored.
+fn greedy_rewards(environment: &Environment, policy: &Gpt, prompts: &[Vec<u32>]) -> Vec<f32> {
+    let k = environment.config.train.k;
+    let firsts: Vec<Vec<u32>> = prompts.iter().step_by(k).cloned().collect();
+    let completions = greedy(&policy.valid(), &firsts, &environment.config.sampling).unwrap();
+    environment.score(&completions, 0, Phase::Greedy).unwrap()
+}
+
+/// ∇s_i: the gradient of row `i`'s summed log-prob alone, on a graph of its own.
+fn sequence_gradient(policy: &Gpt, batch: &TokenBatch, i: usize) -> Vec<f32> {
+    let logprobs = sequence_logprobs(policy, &batch.rows(i..i + 1), false).unwrap();
+    let grads = GradientsParams::from_grads(logprobs.sum.sum().backward(), policy);
+    flatten_gradients(policy, &grads).unwrap()
+}
+
+fn squared_norm(g: &[f32]) -> f64 {
+    g.iter().map(|&x| f64::from(x).powi(2)).sum()
 }
 
 #[test]

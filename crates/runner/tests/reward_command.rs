@@ -142,8 +142,8 @@ fn the_python_a_word_reward_trains_exactly_as_the_built_in_one() {
         );
         assert_eq!(
             probe.lines().count(),
-            1 + 2 * 7,
-            "{id}: two probes of seven estimators"
+            1 + 2 * 9,
+            "{id}: two probes of nine estimators"
         );
         let log = tmp
             .path()
@@ -174,6 +174,28 @@ fn the_probe_asks_once_per_batch_and_training_once_per_step() {
     // Probes at steps 0 and 2, three batches of k = 2 each, before that step's training batch.
     let expected = "probe 0 2\nprobe 0 2\nprobe 0 2\ntrain 0 2\ntrain 1 2\n\
                     probe 2 2\nprobe 2 2\nprobe 2 2\ntrain 2 2\n";
+    assert_eq!(text(&pids.join("requests")), expected);
+}
+
+/// ReMax asks for one more batch after each of its own: the greedy completion of each prompt
+/// (one prompt here), as `"phase": "greedy"`; a probe of remax asks once for its prompts.
+#[test]
+fn remax_asks_for_each_prompts_greedy_completion_after_each_batch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pids = tmp.path().join("pids");
+    std::fs::create_dir(&pids).unwrap();
+    let file = fixture_experiment(
+        tmp.path(),
+        &["ok", "--pids", pids.to_str().unwrap()],
+        "[probe]\nevery = 2\nbatches = 2\nestimators = [\"rloo\", \"remax\"]\n",
+    );
+    let args = ["--set", "seed=0", "--set", "train.estimator=\"remax\""];
+    let output = sweep(&file, &tmp.path().join("out"), &args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    // The probe decodes its distinct prompts greedily once, before its batches are scored.
+    let expected = "greedy 0 1\nprobe 0 2\nprobe 0 2\ntrain 0 2\ngreedy 0 1\n\
+                    train 1 2\ngreedy 1 1\n\
+                    greedy 2 1\nprobe 2 2\nprobe 2 2\ntrain 2 2\ngreedy 2 1\n";
     assert_eq!(text(&pids.join("requests")), expected);
 }
 

@@ -46,14 +46,14 @@ fn smoke_sweep_writes_every_runs_files_and_a_summary() {
             assert!(run.join(file).is_file(), "{id}/{file}");
         }
         assert!(summary.contains(&format!("{id},")), "{summary}");
-        // 4 steps, one row each; probes at steps 0 and 2, every estimator (seven) each.
+        // 4 steps, one row each; probes at steps 0 and 2, every estimator (nine) each.
         assert_eq!(
             text(&run.join("metrics.csv")).lines().count(),
             1 + 4,
             "{id}"
         );
         let probe = text(&run.join("probe.csv"));
-        assert_eq!(probe.lines().count(), 1 + 2 * 7, "{id}");
+        assert_eq!(probe.lines().count(), 1 + 2 * 9, "{id}");
         assert!(probe.contains(",reinforce_pp,"), "{probe}");
         assert!(probe.contains(",reinforce_pp_baseline,"), "{probe}");
     }
@@ -317,7 +317,7 @@ fn smoke_sweep_trains_the_llama_and_qwen2_fixtures() {
                 "{name} {id}"
             );
             let probe = text(&run.join("probe.csv"));
-            assert_eq!(probe.lines().count(), 1 + 2 * 7, "{name} {id}: two probes");
+            assert_eq!(probe.lines().count(), 1 + 2 * 9, "{name} {id}: two probes");
             let config = text(&run.join("config.toml"));
             assert!(config.contains(name), "{name} {id}: {config}");
         }
@@ -519,5 +519,84 @@ fn sigterm_keeps_finished_runs_and_the_rerun_completes_the_grid() {
     assert_eq!(stamp, again, "the finished run was not redone");
     for id in RUNS {
         assert!(runs.join(id).join("done.json").exists(), "{id}");
+    }
+}
+
+/// Issue 21's smoke check: every estimator trains from an experiment file, and every run's
+/// probe has each of the nine from the same samples; the report's variance table lists each
+/// once. ReMax's greedy completions count as generations (P more per step).
+#[test]
+fn every_estimator_trains_and_the_report_lists_all_nine() {
+    const ALL: [&str; 9] = [
+        "reinforce",
+        "reinforce_ema",
+        "rloo",
+        "grpo",
+        "dr_grpo",
+        "reinforce_pp",
+        "reinforce_pp_baseline",
+        "remax",
+        "optimal_baseline",
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    let estimators = format!(
+        "train.estimator=[{}]",
+        ALL.map(|e| format!("\"{e}\"")).join(",")
+    );
+    let output = sweep(
+        tmp.path(),
+        &["--grid", &estimators, "--grid", "seed=[0]", "--jobs", "2"],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let dir = tmp.path().join("smoke");
+    for estimator in ALL {
+        let run = dir.join("runs").join(format!("{estimator}-s0"));
+        let metrics = text(&run.join("metrics.csv"));
+        let header: Vec<&str> = metrics.lines().next().unwrap().split(',').collect();
+        let at = |name: &str| header.iter().position(|h| *h == name).unwrap();
+        let rows: Vec<Vec<&str>> = metrics
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').collect())
+            .collect();
+        assert_eq!(rows.len(), 4, "{estimator}: four steps");
+        // P = 2 prompts × k = 3 completions, and ReMax's 2 greedy ones.
+        let per_step = if estimator == "remax" { 8 } else { 6 };
+        for (step, row) in rows.iter().enumerate() {
+            assert_eq!(
+                row[at("generations")],
+                ((step + 1) * per_step).to_string(),
+                "{estimator}"
+            );
+            let grad_norm: f64 = row[at("grad_norm")].parse().unwrap();
+            assert!(
+                grad_norm.is_finite(),
+                "{estimator} step {step}: {grad_norm}"
+            );
+        }
+        let probe = text(&run.join("probe.csv"));
+        for e in ALL {
+            assert_eq!(
+                probe.matches(&format!(",{e},")).count(),
+                2,
+                "{estimator}: {e} in {probe}"
+            );
+        }
+    }
+    let variance = text(&dir.join("variance.csv"));
+    for e in ALL {
+        assert_eq!(
+            variance
+                .lines()
+                .filter(|l| l.starts_with(&format!("{e},")))
+                .count(),
+            1,
+            "{e}: {variance}"
+        );
+    }
+    let summary = text(&dir.join("summary.md"));
+    for e in ALL {
+        assert!(summary.contains(e), "{e} in summary.md");
     }
 }

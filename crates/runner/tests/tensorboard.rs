@@ -119,6 +119,8 @@ fn every_run_s_event_file_matches_its_csv_files_and_carries_its_grid_values() {
             "dr_grpo",
             "reinforce_pp",
             "reinforce_pp_baseline",
+            "remax",
+            "optimal_baseline",
         ] {
             for figure in ["grad_var", "snr", "cos_to_ref"] {
                 let tag = format!("probe/{figure}/{estimator}");
@@ -126,7 +128,7 @@ fn every_run_s_event_file_matches_its_csv_files_and_carries_its_grid_values() {
                 assert_eq!(steps, vec![0, 12], "{id} {tag}");
             }
         }
-        assert_eq!(probed.len(), 2 * 7, "{id}");
+        assert_eq!(probed.len(), 2 * 9, "{id}");
         assert_eq!(run["texts"], serde_json::json!(["samples"]), "{id}");
         // The hparams session: the grid's values (estimator, seed) and the run's rate.
         let hparams = &run["session_start"]["sessionStartInfo"]["hparams"];

@@ -4,7 +4,7 @@
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use pglab_model::norm::Norm;
-use pglab_model::{Gpt, SAMPLE_SHARD_ROWS, SamplingConfig, sample, sample_shard_rows};
+use pglab_model::{Gpt, SAMPLE_SHARD_ROWS, SamplingConfig, greedy, sample, sample_shard_rows};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -179,6 +179,39 @@ fn top_k_1_is_greedy_decoding() {
     }
 }
 
+/// `greedy` (ReMax's baseline completion): every new token is the argmax of the full forward
+/// pass over its prefix, for every architecture, in a batch of left-padded prompts of different
+/// lengths; temperature, top-k and top-p change nothing.
+#[test]
+fn greedy_takes_the_argmax_of_each_prefix_whatever_the_filters() {
+    let device = fixture::device();
+    let prompts = vec![vec![3, 4, 5], vec![6, 7], vec![8]];
+    for name in fixture::MODELS {
+        let model = fixture::load(name).model;
+        let rollout = greedy(&model, &prompts, &config(8)).unwrap();
+        for (row, prompt) in prompts.iter().enumerate() {
+            let seq = &rollout.sequences[row];
+            assert_eq!(seq.len(), prompt.len() + 8, "{name} row {row}");
+            let argmax = model.logits(ids_tensor(seq, &device)).unwrap().argmax(2);
+            let argmax: Vec<i64> = argmax.into_data().try_into_vec_as().unwrap();
+            for t in prompt.len()..seq.len() {
+                assert_eq!(seq[t] as i64, argmax[t - 1], "{name} row {row} token {t}");
+            }
+        }
+        let filtered = SamplingConfig {
+            temperature: 3.0,
+            top_k: Some(5),
+            top_p: Some(0.5),
+            ..config(8)
+        };
+        assert_eq!(
+            greedy(&model, &prompts, &filtered).unwrap(),
+            rollout,
+            "{name}"
+        );
+    }
+}
+
 /// The next-token frequencies over many rows match the softmax of the logits (chi-square-like
 /// bound), and top-k / top-p only ever emit allowed tokens.
 fn first_token_counts(model: &Gpt, sampling: &SamplingConfig, rows: usize) -> Vec<usize> {
@@ -298,6 +331,12 @@ fn stop_at_eos_ends_a_row_at_end_of_text() {
     assert_eq!(rollout.completion(0), &[0]);
     let go_on = sample(&model, &prompts, &config(10), &mut StdRng::seed_from_u64(0)).unwrap();
     assert_eq!(go_on.completion(0), &[0; 10]);
+    // Greedy decoding stops there too.
+    assert_eq!(greedy(&model, &prompts, &stop).unwrap().completion(0), &[0]);
+    assert_eq!(
+        greedy(&model, &prompts, &config(10)).unwrap().completion(0),
+        &[0; 10]
+    );
 }
 
 #[test]

@@ -153,8 +153,15 @@ fn eps() -> f32 {
 }
 
 impl TrainConfig {
+    /// Completions generated per step: P·k sampled, and for ReMax one greedy completion per
+    /// prompt besides, so that runs compared at equal generations paid for the same decoding.
     pub fn sequences_per_step(&self) -> usize {
-        self.prompts_per_step * self.k
+        let greedy = if self.estimator.needs_greedy() {
+            self.prompts_per_step
+        } else {
+            0
+        };
+        self.prompts_per_step * self.k + greedy
     }
 
     /// Steps to run: `steps`, or enough to spend the `generations` budget.

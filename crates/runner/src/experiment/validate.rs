@@ -2,7 +2,7 @@
 //! Each config struct is destructured field by field, so a new field is a compile error here
 //! until someone decides how to check it (or writes `field: _` to say it needs no check).
 
-use pglab_estimator::{Advantages, Estimator};
+use pglab_estimator::{Advantages, BaselineInputs, Estimator};
 use pglab_model::{ModelError, SamplingConfig};
 use pglab_reward::RewardSpec;
 
@@ -146,12 +146,17 @@ fn validate_probe(probe: &ProbeConfig, train: &TrainConfig) -> Result<(), Invali
 
 /// Whether `estimator` works with the step's k completions of each of P prompts: the group
 /// estimators need k ≥ 2, `reinforce_pp` (normalised over the whole step) N = P·k ≥ 2. Asked of
-/// the estimator itself, on a step of zero rewards, so no rule is restated here.
+/// the estimator itself, on a step of zero rewards (zero greedy rewards, unit gradient norms),
+/// so no rule is restated here.
 fn check_estimator(estimator: Estimator, train: &TrainConfig) -> Result<(), String> {
     let advantages = Advantages::new(estimator, train.k, train.advantage_options())
         .map_err(|e| e.to_string())?;
     let n = train.prompts_per_step * train.k;
-    match advantages.advantages(&vec![0.0; n]) {
+    let inputs = BaselineInputs {
+        greedy_rewards: Some(&vec![0.0; train.prompts_per_step]),
+        score_sqnorms: Some(&vec![1.0; n]),
+    };
+    match advantages.advantages_with(&vec![0.0; n], &inputs) {
         Ok(_) => Ok(()),
         Err(e) => Err(format!(
             "{e} (prompts_per_step = {} × k = {})",
