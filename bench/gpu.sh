@@ -12,7 +12,9 @@
 # Prebuilt binaries (e.g. built on another machine of the same OS) skip the build:
 #   PGLAB_BIN=path/to/pglab PGLAB_WGPU_TEST=path/to/wgpu-test bench/gpu.sh out/
 # PGLAB_GPU_CONFIGS (default "small medium chapter") and PGLAB_GPU_REPEATS (default 5) size it;
-# PGLAB_GPU_PYTHON is the interpreter with torch (default python3).
+# PGLAB_GPU_PYTHON is the interpreter with torch (default python3). With PGLAB_GPU_CONFIGS=tiny
+# it runs end to end in seconds on the software Vulkan driver: crates/runner/tests/gpu_script.rs
+# does that in every CI run, so the script is known to work before a GPU is at hand.
 set -euo pipefail
 
 out=${1:?usage: bench/gpu.sh OUT_DIR}

@@ -4,7 +4,7 @@
 What it measures (mirrors crates/runner/src/bench.rs):
   * a GPT-2 with random weights (seed 0, dropout 0), `small` (vocab 4096, 256 positions,
     n_embd 128, 4 layers, 4 heads) or `medium` (vocab 8192, 256 positions, n_embd 256,
-    6 layers, 8 heads);
+    6 layers, 8 heads) (`tiny`, `chapter` and `smollm`: see CONFIGS below);
   * sample: P random prompts (16 tokens each), each repeated k times (8 x 4 = 32 sequences),
     100 new tokens at temperature 1 from the full distribution (no top-k / top-p), with the
     KV cache and no stop at EOS;
@@ -77,6 +77,7 @@ def cache_arg(model):
 # (vocab, n_positions, n_embd, n_layer, n_head), as BenchConfig::gpt in bench.rs. `chapter` is
 # a GPT-Neo of TinyStories-33M's shape (layers alternate global and local attention, window 256).
 CONFIGS = {
+    "tiny": (512, 64, 32, 2, 2),
     "small": (4096, 256, 128, 4, 4),
     "medium": (8192, 256, 256, 6, 8),
     "chapter": (50257, 2048, 768, 4, 16),
@@ -87,6 +88,7 @@ CONFIGS = {
 # (prompts, k, prompt tokens, new tokens) when not given, as BenchConfig::workload: the chapter's
 # RLOO step is k = 10 completions of one 4-token prompt, 96 new tokens.
 WORKLOADS = {
+    "tiny": (2, 2, 4, 12),
     "small": (8, 4, 16, 100),
     "medium": (8, 4, 16, 100),
     "chapter": (1, 10, 4, 96),
@@ -222,15 +224,28 @@ def sample_generate(model, prompts, new_tokens):
 @torch.inference_mode()
 def sample_lean(model, prompts, new_tokens, temperature=1.0):
     """A hand loop over the KV cache: prefill once, then one token per forward."""
-    # The cache is filled in place by each forward.
-    try:
-        cache = DynamicCache(config=model.config)
-    except TypeError:  # transformers 4.x takes no config
-        cache = DynamicCache()
     cache_kw = cache_arg(model)
-    # Prefill: logits for the last position only, as pglab's sampler.
-    out = model(prompts, use_cache=True, logits_to_keep=1, **{cache_kw: cache})
-    logits = out.logits[:, -1, :]
+    if "logits_to_keep" in inspect.signature(type(model).forward).parameters:
+        # transformers >= 4.50: a cache object filled in place by each forward, and the
+        # prefill's logits for the last position only, as pglab's sampler.
+        try:
+            cache = DynamicCache(config=model.config)
+        except TypeError:  # 4.x takes no config
+            cache = DynamicCache()
+        forward = lambda ids, **kw: model(ids, use_cache=True, **{cache_kw: cache}, **kw)
+        logits = forward(prompts, logits_to_keep=1).logits[:, -1, :]
+    else:
+        # Older transformers (4.46's GPT-2 takes no cache object): the cache each forward
+        # returns goes into the next; the prefill computes every position's logits.
+        cache = None
+
+        def forward(ids):
+            nonlocal cache
+            out = model(ids, use_cache=True, **({cache_kw: cache} if cache is not None else {}))
+            cache = out.past_key_values
+            return out
+
+        logits = forward(prompts).logits[:, -1, :]
     tokens = []
     for step in range(new_tokens):
         probs = torch.softmax(logits / temperature, dim=-1)
@@ -238,7 +253,7 @@ def sample_lean(model, prompts, new_tokens, temperature=1.0):
         tokens.append(token)
         if step + 1 == new_tokens:
             break  # the last token needs no forward
-        logits = model(token, use_cache=True, **{cache_kw: cache}).logits[:, -1, :]
+        logits = forward(token).logits[:, -1, :]
     return torch.cat([prompts, *tokens], dim=1)
 
 

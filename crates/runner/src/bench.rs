@@ -20,6 +20,10 @@ use crate::device::Backend;
 #[derive(Debug, Clone, Copy, ValueEnum, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BenchConfig {
+    /// vocab 512, 64 positions, n_embd 32, 2 layers, 2 heads; 2 prompts × 2 completions of
+    /// 4 + 12 tokens: seconds even on a software GPU driver, to check that a benchmark script
+    /// runs end to end (`bench/gpu.sh` in the tests), not to measure anything.
+    Tiny,
     /// vocab 4096, 256 positions, n_embd 128, 4 layers, 4 heads.
     Small,
     /// vocab 8192, 256 positions, n_embd 256, 6 layers, 8 heads.
@@ -48,6 +52,7 @@ pub struct Workload {
 impl BenchConfig {
     fn gpt(self) -> GptConfig {
         match self {
+            BenchConfig::Tiny => GptConfig::gpt2(512, 64, 32, 2, 2),
             BenchConfig::Small => GptConfig::gpt2(4096, 256, 128, 4, 4),
             BenchConfig::Medium => GptConfig::gpt2(8192, 256, 256, 6, 8),
             BenchConfig::Chapter => {
@@ -70,6 +75,12 @@ impl BenchConfig {
     /// sizes; the chapter's own step for `chapter`.
     fn workload(self) -> Workload {
         match self {
+            BenchConfig::Tiny => Workload {
+                prompts: 2,
+                k: 2,
+                prompt_tokens: 4,
+                new_tokens: 12,
+            },
             BenchConfig::Small | BenchConfig::Medium => Workload {
                 prompts: 8,
                 k: 4,

@@ -27,8 +27,9 @@
 //! When `remax` is probed, each distinct prompt of the probe is also decoded greedily and
 //! scored, once per probe: the weights do not change during a probe, so neither does a
 //! prompt's greedy completion. (Once per batch, it cost the default sweep's probe 16 greedy
-//! decodes of 2 prompts, about 5 s, where one decode of its 4 prompts costs about 0.4 s.) When `optimal_baseline` is, each batch's per-sequence
-//! gradients are held until their norms are known ([`Batch::policy_gradients`]).
+//! decodes of 2 prompts, about 5 s, where one decode of its 4 prompts costs about 0.4 s.) When
+//! `optimal_baseline` is, each batch's per-sequence gradients are held until their norms are
+//! known ([`Batch::policy_gradients`]).
 
 use std::collections::HashMap;
 
@@ -45,8 +46,11 @@ use crate::experiment::RunConfig;
 use crate::gradient::Batch;
 
 /// Up to this many bytes of first-pass gradients are kept for the second pass rather than
-/// recomputed: per job, so a sweep holds up to jobs × this at once.
-pub const KEEP_GRADIENTS_BYTES: usize = 512 << 20;
+/// recomputed: per job, so a sweep holds up to jobs × this at once. 640 MiB keeps all nine
+/// estimators' gradients of the default model (995K parameters) at M = 16, 573 MB: at 512 MiB
+/// the default sweep's probe recomputed them and took 13.8 s instead of about 7 (BENCHMARKS.md,
+/// "The probe").
+pub const KEEP_GRADIENTS_BYTES: usize = 640 << 20;
 
 /// One `Advantages` per probed estimator, each observing the run's rewards so that
 /// `reinforce_ema`'s baseline is the one it would have had in this run.
