@@ -19,7 +19,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-SAME_EXPECTATION = ("reinforce", "reinforce_ema", "rloo")
+SAME_EXPECTATION = ("reinforce", "reinforce_ema", "rloo", "remax", "optimal_baseline")
 
 
 def t95(df):
@@ -75,7 +75,7 @@ def main():
                     else:
                         left_out[step, estimator] += 1
     steps = sorted({step for step, _ in cosines})
-    print("step  estimator      var ratio to RLOO [95 %]        runs (left out)  cos to ref [95 %]")
+    print("step  estimator             var ratio to RLOO [95 %]        runs (left out)  cos to ref [95 %]")
     for step in steps:
         for estimator in sorted({e for s, e in cosines if s == step}, key=order):
             ratio = "–"
@@ -89,11 +89,12 @@ def main():
                 runs_text = f"{len(logs)} ({left_out[step, estimator]})"
             mean, half = interval(cosines[step, estimator])
             cos = f"{mean:.3f}" + (f" [{mean - half:.3f}, {mean + half:.3f}]" if half else "")
-            print(f"{step:<5} {estimator:<14} {ratio:<31} {runs_text:<16} {cos}")
+            print(f"{step:<5} {estimator:<21} {ratio:<31} {runs_text:<16} {cos}")
 
 
 def order(estimator):
-    known = ["reinforce", "reinforce_ema", "rloo", "grpo", "dr_grpo", "reinforce_pp"]
+    known = ["reinforce", "reinforce_ema", "rloo", "grpo", "dr_grpo", "reinforce_pp",
+             "reinforce_pp_baseline", "remax", "optimal_baseline"]
     return known.index(estimator) if estimator in known else len(known)
 
 

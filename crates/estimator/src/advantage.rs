@@ -418,19 +418,20 @@ impl Advantages {
 }
 
 /// A_i = r_i − b_i in one group, b_i = Σ_{j≠i} q_j r_j / Σ_{j≠i} q_j, or the mean of the others
-/// where their q_j are all 0. The sums run over j ≠ i directly rather than as a total minus
-/// term i, so that a large q_i cannot cancel the others' digits.
+/// where their q_j are all 0. Computed as Σ_{j≠i} q_j (r_i − r_j) / Σ_{j≠i} q_j, the same number,
+/// so that a group whose rewards are all equal gets advantages of exactly 0, as RLOO's do (the
+/// quotient of the sums gave b_i = r·(1 ± 1 ulp), and a saturated run's probe a variance of
+/// 1e-12 where RLOO's is 0).
 fn optimal_leave_one_out(r: &[f64], q: &[f64]) -> Vec<f64> {
     (0..r.len())
         .map(|i| {
             let others = (0..r.len()).filter(|&j| j != i);
             let weight: f64 = others.clone().map(|j| q[j]).sum();
-            let baseline = if weight > 0.0 {
-                others.map(|j| q[j] * r[j]).sum::<f64>() / weight
+            if weight > 0.0 {
+                others.map(|j| q[j] * (r[i] - r[j])).sum::<f64>() / weight
             } else {
-                others.map(|j| r[j]).sum::<f64>() / (r.len() - 1) as f64
-            };
-            r[i] - baseline
+                others.map(|j| r[i] - r[j]).sum::<f64>() / (r.len() - 1) as f64
+            }
         })
         .collect()
 }
@@ -608,6 +609,18 @@ mod tests {
         };
         let got = advantages_with(Estimator::OptimalBaseline, 3, &R, &inputs).expect("valid");
         assert_close(&got, &[-4.8, -1.5, 4.0, -1.5, 0.0, 3.0]);
+    }
+
+    #[test]
+    fn optimal_baseline_gives_exactly_zero_to_a_group_of_equal_rewards() {
+        let r = [0.1f32, 0.1, 0.1, 7.3, 7.3, 7.3];
+        let q = [0.37, 1.9e3, 2.2e-4, 5.0, 0.0, 1.0 / 3.0];
+        let inputs = BaselineInputs {
+            score_sqnorms: Some(&q),
+            ..BaselineInputs::NONE
+        };
+        let a = advantages_with(Estimator::OptimalBaseline, 3, &r, &inputs).expect("valid");
+        assert_eq!(a, vec![0.0; 6]);
     }
 
     #[test]

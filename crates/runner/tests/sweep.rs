@@ -600,3 +600,38 @@ fn every_estimator_trains_and_the_report_lists_all_nine() {
         assert!(summary.contains(e), "{e} in summary.md");
     }
 }
+
+/// The probe's samples do not depend on which estimators it compares: probing two of the nine
+/// gives those two the same figures as probing all nine (all but the cosine, whose reference
+/// is the lowest-variance unbiased estimator among those probed).
+#[test]
+fn adding_estimators_to_the_probe_leaves_the_others_figures_alone() {
+    let (all, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let only_two = "probe.estimators=[\"reinforce\", \"rloo\"]";
+    for (out, extra) in [
+        (all.path(), vec!["--grid", "seed=[0]"]),
+        (two.path(), vec!["--grid", "seed=[0]", "--set", only_two]),
+    ] {
+        let output = sweep(out, &extra);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    for id in ["reinforce-s0", "rloo-s0"] {
+        let rows = |out: &Path| {
+            without_columns(
+                &text(&out.join("smoke/runs").join(id).join("probe.csv")),
+                &["cos_to_ref"],
+            )
+        };
+        let (all, two) = (rows(all.path()), rows(two.path()));
+        let shared: Vec<Vec<String>> = all
+            .into_iter()
+            .filter(|r| r[2] == "estimator" || r[2] == "reinforce" || r[2] == "rloo")
+            .collect();
+        assert_eq!(shared.len(), 1 + 2 * 2, "{id}");
+        assert_eq!(shared, two, "{id}");
+    }
+}
