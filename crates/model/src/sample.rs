@@ -239,7 +239,11 @@ fn sample_shard(
         &mut cache,
     )?;
     let c = model_config.n_embd;
-    let mut logits = model.lm_head(hidden.slice([0..b, longest - 1..longest, 0..c]));
+    let head = model.decode_head();
+    let mut logits = model.lm_head_with(
+        hidden.slice([0..b, longest - 1..longest, 0..c]),
+        head.clone(),
+    );
 
     let eos = model_config.eos_token_id.filter(|_| config.stop_at_eos);
     let mut sequences = prompts.to_vec();
@@ -260,10 +264,11 @@ fn sample_shard(
             break;
         }
         let input: Vec<i64> = next.iter().map(|&id| id as i64).collect();
-        logits = model.forward(
+        let hidden = model.forward_hidden(
             Tensor::from_data(TensorData::new(input, [b, 1]), &device),
             &mut cache,
         )?;
+        logits = model.lm_head_with(hidden, head.clone());
     }
     Ok(sequences)
 }
