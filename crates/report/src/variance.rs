@@ -24,27 +24,10 @@ use crate::table::{Cells, NONE, number, ratio_cell, spread_cell};
 pub const REFERENCE: Estimator = Estimator::Rloo;
 
 /// Whether `estimator`'s expected gradient is RLOO's, so that the ratio of their variances
-/// compares estimates of the same quantity. A match with no catch-all: a new estimator does
-/// not compile until someone decides which side it is on.
+/// compares estimates of the same quantity. RLOO is unbiased, so these are the unbiased
+/// estimators ([`Estimator::is_unbiased`], an exhaustive match where each is classified).
 pub fn same_expectation_as_rloo(estimator: Estimator) -> bool {
-    match estimator {
-        // Unbiased estimates of the policy gradient: baselines that do not depend on the
-        // completion they are subtracted from.
-        // ReMax's greedy completion and the optimal baseline's leave-one-out weights do not
-        // depend on the completion either.
-        Estimator::Reinforce
-        | Estimator::ReinforceEma
-        | Estimator::Rloo
-        | Estimator::Remax
-        | Estimator::OptimalBaseline => true,
-        // GRPO and REINFORCE++ divide by a std estimated from the same rewards (rescaled and
-        // biased); Dr. GRPO's mean is (k − 1)/k times the gradient.
-        // REINFORCE++-baseline divides by the batch's std.
-        Estimator::Grpo
-        | Estimator::DrGrpo
-        | Estimator::ReinforcePp
-        | Estimator::ReinforcePpBaseline => false,
-    }
+    estimator.is_unbiased()
 }
 
 /// (generations, `estimator`'s grad_var over RLOO's) at each probe of `run`, in step order.
