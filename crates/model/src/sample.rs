@@ -275,14 +275,7 @@ fn sample_shard(
 
 /// The most likely token of each row of `[B, V]` logits.
 fn most_likely(logits: Tensor<2>) -> Vec<u32> {
-    logits
-        .argmax(1)
-        .into_data()
-        .try_into_vec_as::<i64>()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|id| id as u32)
-        .collect()
+    token_ids(logits.argmax(1))
 }
 
 /// Picks one token per row from `[B, V]` logits by inverse-CDF sampling: one uniform number
@@ -315,7 +308,11 @@ fn choose(logits: Tensor<2>, config: &SamplingConfig, row_rngs: &mut [StdRng]) -
     let uniforms: Vec<f32> = row_rngs.iter_mut().map(|rng| rng.random::<f32>()).collect();
     let target = total * Tensor::<2>::from_data(TensorData::new(uniforms, [b, 1]), &device);
     let index = cdf.lower_equal(target.expand([b, v])).int().sum_dim(1); // [B, 1]
-    let index = index.clamp_max(v as i64 - 1);
+    token_ids(index.clamp_max(v as i64 - 1))
+}
+
+/// `[B, 1]` token indices read back from the device, one per row.
+fn token_ids(index: Tensor<2, Int>) -> Vec<u32> {
     index
         .into_data()
         .try_into_vec_as::<i64>()

@@ -7,10 +7,10 @@
 use std::path::Path;
 use std::time::Instant;
 
-use burn::optim::{GradientsParams, SgdConfig};
+use burn::optim::SgdConfig;
 use burn::prelude::*;
 use pglab_estimator::{AdvantageOptions, Advantages, BaselineInputs, Estimator};
-use pglab_model::{Gpt, Rollout, TokenBatch, flatten_gradients, greedy, sample, sequence_logprobs};
+use pglab_model::{Gpt, Rollout, TokenBatch, flatten_gradients, sample, sequence_logprobs};
 use pglab_reward::protocol::Phase;
 use pglab_runner::environment::Environment;
 use pglab_runner::experiment;
@@ -18,6 +18,9 @@ use pglab_runner::gradient::Batch;
 use pglab_runner::step::{optimizer, rl_step};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+
+mod by_hand;
+use by_hand::{greedy_rewards, sequence_gradient, squared_norm};
 
 /// The smoke experiment's first run with `set` applied, on the tiny GPT-2 fixture.
 fn environment(set: &[&str]) -> (Environment, Gpt) {
@@ -113,17 +116,6 @@ fn rloo_with_identical_rewards_in_a_group_gives_exactly_zero_gradient() {
     assert!(gradient(&advantages).iter().any(|&g| g != 0.0));
 }
 
-/// ∇s_i: the gradient of row `i`'s summed log-prob alone, on a graph of its own.
-fn sequence_gradient(policy: &Gpt, batch: &TokenBatch, i: usize) -> Vec<f32> {
-    let logprobs = sequence_logprobs(policy, &batch.rows(i..i + 1), false).unwrap();
-    let grads = GradientsParams::from_grads(logprobs.sum.sum().backward(), policy);
-    flatten_gradients(policy, &grads).unwrap()
-}
-
-fn squared_norm(g: &[f32]) -> f64 {
-    g.iter().map(|&x| f64::from(x).powi(2)).sum()
-}
-
 /// One `rl_step` of `estimator` against the same step by hand: the same samples (same seed),
 /// ReMax's greedy completions decoded and scored here, the optimal baseline's q_i = ‖∇ℓ_i‖²
 /// from one backward pass per sequence (ℓ_i the token mean: q_i = ‖∇s_i‖²/n_i²), the
@@ -157,11 +149,7 @@ fn rl_step_matches_the_step_by_hand(estimator: &str) {
     .unwrap();
     assert_eq!(rollout, step.rollout, "the same samples");
     let scores = environment.score(&rollout, 0, Phase::Train).unwrap();
-    let firsts: Vec<Vec<u32>> = prompts.iter().step_by(t.k).cloned().collect();
-    let greedy_completions = greedy(&policy.valid(), &firsts, sampling).unwrap();
-    let greedy_rewards = environment
-        .score(&greedy_completions, 0, Phase::Greedy)
-        .unwrap();
+    let greedy_rewards = greedy_rewards(&environment, &policy, &prompts);
     let tokens = rollout.token_batch(false, &environment.device).unwrap();
     let n_tokens: Vec<usize> = (0..rollout.len())
         .map(|i| rollout.completion(i).len())

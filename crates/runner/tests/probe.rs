@@ -13,7 +13,7 @@ use std::time::Instant;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use pglab_estimator::{Advantages, BaselineInputs, kl_estimates, shape_rewards};
-use pglab_model::{Gpt, TokenBatch, flatten_gradients, greedy, sample, sequence_logprobs};
+use pglab_model::{Gpt, flatten_gradients, sample, sequence_logprobs};
 use pglab_reward::protocol::Phase;
 use pglab_runner::environment::Environment;
 use pglab_runner::experiment;
@@ -21,6 +21,9 @@ use pglab_runner::probe::Probe;
 use pglab_runner::step::{optimizer, rl_step};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+
+mod by_hand;
+use by_hand::{greedy_rewards, sequence_gradient, squared_norm};
 
 /// The estimators probed, in order.
 const PROBED: [&str; 4] = ["reinforce", "rloo", "remax", "optimal_baseline"];
@@ -216,26 +219,6 @@ fn probe_matches_a_two_pass_recomputation(environment: &Environment, policy: &Gp
     let names: Vec<String> = records.iter().map(|r| r.estimator.to_string()).collect();
     assert_eq!(names, PROBED);
     largest_penalty
-}
-
-/// ReMax's baselines: the prompts of a batch (each repeated k times) decoded greedily, one
-/// completion per prompt, and scored.
-fn greedy_rewards(environment: &Environment, policy: &Gpt, prompts: &[Vec<u32>]) -> Vec<f32> {
-    let k = environment.config.train.k;
-    let firsts: Vec<Vec<u32>> = prompts.iter().step_by(k).cloned().collect();
-    let completions = greedy(&policy.valid(), &firsts, &environment.config.sampling).unwrap();
-    environment.score(&completions, 0, Phase::Greedy).unwrap()
-}
-
-/// ∇s_i: the gradient of row `i`'s summed log-prob alone, on a graph of its own.
-fn sequence_gradient(policy: &Gpt, batch: &TokenBatch, i: usize) -> Vec<f32> {
-    let logprobs = sequence_logprobs(policy, &batch.rows(i..i + 1), false).unwrap();
-    let grads = GradientsParams::from_grads(logprobs.sum.sum().backward(), policy);
-    flatten_gradients(policy, &grads).unwrap()
-}
-
-fn squared_norm(g: &[f32]) -> f64 {
-    g.iter().map(|&x| f64::from(x).powi(2)).sum()
 }
 
 #[test]
