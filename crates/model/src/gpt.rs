@@ -134,7 +134,8 @@ impl Gpt {
     /// packs anew at every call: at the chapter's size (V = 50,257, C = 768, 10 rows) one decode
     /// step's head took 31–36 ms through the view and 16–19 ms through this copy (bitwise the
     /// same logits from 3 rows on; a single row takes gemm's vector path and differs in the last
-    /// bits). The copy costs one pass over the 154 MB weight per `sample` call.
+    /// bits). The copy costs one pass over the 154 MB weight per `sample` call (on a GPU it goes
+    /// through host memory: one read-back and one upload per call).
     pub fn decode_head(&self) -> Tensor<2> {
         match &self.lm_head {
             Some(head) => head.weight.val(),

@@ -146,11 +146,11 @@ pub fn sample(
     let base_seed = rng.next_u64();
     // Rows sample in parallel shards: each row's tokens depend only on its prompt and its RNG
     // stream, so how the batch is cut changes nothing but the speed.
-    decode(prompts, |first_row, shard| {
+    decode(model, prompts, |first_row, shard, head| {
         let row_rngs = (first_row..first_row + shard.len())
             .map(|row| StdRng::seed_from_u64(base_seed.wrapping_add(row as u64)))
             .collect();
-        sample_shard(model, shard, config, Pick::Sample(row_rngs))
+        sample_shard(model, head, shard, config, Pick::Sample(row_rngs))
     })
 }
 
@@ -159,8 +159,8 @@ pub fn sample(
 /// is the most likely, so they play no part). What ReMax's baseline scores.
 pub fn greedy(model: &Gpt, prompts: &[Vec<u32>], config: &SamplingConfig) -> Result<Rollout> {
     check(model, prompts, config)?;
-    decode(prompts, |_, shard| {
-        sample_shard(model, shard, config, Pick::Greedy)
+    decode(model, prompts, |_, shard, head| {
+        sample_shard(model, head, shard, config, Pick::Greedy)
     })
 }
 
@@ -173,16 +173,19 @@ enum Pick {
 }
 
 /// The batch cut into shards of [`sample_shard_rows`] that decode in parallel; `shard(first_row,
-/// prompts)` decodes one.
+/// prompts, head)` decodes one, with the LM head laid out once for all of them
+/// ([`Gpt::decode_head`]).
 fn decode(
+    model: &Gpt,
     prompts: &[Vec<u32>],
-    shard: impl Fn(usize, &[Vec<u32>]) -> Result<Vec<Vec<u32>>> + Sync,
+    shard: impl Fn(usize, &[Vec<u32>], &Tensor<2>) -> Result<Vec<Vec<u32>>> + Sync,
 ) -> Result<Rollout> {
+    let head = model.decode_head();
     let shard_rows = sample_shard_rows(prompts.len(), rayon::current_num_threads());
     let shards: Vec<Vec<Vec<u32>>> = prompts
         .par_chunks(shard_rows)
         .enumerate()
-        .map(|(s, rows)| shard(s * shard_rows, rows))
+        .map(|(s, rows)| shard(s * shard_rows, rows, &head))
         .collect::<Result<_>>()?;
     Ok(Rollout {
         prompt_lens: prompts.iter().map(Vec::len).collect(),
@@ -217,6 +220,7 @@ fn check(model: &Gpt, prompts: &[Vec<u32>], config: &SamplingConfig) -> Result<(
 /// Completions of one shard of prompts, each new token chosen by `pick`.
 fn sample_shard(
     model: &Gpt,
+    head: &Tensor<2>,
     prompts: &[Vec<u32>],
     config: &SamplingConfig,
     mut pick: Pick,
@@ -239,7 +243,6 @@ fn sample_shard(
         &mut cache,
     )?;
     let c = model_config.n_embd;
-    let head = model.decode_head();
     let mut logits = model.lm_head_with(
         hidden.slice([0..b, longest - 1..longest, 0..c]),
         head.clone(),
