@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """What this machine can do at most for the `chapter` workload of `pglab bench`, measured with
-PyTorch's own kernels (BENCHMARKS.md, "The chapter's size: what bounds it").
+PyTorch's own kernels (BENCHMARKS.md, "The three sizes on the 2-core AVX2 machine").
 
 The chapter's model: GPT-Neo, vocab 50,257, n_embd 768, 4 layers (12·C² weights each in its
 matmuls), N = 10 sequences of 4 prompt + 96 new tokens.
