@@ -6,10 +6,27 @@ sweep FILE="experiments/reinforce_vs_rloo.toml" *ARGS:
     cargo run --release -p pglab-runner -- pretrain
     cargo run --release -p pglab-runner -- sweep {{FILE}} {{ARGS}}
 
-# Run every test of the workspace, then clippy (warnings are errors) and rustfmt.
+# Run every test of the workspace on the CPU backend; the last lines say which optional tools are
+# missing here and so which tests skipped (tools/optional-tools.sh). Built without the `wgpu`
+# feature: burn's GPU stack was half of the build from nothing, and its tests need a Vulkan
+# driver anyway (`just test-optional` builds and runs them).
 test:
-    cargo test --workspace
-    cargo clippy --workspace --all-targets -- -D warnings
+    cargo test --workspace --no-default-features
+    @bash tools/optional-tools.sh
+
+# The tests that need an optional tool, each required (a missing tool fails instead of skipping):
+# what CI runs after installing them all. The wgpu tests build the runner with its default
+# `wgpu` feature.
+test-optional:
+    PGLAB_REQUIRE_TENSORBOARD=1 PGLAB_REQUIRE_SLURM=1 \
+        cargo test --workspace --no-default-features --test tensorboard --test slurm
+    PGLAB_REQUIRE_TMPFS=1 cargo test --workspace --no-default-features --test reliability -- a_full_disk a_read_only
+    PGLAB_REQUIRE_WGPU=1 cargo test --workspace --test wgpu --test gpu_script
+
+# Clippy (warnings are errors) and rustfmt --check, which CI runs after the tests. Kept out of
+# `just test`: clippy checks every dependency again (its own build, 7 minutes from nothing).
+lint:
+    cargo clippy --workspace --all-targets --all-features -- -D warnings
     cargo fmt --all -- --check
 
 # Time pglab's RL step (sampling, then a training step) on random weights for the small and

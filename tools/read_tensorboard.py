@@ -2,6 +2,7 @@
 """Read a sweep's TensorBoard event files with TensorBoard's own reader (EventAccumulator).
 
 usage: python3 tools/read_tensorboard.py SWEEP_DIR
+       python3 tools/read_tensorboard.py --check   (exit 0 when everything it imports is here)
 
 Prints one JSON object: for every run directory (runs/<id>) its scalar tags with their
 (step, value) pairs, its text tags, its hparams session (the start's hparams, the end's status)
@@ -14,9 +15,18 @@ import math
 import os
 import sys
 
-from google.protobuf import json_format
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-from tensorboard.plugins.hparams import plugin_data_pb2
+# Every import the reader needs, tried before anything else: `--check` (the tests' up-front
+# question "can TensorBoard files be read here?") then answers for all of them at once, and a
+# missing one is named in one line instead of a traceback.
+try:
+    from google.protobuf import json_format
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.hparams import plugin_data_pb2
+except ImportError as missing:
+    print(f"read_tensorboard.py: {missing} (pip install tensorboard)", file=sys.stderr)
+    sys.exit(3)
+if sys.argv[1:] == ["--check"]:
+    sys.exit(0)
 
 
 def finite_or_none(x):

@@ -1,7 +1,8 @@
 //! `bench/gpu.sh` end to end on whatever wgpu adapter this machine has (in CI the software
 //! Vulkan driver), with the `tiny` benchmark config: the parity test must pass, and the table
 //! and JSON lines must hold pglab's wgpu figures. It uses this build's binaries (the `pglab`
-//! under test and the `wgpu` parity test next to this one), so nothing is rebuilt.
+//! under test and the `wgpu` parity test next to this one), so nothing is rebuilt. Needs a
+//! Vulkan driver (`common::optional("wgpu")`).
 #![cfg(feature = "wgpu")]
 
 mod common;
@@ -36,6 +37,9 @@ fn lines(path: &Path) -> Vec<serde_json::Value> {
 
 #[test]
 fn gpu_script_runs_end_to_end_with_the_tiny_config() {
+    if !common::optional("wgpu") {
+        return;
+    }
     let out = tempfile::tempdir().unwrap();
     let output = Command::new("bash")
         .arg(root().join("bench/gpu.sh"))

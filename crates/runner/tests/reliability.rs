@@ -2,8 +2,8 @@
 //! directory, a disk that fills up mid-sweep, prompts longer than the model's context, bad model
 //! directories and experiment files at the sweep level, and a bounded fuzz of experiment files,
 //! prompts and reward inputs (never a panic).
-// A test that cannot run here (no tmpfs) says so on stderr rather than passing silently.
-#![allow(clippy::print_stderr)]
+
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -14,9 +14,7 @@ use pglab_reward::RewardSpec;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-fn root() -> PathBuf {
-    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo")).join("../..")
-}
+use common::root;
 
 fn pglab() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_pglab"));
@@ -112,25 +110,24 @@ fn dir_pages(dir: &Path) -> u64 {
 
 /// Runs `script` (sh, with `$1`… = `args`) in a private mount namespace, where it may mount a
 /// tmpfs without real root where user namespaces are allowed. None when this machine cannot
-/// (the script exits 90 when its mount fails): containers without mount rights, non-Linux
-/// systems. CI can, and sets PGLAB_REQUIRE_TMPFS so that these tests cannot pass by skipping.
+/// (`common::optional("tmpfs")`: containers without mount rights, non-Linux systems); CI can,
+/// and sets PGLAB_REQUIRE_TMPFS so that these tests cannot pass by skipping.
 fn in_mount_namespace(script: &str, args: &[&std::ffi::OsStr]) -> Option<Output> {
+    if !common::optional("tmpfs") {
+        return None;
+    }
     let output = Command::new("unshare")
         .args(["-rm", "sh", "-c", script, "sh"])
         .args(args)
         .current_dir(root())
-        .output();
-    match output {
-        Ok(o) if o.status.code() != Some(90) => Some(o),
-        other => {
-            assert!(
-                std::env::var_os("PGLAB_REQUIRE_TMPFS").is_none(),
-                "cannot mount a tmpfs: {other:?}"
-            );
-            eprintln!("skipped: cannot mount a tmpfs here");
-            None
-        }
-    }
+        .output()
+        .unwrap();
+    assert_ne!(
+        output.status.code(),
+        Some(90),
+        "the tmpfs check passed but this mount failed: {output:?}"
+    );
+    Some(output)
 }
 
 #[test]

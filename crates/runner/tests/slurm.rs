@@ -1,9 +1,7 @@
 //! `pglab slurm`: the scripts it writes (`--dry-run`), its one-line errors, and the smoke grid
 //! on a real one-node Slurm cluster (tools/slurm-up.sh), compared run by run with a local
-//! `pglab sweep`, then cancelled mid-way and resubmitted. The cluster tests skip, saying so,
-//! where Slurm cannot start, unless `PGLAB_REQUIRE_SLURM=1` (CI) makes that a failure.
-// The skip is said on stderr, as the tmpfs tests do.
-#![allow(clippy::print_stderr)]
+//! `pglab sweep`, then cancelled mid-way and resubmitted. The cluster tests skip where Slurm is
+//! not installed (`common::optional`), unless `PGLAB_REQUIRE_SLURM=1` (CI) makes that a failure.
 
 mod common;
 
@@ -11,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::{RUNS, pglab, root, text, without_columns};
+use common::{RUNS, optional, pglab, root, text, without_columns};
 
 /// `pglab` under coreutils' `timeout`: a job that Slurm never schedules fails the test instead
 /// of hanging CI.
@@ -144,25 +142,20 @@ fn bad_slurm_input_is_one_line_with_exit_2() {
     );
 }
 
-/// Whether a local Slurm answers (starting it with tools/slurm-up.sh if need be).
+/// Whether a local Slurm answers: its tools present (`common::optional`), then the cluster
+/// started with tools/slurm-up.sh if need be. Slurm installed but unable to start is a failure.
 fn slurm_up() -> bool {
-    let script = root().join("tools/slurm-up.sh");
-    let started = Command::new("bash").arg(&script).output();
-    let (ok, said) = match started {
-        Ok(o) => (
-            o.status.success(),
-            String::from_utf8_lossy(&o.stdout).trim().to_string(),
-        ),
-        Err(e) => (false, e.to_string()),
-    };
-    if !ok {
-        assert!(
-            std::env::var("PGLAB_REQUIRE_SLURM").is_err(),
-            "PGLAB_REQUIRE_SLURM is set but Slurm did not start: {said}"
-        );
-        eprintln!("skipped: no Slurm cluster here ({said})");
+    if !optional("slurm") {
+        return false;
     }
-    ok
+    let script = root().join("tools/slurm-up.sh");
+    let started = Command::new("bash").arg(&script).output().unwrap();
+    assert!(
+        started.status.success(),
+        "Slurm is installed but did not start: {}",
+        String::from_utf8_lossy(&started.stdout).trim()
+    );
+    true
 }
 
 /// Waits until Slurm no longer lists job `id`.

@@ -1,36 +1,28 @@
 //! TensorBoard event files, read back with TensorBoard's own reader (`EventAccumulator`, through
 //! `tools/read_tensorboard.py`): every run's scalars equal its `metrics.csv`, the probe's
 //! figures and the samples are there, the hparams session carries the run's grid values, and a
-//! killed-and-resumed run has one history. Needs the Python `tensorboard` package: CI installs
-//! it and sets PGLAB_REQUIRE_TENSORBOARD=1; elsewhere the tests say they skipped.
-
-#![allow(clippy::print_stderr)]
+//! killed-and-resumed run has one history. Needs the Python `tensorboard` package (asked up
+//! front, `common::optional`): CI installs it and sets PGLAB_REQUIRE_TENSORBOARD=1; elsewhere
+//! the tests skip.
 
 mod common;
 
 use std::path::Path;
 use std::process::Command;
 
-use common::{RUNS, pglab, root, text};
+use common::{RUNS, optional, pglab, root, text};
 use serde_json::Value;
 
-/// What `tools/read_tensorboard.py` reads from sweep directory `dir`; None when the Python
-/// `tensorboard` package is missing and not required.
-fn read(dir: &Path) -> Option<Value> {
+/// What `tools/read_tensorboard.py` reads from sweep directory `dir`.
+fn read(dir: &Path) -> Value {
     let output = Command::new("python3")
         .arg(root().join("tools/read_tensorboard.py"))
         .arg(dir)
         .output()
         .expect("python3 runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    if stderr.contains("No module named 'tensorboard'")
-        && std::env::var_os("PGLAB_REQUIRE_TENSORBOARD").is_none()
-    {
-        eprintln!("skipped: the Python tensorboard package is not installed");
-        return None;
-    }
     assert!(output.status.success(), "{stderr}");
-    Some(serde_json::from_slice(&output.stdout).unwrap())
+    serde_json::from_slice(&output.stdout).unwrap()
 }
 
 fn sweep(out: &Path, extra: &[&str]) {
@@ -81,12 +73,13 @@ fn pairs(scalars: &Value, tag: &str) -> Vec<(i64, f32)> {
 
 #[test]
 fn every_run_s_event_file_matches_its_csv_files_and_carries_its_grid_values() {
+    if !optional("tensorboard") {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     sweep(tmp.path(), &[]);
     let sweep_dir = tmp.path().join("smoke");
-    let Some(read) = read(&sweep_dir) else {
-        return;
-    };
+    let read = read(&sweep_dir);
     for id in RUNS {
         let run = &read["runs"][id];
         assert_eq!(run["event_files"], 1, "{id}");
@@ -173,6 +166,9 @@ fn every_run_s_event_file_matches_its_csv_files_and_carries_its_grid_values() {
 
 #[test]
 fn a_killed_and_resumed_run_has_one_history() {
+    if !optional("tensorboard") {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let longer = ["--set", "train.steps=8", "--jobs", "1"];
     let mut child = Command::new(env!("CARGO_BIN_EXE_pglab"))
@@ -199,9 +195,7 @@ fn a_killed_and_resumed_run_has_one_history() {
     child.kill().unwrap();
     child.wait().unwrap();
     sweep(tmp.path(), &longer);
-    let Some(read) = read(&tmp.path().join("smoke")) else {
-        return;
-    };
+    let read = read(&tmp.path().join("smoke"));
     for id in RUNS {
         let run = &read["runs"][id];
         assert_eq!(run["event_files"], 1, "{id}");

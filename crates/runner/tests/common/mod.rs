@@ -52,3 +52,29 @@ pub fn without_columns(csv: &str, columns: &[&str]) -> Vec<Vec<String>> {
 
 /// The smoke grid's runs (`experiments/smoke.toml`), in grid order.
 pub const RUNS: [&str; 4] = ["reinforce-s0", "reinforce-s1", "rloo-s0", "rloo-s1"];
+
+/// Whether optional `tool` (tensorboard, slurm, wgpu, tmpfs) is usable here, asked of
+/// `tools/optional-tools.sh check TOOL` before a test that needs it starts. When it is not, a
+/// failure if `PGLAB_REQUIRE_<TOOL>` is set (CI, after installing it), else one "skipped" line
+/// naming what is missing, and false.
+pub fn optional(tool: &str) -> bool {
+    let output = Command::new("bash")
+        .arg(root().join("tools/optional-tools.sh"))
+        .args(["check", tool])
+        .output()
+        .expect("bash runs");
+    if output.status.success() {
+        return true;
+    }
+    let missing = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    let require = format!("PGLAB_REQUIRE_{}", tool.to_uppercase());
+    assert!(
+        std::env::var_os(&require).is_none(),
+        "{require} is set but {tool} is missing here: {missing}"
+    );
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("skipped: needs {tool}, missing here: {missing}");
+    }
+    false
+}
