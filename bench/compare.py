@@ -55,8 +55,8 @@ def parse_args():
     parser = argparse.ArgumentParser(
         description="Run `pglab bench` and the PyTorch reference side by side."
     )
-    parser.add_argument("--configs", nargs="+", choices=["tiny", "small", "medium", "chapter", "smollm"],
-                        default=["small", "medium", "chapter", "smollm"])
+    parser.add_argument("--configs", nargs="+", choices=["tiny", "small", "medium", "chapter", "smollm", "qwen3"],
+                        default=["small", "medium", "chapter", "smollm", "qwen3"])
     parser.add_argument("--pglab", default=default_pglab(),
                         help="pglab binary (default: $CARGO_TARGET_DIR/release/pglab, else "
                              "target/release/pglab; now %(default)s)")

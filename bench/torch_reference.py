@@ -83,6 +83,9 @@ CONFIGS = {
     "chapter": (50257, 2048, 768, 4, 16),
     # A Llama of SmolLM2-135M's shape: 3 key/value heads, SwiGLU width 1536, RoPE base 1e5, tied.
     "smollm": (49152, 2048, 576, 30, 9),
+    # A Qwen3 of Qwen3-0.6B's shape: 8 key/value heads of 128 channels, q/k norms, SwiGLU width
+    # 3072, RoPE base 1e6, tied.
+    "qwen3": (151936, 2048, 1024, 28, 16),
 }
 
 # (prompts, k, prompt tokens, new tokens) when not given, as BenchConfig::workload: the chapter's
@@ -93,6 +96,7 @@ WORKLOADS = {
     "medium": (8, 4, 16, 100),
     "chapter": (1, 10, 4, 96),
     "smollm": (2, 4, 16, 48),
+    "qwen3": (2, 4, 16, 48),
 }
 
 
@@ -159,6 +163,26 @@ def build_model(config_name, device):
         )
         torch.manual_seed(0)
         return LlamaForCausalLM(config).to(device)
+    if config_name == "qwen3":
+        from transformers import Qwen3Config, Qwen3ForCausalLM
+
+        config = Qwen3Config(
+            vocab_size=vocab,
+            max_position_embeddings=n_positions,
+            hidden_size=n_embd,
+            intermediate_size=3072,
+            num_hidden_layers=n_layer,
+            num_attention_heads=n_head,
+            num_key_value_heads=8,
+            head_dim=128,
+            rms_norm_eps=1e-6,
+            rope_theta=1000000.0,
+            tie_word_embeddings=True,
+            bos_token_id=None,
+            eos_token_id=None,
+        )
+        torch.manual_seed(0)
+        return Qwen3ForCausalLM(config).to(device)
     if config_name == "chapter":
         config = GPTNeoConfig(
             vocab_size=vocab,

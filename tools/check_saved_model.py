@@ -10,7 +10,8 @@ torch and transformers (CPU is fine); nothing is downloaded.
 
 Prints one JSON line
     {"n_tokens": ..., "sum_logprob": ..., "mean_logprob": ..., "perplexity": ...}
-for TEXT (encoded without special tokens) under the labels=input_ids
+for TEXT (encoded as `tokenizer(TEXT)` encodes it: with the special tokens the tokenizer's
+post-processor adds, a BOS for Llama 3's, as `pglab score` does) under the labels=input_ids
 convention: the n_tokens-1 next-token log-probs log p(ids[j+1] | ids[..=j])
 are summed / averaged; mean_logprob = -loss and perplexity = exp(loss).
 """
@@ -36,7 +37,7 @@ def main():
         model = AutoModelForCausalLM.from_pretrained(model_dir, torch_dtype=torch.float32)
     model.eval()
 
-    ids = tok(text, add_special_tokens=False, return_tensors="pt")["input_ids"]
+    ids = tok(text, return_tensors="pt")["input_ids"]
     n = ids.shape[1]
     if n < 2:
         print("TEXT must encode to at least 2 tokens", file=sys.stderr)

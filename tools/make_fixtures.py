@@ -1,10 +1,15 @@
 #!/usr/bin/env python3
 """Generate the tiny parity fixtures for the Rust model crate.
 
-Run by hand (never by CI), from the repository root:
+Run by hand (never by CI), from the repository root, under the transformers version each
+fixture is pinned to (FIXTURE_TRANSFORMERS below; the script refuses another):
 
-    pip install torch transformers tokenizers safetensors
+    pip install torch transformers==4.46.3 tokenizers safetensors   # the four 4.x fixtures
     python3 tools/make_fixtures.py
+    pip install torch transformers==5.25.0 tokenizers safetensors   # the three 5.x fixtures
+    python3 tools/make_fixtures.py
+
+With no fixture named, it builds every fixture pinned to the installed version.
 
 Needs: Python 3.9+, torch, transformers, tokenizers, safetensors (CPU is
 enough; no network access and no model hub downloads -- everything is built
@@ -22,6 +27,14 @@ Writes, for each of
                                                  heads, rope_theta 500, untied LM head)
     crates/model/tests/fixtures/tiny-qwen2/     (Qwen2ForCausalLM: 4 heads on 1 key/value
                                                  head, rope_theta 2000, q/k/v biases, tied)
+and, written by transformers 5 (`rope_parameters` instead of the top-level rope keys):
+    crates/model/tests/fixtures/tiny-llama-v5/  (LlamaForCausalLM, rope_theta 50000, untied)
+    crates/model/tests/fixtures/tiny-llama3-scaled/ (LlamaForCausalLM with Llama 3's rope
+                                                 scaling in all three bands, tied, and a
+                                                 tokenizer that adds a BOS token)
+    crates/model/tests/fixtures/tiny-qwen3/     (Qwen3ForCausalLM: q/k RMSNorm gains not all
+                                                 one, head_dim 12 with 4 heads on hidden 32,
+                                                 2 key/value heads, tied)
 the files
     config.json, model.safetensors   (save_pretrained, float32)
     tokenizer.json                   (byte-level BPE, vocab ~400)
@@ -58,9 +71,23 @@ from transformers import (
     GPTNeoForCausalLM,
     LlamaConfig,
     LlamaForCausalLM,
+    PreTrainedTokenizerFast,
     Qwen2Config,
     Qwen2ForCausalLM,
 )
+
+# The transformers version each fixture is made with. The 4.x ones keep the config format of
+# transformers 4 (top-level rope_theta/rope_scaling); the 5.x ones write rope_parameters. Both
+# formats must keep loading, so neither set is rebuilt with the other version.
+FIXTURE_TRANSFORMERS = {
+    "tiny-gpt2": "4.46.3",
+    "tiny-gpt-neo": "4.46.3",
+    "tiny-llama": "4.46.3",
+    "tiny-qwen2": "4.46.3",
+    "tiny-llama-v5": "5.25.0",
+    "tiny-llama3-scaled": "5.25.0",
+    "tiny-qwen3": "5.25.0",
+}
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(REPO_ROOT, "crates", "model", "tests", "fixtures")
@@ -300,15 +327,29 @@ def main():
         print(f"  {len(tok.encode(t, add_special_tokens=False).ids):3d} tokens: {t!r}")
 
     only = sys.argv[1:]
-    wanted = lambda name: not only or name in only
-    if wanted("tiny-gpt2"):
-        build_gpt2(tok, vocab_size, eot_id)
-    if wanted("tiny-gpt-neo"):
-        build_gpt_neo(tok, vocab_size, eot_id)
-    if wanted("tiny-llama"):
-        build_llama(tok, vocab_size, eot_id)
-    if wanted("tiny-qwen2"):
-        build_qwen2(tok, vocab_size, eot_id)
+    named = [a for a in only if a in FIXTURE_TRANSFORMERS]
+    for name in named:
+        if FIXTURE_TRANSFORMERS[name] != transformers.__version__:
+            sys.exit(f"{name} is made with transformers {FIXTURE_TRANSFORMERS[name]}, "
+                     f"this is {transformers.__version__}")
+
+    def wanted(name):
+        if named or only:
+            return name in named
+        return FIXTURE_TRANSFORMERS[name] == transformers.__version__
+
+    builders = {
+        "tiny-gpt2": build_gpt2,
+        "tiny-gpt-neo": build_gpt_neo,
+        "tiny-llama": build_llama,
+        "tiny-qwen2": build_qwen2,
+        "tiny-llama-v5": build_llama_v5,
+        "tiny-llama3-scaled": build_llama3_scaled,
+        "tiny-qwen3": build_qwen3,
+    }
+    for name, builder in builders.items():
+        if wanted(name):
+            builder(tok, vocab_size, eot_id)
     # `--sgd-step`: recompute the SGD step of every committed fixture from its weights, without
     # rebuilding it.
     if "--spm-tokenizers" in only:
@@ -470,6 +511,144 @@ def build_qwen2(tok, vocab_size, eot_id):
     assert model.model.layers[0].self_attn.q_proj.bias.abs().sum() > 0
     build("tiny-qwen2", model, tok, save_bpe_files=False)
     positions_matter(model.eval(), tok)
+
+
+def rope_matters(model, tok, rope_parameters):
+    """The rotary parameters must matter: the same weights under `rope_parameters` instead
+    score the long text differently (transformers 5's config format)."""
+    cfg = model.config.to_dict()
+    cfg["rope_parameters"] = rope_parameters
+    other = type(model)(type(model.config)(**cfg)).float().eval()
+    other.load_state_dict(model.state_dict())
+    ids = torch.tensor([tok.encode(TEXTS[1], add_special_tokens=False).ids])
+    diff = (token_logprobs(model, ids)[0] - token_logprobs(other, ids)[0]).abs()
+    print(f"  {model.config.rope_parameters} vs {rope_parameters}: max |dlogprob| {diff.max():.3f}")
+    assert diff.max().item() > 0.1
+
+
+def build_llama_v5(tok, vocab_size, eot_id):
+    torch.manual_seed(2468)
+    cfg = LlamaConfig(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        intermediate_size=48,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=N_CTX,
+        rms_norm_eps=1e-5,
+        rope_parameters={"rope_type": "default", "rope_theta": 50000.0},
+        tie_word_embeddings=False,
+        bos_token_id=eot_id,
+        eos_token_id=eot_id,
+    )
+    model = LlamaForCausalLM(cfg).float()
+    torch.manual_seed(5)
+    reinit_llama_(model)
+    build("tiny-llama-v5", model, tok, save_bpe_files=False)
+    rope_matters(model.eval(), tok, {"rope_type": "default", "rope_theta": 10000.0})
+
+
+BOS = "<|begin_of_text|>"
+
+# Llama 3's scaling shrunk to this model: head_dim 8 and θ 500 give wavelengths of 6.3, 29.8,
+# 140 and 664 positions; with a pretraining context of 32 (low_freq_factor 1, high_freq_factor 4)
+# the first is kept, the second blended and the last two divided by `factor`: all three bands.
+LLAMA3_ROPE = {
+    "rope_type": "llama3",
+    "rope_theta": 500.0,
+    "factor": 8.0,
+    "low_freq_factor": 1.0,
+    "high_freq_factor": 4.0,
+    "original_max_position_embeddings": 32,
+}
+
+
+def bos_tokenizer(tok):
+    """The fixtures' BPE with Llama 3's habit: a BOS token added in front of every encoding."""
+    tok = Tokenizer.from_str(tok.to_str())
+    tok.add_special_tokens([BOS])
+    bos_id = tok.token_to_id(BOS)
+    tok.post_processor = processors.Sequence([
+        processors.ByteLevel(trim_offsets=False),
+        processors.TemplateProcessing(single=f"{BOS} $A", pair=f"{BOS} $A {BOS} $B",
+                                      special_tokens=[(BOS, bos_id)]),
+    ])
+    return tok, bos_id
+
+
+def build_llama3_scaled(tok, vocab_size, eot_id):
+    tok, bos_id = bos_tokenizer(tok)
+    torch.manual_seed(1357)
+    cfg = LlamaConfig(
+        vocab_size=tok.get_vocab_size(),
+        hidden_size=32,
+        intermediate_size=48,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=N_CTX,
+        rms_norm_eps=1e-5,
+        rope_parameters=dict(LLAMA3_ROPE),
+        tie_word_embeddings=True,
+        bos_token_id=bos_id,
+        eos_token_id=eot_id,
+    )
+    model = LlamaForCausalLM(cfg).float()
+    torch.manual_seed(6)
+    reinit_llama_(model)
+    assert model.lm_head.weight.data_ptr() == model.model.embed_tokens.weight.data_ptr()
+    build("tiny-llama3-scaled", model, tok, save_bpe_files=False)
+    add_bos_cases("tiny-llama3-scaled", model.eval(), tok)
+    rope_matters(model, tok, {"rope_type": "default", "rope_theta": 500.0})
+
+
+def add_bos_cases(name, model, tok):
+    """reference.json's `bos_cases`: what transformers' own tokenizer makes of each text (BOS
+    first) and the log-probs of those ids: what pglab's prompts and `score` must match."""
+    hf_tok = PreTrainedTokenizerFast(tokenizer_object=tok)
+    cases = []
+    for text in TEXTS:
+        ids = hf_tok(text)["input_ids"]
+        assert ids[0] == tok.token_to_id(BOS) and ids[1:] == tok.encode(text, add_special_tokens=False).ids
+        tlp, _ = token_logprobs(model, torch.tensor([ids]))
+        cases.append({"text": text, "input_ids": ids, "token_logprobs": tlp[0].tolist(),
+                      "sum_logprob": tlp[0].sum().item()})
+    path = os.path.join(FIXTURES, name, "reference.json")
+    with open(path) as f:
+        ref = json.load(f)
+    ref["bos_cases"] = cases
+    with open(path, "w") as f:
+        json.dump(ref, f, indent=1)
+        f.write("\n")
+
+
+def build_qwen3(tok, vocab_size, eot_id):
+    from transformers import Qwen3Config, Qwen3ForCausalLM
+
+    torch.manual_seed(9753)
+    cfg = Qwen3Config(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        intermediate_size=48,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=12,
+        max_position_embeddings=N_CTX,
+        rms_norm_eps=1e-6,
+        rope_parameters={"rope_type": "default", "rope_theta": 1000.0},
+        tie_word_embeddings=True,
+        bos_token_id=eot_id,
+        eos_token_id=eot_id,
+    )
+    model = Qwen3ForCausalLM(cfg).float()
+    torch.manual_seed(7)
+    reinit_llama_(model)
+    norm = model.model.layers[0].self_attn.q_norm.weight
+    assert norm.shape == (12,) and (norm - 1).abs().max() > 0.1
+    build("tiny-qwen3", model, tok, save_bpe_files=False)
+    rope_matters(model.eval(), tok, {"rope_type": "default", "rope_theta": 10000.0})
 
 
 if __name__ == "__main__":

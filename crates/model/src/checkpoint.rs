@@ -7,10 +7,10 @@
 //! - GPT-Neo has separate q/k/v projections without bias; they are concatenated into the fused
 //!   `c_attn` the transformer runs (and split again when saving).
 //!
-//! GPT-2's and GPT-Neo's LM head is tied to `wte`: it is neither read nor written. Llama and
-//! Qwen2 (`model.layers.{i}.self_attn.q_proj`, …, `nn.Linear` weights, separate q/k/v with
-//! fewer key/value heads, a gated MLP, RMSNorm gains) are mapped in `llama` and
-//! `llama_tensors`; their head is read and written when it is not tied.
+//! GPT-2's and GPT-Neo's LM head is tied to `wte`: it is neither read nor written. Llama, Qwen2
+//! and Qwen3 (`model.layers.{i}.self_attn.q_proj`, …, `nn.Linear` weights, separate q/k/v with
+//! fewer key/value heads, a gated MLP, RMSNorm gains, Qwen3's `q_norm`/`k_norm`) are mapped in
+//! `llama` and `llama_tensors`; their head is read and written when it is not tied.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -187,14 +187,16 @@ impl<'a> Weights<'a> {
         Ok(model)
     }
 
-    /// A Llama or Qwen2 checkpoint (`nn.Linear` weights, stored `[out, in]`).
+    /// A Llama, Qwen2 or Qwen3 checkpoint (`nn.Linear` weights, stored `[out, in]`).
     fn llama(&mut self, config: &GptConfig) -> Result<Gpt> {
-        let (c, kv, inner, vocab) = (
+        let (c, q, kv, inner, vocab) = (
             config.n_embd,
+            config.q_dim(),
             config.kv_dim(),
             config.n_inner,
             config.vocab_size,
         );
+        let d = config.head_dim();
         let qkv_bias = config.arch == Arch::Qwen2;
         let mut model = Gpt::init(config, &self.device);
         model.wte.weight = self.param("model.embed_tokens.weight", [vocab, c], false)?;
@@ -205,16 +207,22 @@ impl<'a> Weights<'a> {
             self.norm(&mut block.ln_2, &format!("{l}.post_attention_layernorm"), c)?;
             let attention = ["q_proj", "k_proj", "v_proj"]
                 .iter()
-                .zip([c, kv, kv])
+                .zip([q, kv, kv])
                 .map(|(name, width)| {
                     self.projection(&format!("{l}.self_attn.{name}"), c, width, qkv_bias, true)
                 })
                 .collect::<Result<Vec<_>>>()?;
             block.attn.c_attn = fuse(attention);
+            if let Some(norm) = &mut block.attn.q_norm {
+                norm.gamma = self.param(&format!("{l}.self_attn.q_norm.weight"), [d], false)?;
+            }
+            if let Some(norm) = &mut block.attn.k_norm {
+                norm.gamma = self.param(&format!("{l}.self_attn.k_norm.weight"), [d], false)?;
+            }
             let mut linear = |name: &str, d_in, d_out| {
                 self.linear(&format!("{l}.{name}"), d_in, d_out, false, true)
             };
-            block.attn.c_proj = linear("self_attn.o_proj", c, c)?;
+            block.attn.c_proj = linear("self_attn.o_proj", q, c)?;
             block.mlp.c_gate = Some(linear("mlp.gate_proj", c, inner)?);
             block.mlp.c_fc = linear("mlp.up_proj", c, inner)?;
             block.mlp.c_proj = linear("mlp.down_proj", inner, c)?;
@@ -519,10 +527,11 @@ fn gpt_tensors(model: &Gpt) -> BTreeMap<String, HostTensor> {
         .collect()
 }
 
-/// Llama's and Qwen2's tensors, as `LlamaForCausalLM` / `Qwen2ForCausalLM` save them.
+/// Llama's, Qwen2's and Qwen3's tensors, as `LlamaForCausalLM`, `Qwen2ForCausalLM` and
+/// `Qwen3ForCausalLM` save them.
 fn llama_tensors(model: &Gpt) -> BTreeMap<String, HostTensor> {
     let config = model.config();
-    let (c, kv) = (config.n_embd, config.kv_dim());
+    let (q, kv) = (config.q_dim(), config.kv_dim());
     let mut out = BTreeMap::new();
     out.insert(
         "model.embed_tokens.weight".into(),
@@ -538,8 +547,19 @@ fn llama_tensors(model: &Gpt) -> BTreeMap<String, HostTensor> {
             &block.ln_2,
         );
         let names = ["q_proj", "k_proj", "v_proj"];
-        for (name, part) in names.iter().zip(split(&block.attn.c_attn, [c, kv, kv])) {
+        for (name, part) in names.iter().zip(split(&block.attn.c_attn, [q, kv, kv])) {
             put_linear(&mut out, &format!("{l}.self_attn.{name}"), &part, true);
+        }
+        let head_norms = [
+            ("q_norm", &block.attn.q_norm),
+            ("k_norm", &block.attn.k_norm),
+        ];
+        for (name, norm) in head_norms
+            .into_iter()
+            .filter_map(|(n, norm)| Some((n, norm.as_ref()?)))
+        {
+            let gain = HostTensor::new(norm.gamma.val());
+            out.insert(format!("{l}.self_attn.{name}.weight"), gain);
         }
         put_linear(
             &mut out,

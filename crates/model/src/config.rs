@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::error::{ModelError, Result};
-use crate::llama_config;
+use crate::rope::RopeParameters;
+use crate::{hf_keys, llama_config};
 
 /// Which checkpoint family a model belongs to. The transformer is the same pre-norm stack; the
 /// families differ in attention scaling, q/k/v biases, local attention, position encoding, norm,
@@ -26,12 +27,26 @@ pub enum Arch {
     Llama,
     /// Qwen2 (Qwen2.5): Llama with biases on q, k and v.
     Qwen2,
+    /// Qwen3: Llama with an RMSNorm over each head's channels on q and k before the rotation
+    /// (`q_norm`, `k_norm`), and heads whose width need not be hidden / heads.
+    Qwen3,
 }
 
 impl Arch {
     /// Whether positions are rotary (rotating q and k) rather than a learned embedding.
     pub fn rotary(self) -> bool {
-        matches!(self, Arch::Llama | Arch::Qwen2)
+        match self {
+            Arch::Llama | Arch::Qwen2 | Arch::Qwen3 => true,
+            Arch::Gpt2 | Arch::GptNeo => false,
+        }
+    }
+
+    /// Whether queries and keys pass a per-head RMSNorm before the rotation.
+    pub fn qk_norm(self) -> bool {
+        match self {
+            Arch::Qwen3 => true,
+            Arch::Gpt2 | Arch::GptNeo | Arch::Llama | Arch::Qwen2 => false,
+        }
     }
 }
 
@@ -73,6 +88,9 @@ pub struct GptConfig {
     /// Key/value heads: `n_head` except under grouped-query attention, where each key/value
     /// head serves n_head / n_kv_head query heads.
     pub n_kv_head: usize,
+    /// Width of one attention head where the checkpoint sets it apart from n_embd / n_head
+    /// (`head_dim`: Qwen3, some Llamas); None for n_embd / n_head.
+    pub attention_head_dim: Option<usize>,
     /// Width of the MLP's hidden layer (4·n_embd unless the checkpoint says otherwise).
     pub n_inner: usize,
     pub activation: Activation,
@@ -81,8 +99,8 @@ pub struct GptConfig {
     pub attention_layers: Vec<AttentionKind>,
     /// Width of a local layer's sliding window (unused by global layers).
     pub window_size: usize,
-    /// The base of rotary positions' frequencies (Llama, Qwen2).
-    pub rope_theta: f64,
+    /// Rotary positions' base and scaling (Llama, Qwen2; unused by the other families).
+    pub rope: RopeParameters,
     /// Whether the LM head is the token embedding (GPT-2, GPT-Neo, SmolLM2) or its own matrix.
     pub tie_word_embeddings: bool,
     pub bos_token_id: Option<u32>,
@@ -106,12 +124,13 @@ impl GptConfig {
             n_layer,
             n_head,
             n_kv_head: n_head,
+            attention_head_dim: None,
             n_inner: 4 * n_embd,
             activation: Activation::GeluNew,
             layer_norm_epsilon: 1e-5,
             attention_layers: vec![AttentionKind::Global; n_layer],
             window_size: n_positions,
-            rope_theta: 10_000.0,
+            rope: RopeParameters::plain(10_000.0),
             tie_word_embeddings: true,
             bos_token_id: None,
             eos_token_id: None,
@@ -139,7 +158,12 @@ impl GptConfig {
 
     /// Width of one attention head.
     pub fn head_dim(&self) -> usize {
-        self.n_embd / self.n_head
+        self.attention_head_dim.unwrap_or(self.n_embd / self.n_head)
+    }
+
+    /// Width of the queries (and of the attention's output): one head's width per head.
+    pub fn q_dim(&self) -> usize {
+        self.n_head * self.head_dim()
     }
 
     /// Width of the keys (and of the values): one head's width per key/value head.
@@ -149,12 +173,17 @@ impl GptConfig {
 
     /// The number of parameters (a tied LM head adds none).
     pub fn n_params(&self) -> usize {
-        let (c, inner, kv) = (self.n_embd, self.n_inner, self.kv_dim());
+        let (c, inner, q, kv) = (self.n_embd, self.n_inner, self.q_dim(), self.kv_dim());
         let qkv_bias = match self.arch {
-            Arch::Gpt2 | Arch::Qwen2 => c + 2 * kv,
-            Arch::GptNeo | Arch::Llama => 0,
+            Arch::Gpt2 | Arch::Qwen2 => q + 2 * kv,
+            Arch::GptNeo | Arch::Llama | Arch::Qwen3 => 0,
         };
-        let attention = c * (c + 2 * kv) + qkv_bias + c * c;
+        let qk_norm = if self.arch.qk_norm() {
+            2 * self.head_dim()
+        } else {
+            0
+        };
+        let attention = c * (q + 2 * kv) + qkv_bias + q * c + qk_norm;
         let (norms, out_bias, mlp, positions) = if self.arch.rotary() {
             // Two RMSNorm gains; gate, up and down projections without biases.
             (2 * c, 0, 3 * c * inner, 0)
@@ -181,9 +210,9 @@ impl GptConfig {
 
     /// Checks the internal consistency a model needs; `path` and field names go in the error.
     pub fn validate(&self, path: &Path) -> Result<()> {
-        let err = |field, message: String| ModelError::Config {
+        let err = |field: &str, message: String| ModelError::Config {
             path: path.to_path_buf(),
-            field,
+            field: field.into(),
             message,
         };
         for (field, value) in [
@@ -198,7 +227,10 @@ impl GptConfig {
                 return Err(err(field, "must be at least 1".into()));
             }
         }
-        if !self.n_embd.is_multiple_of(self.n_head) {
+        if self.attention_head_dim == Some(0) {
+            return Err(err("head_dim", "must be at least 1".into()));
+        }
+        if self.attention_head_dim.is_none() && !self.n_embd.is_multiple_of(self.n_head) {
             return Err(err(
                 "n_head",
                 format!("{} does not divide n_embd = {}", self.n_head, self.n_embd),
@@ -266,14 +298,21 @@ impl GptConfig {
             .unwrap_or("<missing>")
             .to_string();
         let config = match model_type.as_str() {
-            "gpt2" => serde_json::from_value::<HfGpt2>(value)
-                .map_err(json_err)?
-                .into_config(path)?,
-            "gpt_neo" => serde_json::from_value::<HfGptNeo>(value)
-                .map_err(json_err)?
-                .into_config(path)?,
+            "gpt2" => {
+                refuse_unknown(&value, GPT2_READ, path)?;
+                serde_json::from_value::<HfGpt2>(value)
+                    .map_err(json_err)?
+                    .into_config(path)?
+            }
+            "gpt_neo" => {
+                refuse_unknown(&value, GPT_NEO_READ, path)?;
+                serde_json::from_value::<HfGptNeo>(value)
+                    .map_err(json_err)?
+                    .into_config(path)?
+            }
             "llama" => llama_config::from_hf(value, Arch::Llama, path)?,
             "qwen2" => llama_config::from_hf(value, Arch::Qwen2, path)?,
+            "qwen3" => llama_config::from_hf(value, Arch::Qwen3, path)?,
             _ => {
                 return Err(ModelError::UnknownModelType {
                     path: path.to_path_buf(),
@@ -289,7 +328,7 @@ impl GptConfig {
     pub fn to_hf_json(&self) -> Value {
         let activation = serde_json::to_value(self.activation).unwrap_or(Value::Null);
         match self.arch {
-            Arch::Llama | Arch::Qwen2 => llama_config::to_hf(self),
+            Arch::Llama | Arch::Qwen2 | Arch::Qwen3 => llama_config::to_hf(self),
             Arch::Gpt2 => json!({
                 "architectures": ["GPT2LMHeadModel"],
                 "model_type": "gpt2",
@@ -330,7 +369,53 @@ impl GptConfig {
     }
 }
 
-/// GPT-2's `config.json`, the fields we use (others are ignored).
+/// Every key the GPT-2 reader looks at (the rest: `hf_keys::IGNORED`, or refused). `n_ctx` is
+/// GPT-2's old name for `n_positions`, which `transformers` itself no longer reads;
+/// `reorder_and_upcast_attn` only moves the f16 → f32 upcast, and pglab computes in f32.
+const GPT2_READ: &[&str] = &[
+    "model_type",
+    "vocab_size",
+    "n_positions",
+    "n_ctx",
+    "n_embd",
+    "n_layer",
+    "n_head",
+    "n_inner",
+    "activation_function",
+    "layer_norm_epsilon",
+    "bos_token_id",
+    "eos_token_id",
+    "scale_attn_weights",
+    "scale_attn_by_inverse_layer_idx",
+    "reorder_and_upcast_attn",
+    "tie_word_embeddings",
+];
+
+/// Every key the GPT-Neo reader looks at. `attention_layers` is what `transformers` expands
+/// `attention_types` into; where a file has both, they must agree.
+const GPT_NEO_READ: &[&str] = &[
+    "model_type",
+    "vocab_size",
+    "max_position_embeddings",
+    "hidden_size",
+    "num_layers",
+    "num_heads",
+    "intermediate_size",
+    "activation_function",
+    "layer_norm_epsilon",
+    "attention_types",
+    "attention_layers",
+    "window_size",
+    "bos_token_id",
+    "eos_token_id",
+    "tie_word_embeddings",
+];
+
+fn refuse_unknown(value: &Value, read: &[&str], path: &Path) -> Result<()> {
+    hf_keys::refuse_unknown(&value.as_object().cloned().unwrap_or_default(), read, path)
+}
+
+/// GPT-2's `config.json`, the fields we use (`GPT2_READ`).
 #[derive(Deserialize)]
 struct HfGpt2 {
     vocab_size: usize,
@@ -355,10 +440,10 @@ struct HfGpt2 {
 
 impl HfGpt2 {
     fn into_config(self, path: &Path) -> Result<GptConfig> {
-        let unsupported = |field, message: &str| {
+        let unsupported = |field: &str, message: &str| {
             Err(ModelError::Config {
                 path: path.to_path_buf(),
-                field,
+                field: field.into(),
                 message: message.into(),
             })
         };
@@ -379,12 +464,13 @@ impl HfGpt2 {
             n_layer: self.n_layer,
             n_head: self.n_head,
             n_kv_head: self.n_head,
+            attention_head_dim: None,
             n_inner: self.n_inner.unwrap_or(4 * self.n_embd),
             activation: parse_activation(&self.activation_function, path)?,
             layer_norm_epsilon: self.layer_norm_epsilon,
             attention_layers: vec![AttentionKind::Global; self.n_layer],
             window_size: self.n_positions,
-            rope_theta: 10_000.0,
+            rope: RopeParameters::plain(10_000.0),
             tie_word_embeddings: true,
             bos_token_id: self.bos_token_id,
             eos_token_id: self.eos_token_id,
@@ -392,7 +478,7 @@ impl HfGpt2 {
     }
 }
 
-/// GPT-Neo's `config.json`, the fields we use (others are ignored).
+/// GPT-Neo's `config.json`, the fields we use (`GPT_NEO_READ`).
 #[derive(Deserialize)]
 struct HfGptNeo {
     vocab_size: usize,
@@ -407,9 +493,12 @@ struct HfGptNeo {
     layer_norm_epsilon: f64,
     /// `[[["global", "local"], 12]]`: a pattern and how often it repeats.
     attention_types: Vec<(Vec<AttentionKind>, usize)>,
+    attention_layers: Option<Vec<AttentionKind>>,
     window_size: usize,
     bos_token_id: Option<u32>,
     eos_token_id: Option<u32>,
+    #[serde(default = "yes")]
+    tie_word_embeddings: bool,
 }
 
 impl HfGptNeo {
@@ -419,7 +508,28 @@ impl HfGptNeo {
             .iter()
             .flat_map(|(pattern, repeat)| std::iter::repeat_n(pattern, *repeat).flatten())
             .copied()
-            .collect();
+            .collect::<Vec<_>>();
+        let refuse = |field: &str, message: String| ModelError::Config {
+            path: path.to_path_buf(),
+            field: field.into(),
+            message,
+        };
+        if let Some(listed) = &self.attention_layers
+            && *listed != attention_layers
+        {
+            return Err(refuse(
+                "attention_layers",
+                format!(
+                    "{listed:?} disagrees with attention_types, which expands to {attention_layers:?}"
+                ),
+            ));
+        }
+        if !self.tie_word_embeddings {
+            return Err(refuse(
+                "tie_word_embeddings",
+                "untied LM heads are not supported".into(),
+            ));
+        }
         Ok(GptConfig {
             arch: Arch::GptNeo,
             vocab_size: self.vocab_size,
@@ -428,12 +538,13 @@ impl HfGptNeo {
             n_layer: self.num_layers,
             n_head: self.num_heads,
             n_kv_head: self.num_heads,
+            attention_head_dim: None,
             n_inner: self.intermediate_size.unwrap_or(4 * self.hidden_size),
             activation: parse_activation(&self.activation_function, path)?,
             layer_norm_epsilon: self.layer_norm_epsilon,
             attention_layers,
             window_size: self.window_size,
-            rope_theta: 10_000.0,
+            rope: RopeParameters::plain(10_000.0),
             tie_word_embeddings: true,
             bos_token_id: self.bos_token_id,
             eos_token_id: self.eos_token_id,
@@ -450,7 +561,7 @@ fn neo_attention_types(layers: &[AttentionKind]) -> Value {
 fn parse_activation(name: &str, path: &Path) -> Result<Activation> {
     serde_json::from_value(Value::String(name.into())).map_err(|_| ModelError::Config {
         path: path.to_path_buf(),
-        field: "activation_function",
+        field: "activation_function".into(),
         message: format!("{name:?} is not supported (gelu_new, gelu, relu or silu)"),
     })
 }

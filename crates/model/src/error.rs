@@ -17,12 +17,12 @@ pub enum ModelError {
         path: PathBuf,
         source: serde_json::Error,
     },
-    #[error("{}: unsupported model_type {found:?} (expected \"gpt2\", \"gpt_neo\", \"llama\" or \"qwen2\")", path.display())]
+    #[error("{}: unsupported model_type {found:?} (expected \"gpt2\", \"gpt_neo\", \"llama\", \"qwen2\" or \"qwen3\")", path.display())]
     UnknownModelType { path: PathBuf, found: String },
     #[error("{}: {field}: {message}", path.display())]
     Config {
         path: PathBuf,
-        field: &'static str,
+        field: String,
         message: String,
     },
     #[error("{}: cannot read safetensors: {message}", path.display())]

@@ -93,7 +93,7 @@ impl Gpt {
                 &cache.position_ids(t),
                 [b, t],
                 c.head_dim(),
-                c.rope_theta,
+                &c.rope,
                 &device,
             )
         });

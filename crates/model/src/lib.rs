@@ -15,6 +15,8 @@ pub mod config;
 pub mod error;
 mod flatten;
 pub mod gpt;
+mod hf_keys;
+mod hf_rope;
 mod init;
 mod llama_config;
 pub mod norm;

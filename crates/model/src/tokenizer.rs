@@ -69,11 +69,24 @@ impl Tokenizer {
             })
     }
 
-    /// Token ids of `text`, with no special tokens added.
+    /// Token ids of `text`, with no special tokens added (a corpus, a completion).
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        self.encode_with(text, false)
+    }
+
+    /// Token ids of a text the model starts from (a prompt, a text to score), with the special
+    /// tokens the tokenizer's post-processor adds, as `transformers`' `tokenizer(text)` gives
+    /// them: Llama 3's and Llama 2's tokenizers put a BOS token first, a model trained with it
+    /// expects it, and log-probs without it are not the ones the model was trained to give.
+    /// GPT-2's and Qwen's post-processors add nothing: there it equals `encode`.
+    pub fn encode_prompt(&self, text: &str) -> Result<Vec<u32>> {
+        self.encode_with(text, true)
+    }
+
+    fn encode_with(&self, text: &str, special_tokens: bool) -> Result<Vec<u32>> {
         let encoding = self
             .inner
-            .encode(text, false)
+            .encode(text, special_tokens)
             .map_err(|e| ModelError::Encode(e.to_string()))?;
         Ok(encoding.get_ids().to_vec())
     }
@@ -82,6 +95,14 @@ impl Tokenizer {
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
         self.inner
             .decode(ids, false)
+            .map_err(|e| ModelError::Encode(e.to_string()))
+    }
+
+    /// Text of a prompt's ids without the special tokens `encode_prompt` added (a reward sees
+    /// the prompt as the user wrote it, not a BOS marker).
+    pub fn decode_prompt(&self, ids: &[u32]) -> Result<String> {
+        self.inner
+            .decode(ids, true)
             .map_err(|e| ModelError::Encode(e.to_string()))
     }
 

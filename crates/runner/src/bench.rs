@@ -7,6 +7,7 @@ use std::time::Instant;
 use burn::optim::SgdConfig;
 use burn::prelude::*;
 use clap::{Args, ValueEnum};
+use pglab_model::rope::RopeParameters;
 use pglab_model::{
     Arch, AttentionKind, Gpt, GptConfig, Rollout, SamplingConfig, sample, sharded_logprobs,
 };
@@ -38,6 +39,10 @@ pub enum BenchConfig {
     /// 2 prompts × 4 completions of 16 + 48 tokens (a step of the default workload would take
     /// minutes on 2 cores).
     Smollm,
+    /// A Qwen3 of Qwen3-0.6B's shape (vocab 151,936, n_embd 1,024, 28 layers, 16 heads of 128
+    /// channels on 8 key/value heads, q/k norms, SwiGLU width 3,072, RoPE base 1,000,000, tied
+    /// head; 596M parameters), with `smollm`'s workload.
+    Qwen3,
 }
 
 /// The batch one RL step samples and trains on.
@@ -65,8 +70,15 @@ impl BenchConfig {
                 }
             }
             BenchConfig::Smollm => GptConfig {
-                rope_theta: 100_000.0,
+                rope: RopeParameters::plain(100_000.0),
                 ..GptConfig::llama(49_152, 2048, 576, 30, (9, 3), 1536)
+            },
+            BenchConfig::Qwen3 => GptConfig {
+                arch: Arch::Qwen3,
+                attention_head_dim: Some(128),
+                layer_norm_epsilon: 1e-6,
+                rope: RopeParameters::plain(1_000_000.0),
+                ..GptConfig::llama(151_936, 2048, 1024, 28, (16, 8), 3072)
             },
         }
     }
@@ -93,7 +105,7 @@ impl BenchConfig {
                 prompt_tokens: 4,
                 new_tokens: 96,
             },
-            BenchConfig::Smollm => Workload {
+            BenchConfig::Smollm | BenchConfig::Qwen3 => Workload {
                 prompts: 2,
                 k: 4,
                 prompt_tokens: 16,
@@ -115,7 +127,8 @@ pub struct BenchArgs {
     /// Timed repetitions of each phase, after one warm-up.
     #[arg(long, default_value_t = 5)]
     pub repeats: usize,
-    /// Prompts per step (P); sequences N = P·k. Default: 8, 1 for `chapter`, 2 for `smollm`.
+    /// Prompts per step (P); sequences N = P·k. Default: 8, 1 for `chapter`, 2 for `smollm` and
+    /// `qwen3`.
     #[arg(long)]
     pub prompts: Option<usize>,
     /// Completions per prompt (k). Default: 4, or 10 for `chapter`.
@@ -124,7 +137,8 @@ pub struct BenchArgs {
     /// Random prompt tokens per sequence. Default: 16, or 4 for `chapter`.
     #[arg(long)]
     pub prompt_tokens: Option<usize>,
-    /// New tokens sampled per sequence. Default: 100, 96 for `chapter`, 48 for `smollm`.
+    /// New tokens sampled per sequence. Default: 100, 96 for `chapter`, 48 for `smollm` and
+    /// `qwen3`.
     #[arg(long)]
     pub new_tokens: Option<usize>,
     /// Also time sampling 50, 100 and 200 new tokens, to show it scales linearly.

@@ -50,7 +50,7 @@ impl Environment {
             .train
             .prompts
             .iter()
-            .map(|p| checkpoint.tokenizer.encode(p))
+            .map(|p| checkpoint.tokenizer.encode_prompt(p))
             .collect::<Result<Vec<_>, _>>()?;
         let policy = checkpoint.model;
         let environment = Self {
@@ -127,7 +127,7 @@ impl Environment {
     pub fn texts(&self, rollout: &Rollout, i: usize) -> anyhow::Result<(String, String)> {
         let prompt = &rollout.sequences[i][..rollout.prompt_lens[i]];
         Ok((
-            self.tokenizer.decode(prompt)?,
+            self.tokenizer.decode_prompt(prompt)?,
             self.tokenizer.decode(rollout.completion(i))?,
         ))
     }

@@ -490,7 +490,7 @@ pub fn report(
     checkpoint: &Checkpoint,
     settings: &ReportSettings,
 ) -> anyhow::Result<(Vec<String>, f64, f64)> {
-    let prompt = checkpoint.tokenizer.encode(&settings.prompt)?;
+    let prompt = checkpoint.tokenizer.encode_prompt(&settings.prompt)?;
     let n = settings.samples.max(settings.reward_samples);
     if n == 0 {
         return Ok((Vec::new(), f64::NAN, f64::NAN));

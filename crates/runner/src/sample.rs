@@ -23,7 +23,7 @@ pub fn run(args: &SampleArgs) -> anyhow::Result<()> {
     if args.n == 0 {
         bail!("-n: must be at least 1");
     }
-    let prompt = checkpoint.tokenizer.encode(&args.prompt)?;
+    let prompt = checkpoint.tokenizer.encode_prompt(&args.prompt)?;
     if prompt.is_empty() {
         bail!("--prompt: empty prompt; give at least one token of text");
     }

@@ -37,7 +37,7 @@ pub fn score(
     text: &str,
     device: &burn::prelude::Device,
 ) -> anyhow::Result<Score> {
-    let ids = checkpoint.tokenizer.encode(text)?;
+    let ids = checkpoint.tokenizer.encode_prompt(text)?;
     if ids.len() < 2 {
         bail!(
             "--text: {:?} is {} token(s); scoring needs at least 2",

@@ -497,7 +497,7 @@ pub(crate) fn check_models(runs: &[RunSpec]) -> anyhow::Result<()> {
         let checkpoint = Checkpoint::load(&dir, &burn::prelude::Device::flex())
             .with_context(|| format!("model = {:?}", config.model))?;
         for prompt in &config.train.prompts {
-            let tokens = checkpoint.tokenizer.encode(prompt)?.len();
+            let tokens = checkpoint.tokenizer.encode_prompt(prompt)?.len();
             let needed = tokens + config.sampling.max_new_tokens;
             let n_positions = checkpoint.model.config().n_positions;
             if needed > n_positions && !checked.contains(&(prompt.clone(), needed)) {

@@ -203,6 +203,107 @@ fn bad_inputs_are_one_line_errors_with_exit_code_2() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("at least 2"));
 }
 
+/// A transformers 5 checkpoint whose config.json says something pglab does not compute (a rope
+/// type, rope keys in both formats that disagree, a key it does not know, a change to the
+/// arithmetic it does not implement) is refused: exit 2, one line naming the file and the key.
+#[test]
+fn a_config_pglab_would_not_compute_faithfully_is_refused_by_key() {
+    let fixture_dir = PathBuf::from(fixture("tiny-llama-v5"));
+    let original: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture_dir.join("config.json")).unwrap())
+            .unwrap();
+    let edits: [(&str, &str, &str); 7] = [
+        (
+            "rope_parameters",
+            r#"{"rope_type": "yarn", "rope_theta": 50000.0, "factor": 4.0}"#,
+            "rope_parameters.rope_type: \"yarn\"",
+        ),
+        ("rope_theta", "10000.0", "rope_parameters.rope_theta"),
+        (
+            "rope_scaling",
+            r#"{"type": "linear", "factor": 2.0}"#,
+            "rope_scaling.rope_type",
+        ),
+        (
+            "quantization_config",
+            r#"{"quant_method": "awq"}"#,
+            "quantization_config",
+        ),
+        ("hidden_act", r#""gelu""#, "hidden_act"),
+        ("rope_interleaved", "true", "rope_interleaved"),
+        ("partial_rotary_factor", "0.5", "partial_rotary_factor"),
+    ];
+    for (key, value, expected) in edits {
+        let tmp = tempfile::tempdir().unwrap();
+        for entry in std::fs::read_dir(&fixture_dir).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, tmp.path().join(path.file_name().unwrap())).unwrap();
+        }
+        let mut config = original.clone();
+        config[key] = serde_json::from_str(value).unwrap();
+        let config_path = tmp.path().join("config.json");
+        std::fs::write(&config_path, config.to_string()).unwrap();
+        let model = tmp.path().to_str().unwrap();
+        let output = pglab(&[
+            "score",
+            "--model",
+            model,
+            "--text",
+            "Anna had a ball.",
+            "--backend",
+            "flex",
+        ]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{key}: {stderr}");
+        assert_eq!(
+            stderr.trim_end().lines().count(),
+            1,
+            "{key}: one line: {stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("{}: {expected}", config_path.display())),
+            "{key}: {stderr}"
+        );
+    }
+}
+
+/// `pglab score` on a checkpoint whose tokenizer adds a BOS token scores the text after it, as
+/// `transformers` scores `tokenizer(text)`.
+#[test]
+fn score_puts_the_bos_token_first_where_the_tokenizer_adds_one() {
+    let reference: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            PathBuf::from(fixture("tiny-llama3-scaled")).join("reference.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let case = &reference["bos_cases"][1];
+    let output = pglab(&[
+        "score",
+        "--model",
+        &fixture("tiny-llama3-scaled"),
+        "--text",
+        case["text"].as_str().unwrap(),
+        "--json",
+        "--backend",
+        "flex",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let score: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let n = case["input_ids"].as_array().unwrap().len() as u64;
+    assert_eq!(score["n_tokens"].as_u64(), Some(n), "{score}");
+    let sum = case["sum_logprob"].as_f64().unwrap();
+    assert!(
+        (score["sum_logprob"].as_f64().unwrap() - sum).abs() < 1e-3,
+        "{score} vs {sum}"
+    );
+}
+
 /// Every subcommand, flag and argument says what it is for, and every subcommand's long help
 /// has an example.
 #[test]

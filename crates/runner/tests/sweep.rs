@@ -285,21 +285,32 @@ fn tiny_stories_preset_validates_except_for_its_missing_model() {
 }
 
 #[test]
-fn smollm_preset_validates_except_for_its_missing_model() {
-    let output = pglab(&["check", "experiments/smollm_rl.toml"]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("models/SmolLM2-135M") && stderr.contains("missing"),
-        "{stderr}"
-    );
+fn smollm_and_qwen3_presets_validate_except_for_their_missing_models() {
+    for (file, model) in [
+        ("experiments/smollm_rl.toml", "models/SmolLM2-135M"),
+        ("experiments/qwen3_rl.toml", "models/Qwen3-0.6B"),
+    ] {
+        let output = pglab(&["check", file]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{file}: {stderr}");
+        assert!(
+            stderr.contains(model) && stderr.contains("missing"),
+            "{file}: {stderr}"
+        );
+    }
 }
 
-/// The smoke grid, probe and all, on the Llama and Qwen2 fixtures (rotary positions, grouped
-/// key/value heads, an untied head, biases): every run trains to the end with finite figures.
+/// The smoke grid, probe and all, on the rotary fixtures (grouped key/value heads, an untied
+/// head, biases, Llama 3's rope scaling with a BOS-adding tokenizer, Qwen3's q/k norms and wide
+/// heads): every run trains to the end with finite figures.
 #[test]
-fn smoke_sweep_trains_the_llama_and_qwen2_fixtures() {
-    for name in ["tiny-llama", "tiny-qwen2"] {
+fn smoke_sweep_trains_the_rotary_fixtures() {
+    for name in [
+        "tiny-llama",
+        "tiny-qwen2",
+        "tiny-llama3-scaled",
+        "tiny-qwen3",
+    ] {
         let tmp = tempfile::tempdir().unwrap();
         let model = format!("model=\"crates/model/tests/fixtures/{name}\"");
         let output = sweep(tmp.path(), &["--set", &model]);

@@ -133,10 +133,10 @@ impl Default for TrainSettings {
 impl PretrainConfig {
     /// Checks the settings against each other; errors name `path` and the key.
     pub fn validate(&self, path: &Path) -> Result<()> {
-        let err = |field, message: String| {
+        let err = |field: &str, message: String| {
             Err(ModelError::Config {
                 path: path.to_path_buf(),
-                field,
+                field: field.into(),
                 message,
             })
         };

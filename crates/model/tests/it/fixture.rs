@@ -7,7 +7,18 @@ use burn::prelude::*;
 use pglab_model::{Checkpoint, Gpt, GptConfig};
 use serde::Deserialize;
 
-pub const MODELS: [&str; 4] = ["tiny-gpt2", "tiny-gpt-neo", "tiny-llama", "tiny-qwen2"];
+/// The four written by transformers 4.46 (top-level rope keys), then the three by transformers
+/// 5.25 (`rope_parameters`; Llama 3's rope scaling; Qwen3 with q/k norms and a head width of its
+/// own).
+pub const MODELS: [&str; 7] = [
+    "tiny-gpt2",
+    "tiny-gpt-neo",
+    "tiny-llama",
+    "tiny-qwen2",
+    "tiny-llama-v5",
+    "tiny-llama3-scaled",
+    "tiny-qwen3",
+];
 
 pub fn dir(name: &str) -> PathBuf {
     PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo"))
@@ -27,6 +38,17 @@ pub fn load(name: &str) -> Checkpoint {
 pub struct Reference {
     pub cases: Vec<Case>,
     pub sgd_step: SgdStep,
+    /// For a tokenizer that adds a BOS token: each case's text as `transformers`' tokenizer
+    /// encodes it (special tokens added), and the log-probs of those ids.
+    #[serde(default)]
+    pub bos_cases: Vec<BosCase>,
+}
+
+#[derive(Deserialize)]
+pub struct BosCase {
+    pub text: String,
+    pub input_ids: Vec<u32>,
+    pub token_logprobs: Vec<f64>,
 }
 
 /// One SGD step in `transformers` on the mean token NLL of `input_ids` (its `loss` with

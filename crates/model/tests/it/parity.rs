@@ -1,6 +1,7 @@
 //! Parity with `transformers`: the same tokens and the same per-token log-probs (1e-4 nats) for
-//! the committed GPT-2, GPT-Neo, Llama and Qwen2 fixtures, alone and as rows of one left-padded
-//! batch, and the same loss after one SGD step.
+//! the committed fixtures (GPT-2, GPT-Neo, Llama, Qwen2 written by transformers 4; Llama, a
+//! Llama 3-scaled Llama and Qwen3 written by transformers 5), alone and as rows of one
+//! left-padded batch, and the same loss after one SGD step.
 
 use burn::optim::{GradientsParams, SgdConfig};
 use pglab_model::{Checkpoint, Gpt, TokenBatch, Tokenizer, sequence_logprobs};
@@ -17,6 +18,44 @@ fn tokenizer_matches_transformers_ids() {
             assert_eq!(checkpoint.tokenizer.decode(&ids).unwrap(), case.text);
         }
     }
+}
+
+/// A prompt gets what `transformers`' `tokenizer(text)` adds: a BOS token first where the
+/// tokenizer adds one (the Llama 3-scaled fixture's, as Llama 3's does), nothing elsewhere; and
+/// the log-probs after that BOS are transformers'.
+#[test]
+fn prompts_get_the_special_tokens_transformers_adds() {
+    let mut with_bos = 0;
+    for name in MODELS {
+        let checkpoint = fixture::load(name);
+        let reference = fixture::reference(name);
+        for case in &reference.cases {
+            let prompt = checkpoint.tokenizer.encode_prompt(&case.text).unwrap();
+            match reference.bos_cases.iter().find(|b| b.text == case.text) {
+                Some(bos) => {
+                    assert_eq!(prompt, bos.input_ids, "{name}: {:?}", case.text);
+                    assert_eq!(
+                        prompt[1..],
+                        case.input_ids[..],
+                        "{name}: BOS, then the text"
+                    );
+                    assert_eq!(
+                        checkpoint.tokenizer.decode_prompt(&prompt).unwrap(),
+                        case.text
+                    );
+                    let batch =
+                        TokenBatch::new(std::slice::from_ref(&prompt), &[1], &fixture::device())
+                            .unwrap();
+                    let lp = sequence_logprobs(&checkpoint.model, &batch, false).unwrap();
+                    let expected: Vec<f32> = bos.token_logprobs.iter().map(|&x| x as f32).collect();
+                    assert_close(&floats(lp.token_logprobs), &expected, 1e-4, name);
+                    with_bos += 1;
+                }
+                None => assert_eq!(prompt, case.input_ids, "{name}: {:?}", case.text),
+            }
+        }
+    }
+    assert_eq!(with_bos, 4, "the BOS fixture's four cases");
 }
 
 #[test]
