@@ -21,6 +21,7 @@ test-optional:
     PGLAB_REQUIRE_TENSORBOARD=1 PGLAB_REQUIRE_SLURM=1 \
         cargo test --workspace --no-default-features --test tensorboard --test slurm
     PGLAB_REQUIRE_TMPFS=1 cargo test --workspace --no-default-features --test reliability -- a_full_disk a_read_only
+    PGLAB_REQUIRE_CHROMIUM=1 cargo test --workspace --no-default-features --test sweep -- the_report_renders
     PGLAB_REQUIRE_WGPU=1 cargo test --workspace --test wgpu --test gpu_script
 
 # Clippy (warnings are errors) and rustfmt --check, which CI runs after the tests. Kept out of
@@ -54,6 +55,11 @@ status DIR="results/reinforce_vs_rloo" *ARGS:
 # too): `just report results/reinforce_vs_rloo`, then open its index.html.
 report DIR="results/reinforce_vs_rloo":
     cargo run --release -p pglab-runner -- report {{DIR}}
+
+# Two sweeps of one experiment, claim by claim: held, not held, or not resolved in either
+# (`just compare results/reinforce_vs_rloo results/seeds100/reinforce_vs_rloo`).
+compare A B OUT="results/compare":
+    cargo run --release -p pglab-runner -- compare {{A}} {{B}} --out {{OUT}}
 
 # Score a text under a model directory: `just score models/x "Once upon a time"`.
 score MODEL TEXT:

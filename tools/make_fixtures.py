@@ -9,16 +9,13 @@ fixture is pinned to (FIXTURE_TRANSFORMERS below; the script refuses another):
     pip install torch transformers==5.25.0 tokenizers safetensors   # the three 5.x fixtures
     python3 tools/make_fixtures.py
 
-With no fixture named, it builds every fixture pinned to the installed version.
-
-Needs: Python 3.9+, torch, transformers, tokenizers, safetensors (CPU is
-enough; no network access and no model hub downloads -- everything is built
-from random weights and a tokenizer trained on a text embedded below).
+With no fixture named, it builds every fixture pinned to the installed version; CPU is enough,
+and nothing is downloaded (random weights, a tokenizer trained on the text below).
 
     python3 tools/make_fixtures.py tiny-llama tiny-qwen2   # only these
-    python3 tools/make_fixtures.py --sgd-step              # only reference.json's sgd_step
-    python3 tools/make_fixtures.py --spm-tokenizers        # only the sentencepiece tokenizers
-                                                           # (also needs `sentencepiece`)
+    python3 tools/make_fixtures.py --sgd-step   # only reference.json's sgd_step, from the weights
+
+The sentencepiece tokenizer fixtures are made by tools/make_spm_tokenizers.py.
 
 Writes, for each of
     crates/model/tests/fixtures/tiny-gpt2/      (GPT2LMHeadModel)
@@ -42,14 +39,9 @@ the files
     reference.json                   (per-token log-probs and logits to compare against,
                                       and one SGD step's loss before and after)
 
-reference.json convention: token_logprobs[j] = log p(input_ids[j+1] | input_ids[..=j])
-(length n-1), sum_logprob = sum, mean_logprob = mean = -loss of
-model(ids, labels=ids).  Log-softmax is taken in float64 of the float32 logits.
-
-Deterministic: the tokenizer trainer is deterministic and all weights are drawn
-under fixed torch.manual_seed seeds, so rerunning with the same library
-versions reproduces the same files (reference values may differ in the last
-float bits across torch versions).
+reference.json: token_logprobs[j] = log p(input_ids[j+1] | input_ids[..=j]) (n-1 of them),
+sum_logprob their sum, mean_logprob = -loss of model(ids, labels=ids); log-softmax in float64
+of the float32 logits. Deterministic under fixed seeds with the same library versions.
 """
 
 import json
@@ -76,9 +68,8 @@ from transformers import (
     Qwen2ForCausalLM,
 )
 
-# The transformers version each fixture is made with. The 4.x ones keep the config format of
-# transformers 4 (top-level rope_theta/rope_scaling); the 5.x ones write rope_parameters. Both
-# formats must keep loading, so neither set is rebuilt with the other version.
+# The transformers version each fixture is made with: the 4.x ones keep transformers 4's rope keys,
+# the 5.x ones its rope_parameters; both formats must keep loading, so neither is rebuilt with the other.
 FIXTURE_TRANSFORMERS = {
     "tiny-gpt2": "4.46.3",
     "tiny-gpt-neo": "4.46.3",
@@ -303,10 +294,8 @@ def build(name, model, tok, save_bpe_files):
         print(f"  {fn:20s} {sz:8d} bytes")
     print(f"  total {total} bytes")
     assert total < 1_000_000
-    print(
-        f"  token log-probs: n={flat.numel()} mean={flat.mean():.3f} std={flat.std():.3f} "
-        f"min={flat.min():.3f} max={flat.max():.3f} (uniform would be {uniform:.3f})"
-    )
+    print(f"  token log-probs: n={flat.numel()} mean={flat.mean():.3f} std={flat.std():.3f} "
+          f"min={flat.min():.3f} max={flat.max():.3f} (uniform would be {uniform:.3f})")
     print("  first case:", [round(x, 3) for x in flat[:5].tolist()])
     with safe_open(os.path.join(out_dir, "model.safetensors"), framework="pt") as f:
         for k in f.keys():
@@ -350,53 +339,9 @@ def main():
     for name, builder in builders.items():
         if wanted(name):
             builder(tok, vocab_size, eot_id)
-    # `--sgd-step`: recompute the SGD step of every committed fixture from its weights, without
-    # rebuilding it.
-    if "--spm-tokenizers" in only:
-        build_spm_tokenizers()
     if "--sgd-step" in only:
         for name in ["tiny-gpt2", "tiny-gpt-neo", "tiny-llama", "tiny-qwen2"]:
             add_sgd_step(name, tok)
-
-
-SPM_TEXTS = TEXTS + ["  two  spaces, ünïcödé and a snowman ☃ (byte fallback)"]
-
-
-def build_spm_tokenizers():
-    """Llama's other tokenizer kind: a sentencepiece BPE with byte fallback (TinyLlama, Llama 2),
-    trained on TRAINING_TEXT and converted by transformers' LlamaTokenizerFast, in its legacy
-    form (normalizer: prepend and replace "▁") and its current one (Metaspace pre-tokenizer).
-    Writes tokenizers/llama-spm{,-legacy}/tokenizer.json and reference.json (ids of SPM_TEXTS,
-    no special tokens)."""
-    import tempfile
-
-    import sentencepiece as spm
-    from transformers import LlamaTokenizerFast
-
-    with tempfile.TemporaryDirectory() as tmp:
-        corpus = os.path.join(tmp, "corpus.txt")
-        with open(corpus, "w") as f:
-            f.write(TRAINING_TEXT)
-        prefix = os.path.join(tmp, "spm")
-        spm.SentencePieceTrainer.train(
-            input=corpus, model_prefix=prefix, vocab_size=500, model_type="bpe",
-            byte_fallback=True, character_coverage=1.0, unk_id=0, bos_id=1, eos_id=2,
-            pad_id=-1, minloglevel=2,
-        )
-        for name, legacy in [("llama-spm-legacy", True), ("llama-spm", False)]:
-            tok = LlamaTokenizerFast(vocab_file=prefix + ".model", legacy=legacy, from_slow=True)
-            out_dir = os.path.join(FIXTURES, "tokenizers", name)
-            os.makedirs(out_dir, exist_ok=True)
-            tok.backend_tokenizer.save(os.path.join(out_dir, "tokenizer.json"))
-            cases = []
-            for text in SPM_TEXTS:
-                ids = tok(text, add_special_tokens=False)["input_ids"]
-                cases.append({"text": text, "input_ids": ids, "decoded": tok.decode(ids)})
-            with open(os.path.join(out_dir, "reference.json"), "w") as f:
-                json.dump({"transformers_version": transformers.__version__, "cases": cases}, f,
-                          indent=1, ensure_ascii=False)
-                f.write("\n")
-            print(f"== tokenizers/{name}: {[len(c['input_ids']) for c in cases]} tokens")
 
 
 def build_gpt2(tok, vocab_size, eot_id):

@@ -7,12 +7,14 @@
 #   tools/optional-tools.sh check TOOL    exit 0 when TOOL is usable here; else one line on
 #                                         stdout saying what is missing, exit 1
 #
-# PGLAB_REQUIRE_<TOOL>=1 (TENSORBOARD, SLURM, WGPU, TMPFS) turns a skip into a test failure:
+#   tools/optional-tools.sh chromium-binary   the browser's path (for the report test)
+#
+# PGLAB_REQUIRE_<TOOL>=1 (TENSORBOARD, SLURM, WGPU, TMPFS, CHROMIUM) turns a skip into a failure:
 # CI sets them after installing the tools, so a test cannot pass there by skipping.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
-tools=(tensorboard slurm wgpu tmpfs torch)
+tools=(tensorboard slurm wgpu tmpfs chromium torch)
 
 # What each tool enables (printed in the table, kept in step with README's "Optional tools").
 enables() {
@@ -21,8 +23,18 @@ enables() {
     slurm) echo "crates/runner/tests/slurm.rs (apt-get install slurm-wlm munge; run as root)" ;;
     wgpu) echo "crates/runner/tests/wgpu.rs, gpu_script.rs (a Vulkan driver: apt-get install mesa-vulkan-drivers libvulkan1)" ;;
     tmpfs) echo "crates/runner/tests/reliability.rs' full-disk and read-only tests (unshare -rm and a tmpfs mount)" ;;
+    chromium) echo "crates/runner/tests/sweep.rs' report-in-a-browser test (apt-get install chromium)" ;;
     torch) echo "no test: tools/make_fixtures.py, tools/check_saved_model.py, the PyTorch side of just bench (pip install torch transformers)" ;;
     esac
+}
+
+# The headless browser the report test drives: its path, or nothing (exit 1).
+chromium_binary() {
+    local name
+    for name in chromium chromium-browser google-chrome; do
+        command -v "$name" && return 0
+    done
+    return 1
 }
 
 # Prints what is missing and returns 1, or returns 0.
@@ -81,6 +93,12 @@ check() {
         fi
         rmdir "$mnt"
         ;;
+    chromium)
+        chromium_binary >/dev/null || {
+            echo "no chromium, chromium-browser or google-chrome on PATH"
+            return 1
+        }
+        ;;
     torch)
         local said
         said=$(python3 -c 'import torch, transformers' 2>&1) || {
@@ -95,6 +113,10 @@ check() {
     esac
 }
 
+if [ "${1:-}" = chromium-binary ]; then
+    chromium_binary
+    exit $?
+fi
 if [ "${1:-}" = check ]; then
     check "${2:?usage: tools/optional-tools.sh check TOOL}"
     exit $?

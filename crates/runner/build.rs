@@ -10,8 +10,12 @@ fn main() {
     // with a checkout elsewhere can reuse this script compiled there, whose path is gone.
     let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it");
     let root = Path::new(&manifest_dir).join("../..");
+    // `--no-optional-locks`: a plain `git status` refreshes and rewrites .git/index, which this
+    // script watches, so every build made the next one rerun it and recompile the runner (27 s
+    // between `just sweep`'s pretraining and its sweep).
     let git = |args: &[&str]| {
         Command::new("git")
+            .arg("--no-optional-locks")
             .args(args)
             .current_dir(&root)
             .output()

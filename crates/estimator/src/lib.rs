@@ -1,7 +1,7 @@
 //! Policy-gradient estimators for pglab: advantages from rewards, the loss that turns them into
 //! gradients, and the statistics that compare the gradients' variance.
 //!
-//! One RL step, as far as this crate is concerned (DESIGN.md, steps 3–4):
+//! One RL step, as far as this crate is concerned (docs/ARCHITECTURE.md, "One RL step"):
 //!
 //! 1. optionally shape the rewards with a KL penalty ([`kl_estimates`], [`shape_rewards`]);
 //! 2. turn them into advantages with an [`Estimator`], configured for the run as

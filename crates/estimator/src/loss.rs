@@ -51,10 +51,6 @@ pub struct LossOptions {
     pub token_reduction: TokenReduction,
     /// Mean over all sequences, or sum within groups and mean over prompts.
     pub group_reduction: GroupReduction,
-    /// Whether the prompt's tokens count in ℓ_i (and in n_i). This decides which tokens the
-    /// model crate's log-prob function sums, so the runner passes it there; [`policy_loss`]
-    /// receives ℓ_i and n_i already counted that way and does not read it.
-    pub loss_includes_prompt: bool,
 }
 
 /// The policy-gradient loss of one step: its value, and its gradient with respect to each
@@ -162,7 +158,6 @@ mod tests {
         LossOptions {
             token_reduction: token,
             group_reduction: group,
-            loss_includes_prompt: false,
         }
     }
 
@@ -329,12 +324,12 @@ mod tests {
 
     #[test]
     fn loss_options_parse_from_toml_with_defaults() {
-        let o: LossOptions =
-            toml::from_str("token_reduction = \"mean\"\nloss_includes_prompt = true\n")
-                .expect("parses");
+        let o: LossOptions = toml::from_str("token_reduction = \"mean\"\n").expect("parses");
         assert_eq!(o.token_reduction, TokenReduction::Mean);
         assert_eq!(o.group_reduction, GroupReduction::Mean);
-        assert!(o.loss_includes_prompt);
+        // Which tokens a sequence's ℓ_i sums (`train.loss_includes_prompt`) is the log-prob
+        // pass's business, not the loss's.
+        assert!(toml::from_str::<LossOptions>("loss_includes_prompt = true\n").is_err());
         assert!(toml::from_str::<LossOptions>("group_reduction = \"max\"\n").is_err());
         assert!(toml::from_str::<LossOptions>("reduction = \"sum\"\n").is_err());
     }

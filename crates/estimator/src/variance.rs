@@ -1,5 +1,5 @@
 //! Gradient-variance statistics: a streaming (Welford) accumulator over the M flattened
-//! gradients one estimator produced in a probe, and the figures DESIGN.md reports from it.
+//! gradients one estimator produced in a probe, and the figures the report draws from it.
 
 use crate::EstimatorError;
 
@@ -112,7 +112,9 @@ impl GradStats {
     }
 
     /// `snr` = (‖ḡ‖² − grad_var/M) / grad_var, unclipped. When `grad_var` is 0 (every batch
-    /// gave the same gradient) it is +∞ if ‖ḡ‖² > 0 and 0 if the gradient is zero too.
+    /// gave the same gradient) it is +∞ if ‖ḡ‖² > 0, and undefined (NaN) if the gradient is
+    /// zero too: 0/0, as RLOO's is when every group's rewards are equal. Writing that as 0 made
+    /// a sweep's mean SNR an artefact of how many runs had saturated.
     ///
     /// # Errors
     /// [`EstimatorError::TooFewBatches`] if M < 2.
@@ -124,7 +126,7 @@ impl GradStats {
         } else if sqnorm > 0.0 {
             f64::INFINITY
         } else {
-            0.0
+            f64::NAN
         })
     }
 
@@ -248,12 +250,13 @@ mod tests {
     }
 
     #[test]
-    fn snr_of_identical_gradients_is_infinite_or_zero() {
+    fn snr_of_identical_gradients_is_infinite_or_undefined() {
         assert_eq!(
             accumulate(&[vec![1.0, 0.0], vec![1.0, 0.0]]).snr(),
             Ok(f64::INFINITY)
         );
-        assert_eq!(accumulate(&[vec![0.0], vec![0.0]]).snr(), Ok(0.0));
+        // A zero gradient in every batch: 0/0.
+        assert!(accumulate(&[vec![0.0], vec![0.0]]).snr().unwrap().is_nan());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use burn::prelude::*;
 use burn::tensor::activation::softmax;
 
 use crate::cache::KvCache;
-use crate::config::{Arch, GptConfig};
+use crate::config::{Arch, TransformerConfig};
 use crate::init;
 use crate::rope::Rope;
 
@@ -34,7 +34,7 @@ pub struct CausalSelfAttention {
 }
 
 impl CausalSelfAttention {
-    pub fn init(config: &GptConfig, device: &Device) -> Self {
+    pub fn init(config: &TransformerConfig, device: &Device) -> Self {
         let (c, q, kv, d) = (
             config.n_embd,
             config.q_dim(),

@@ -6,7 +6,7 @@ use burn::tensor::activation::{gelu, relu, sigmoid, silu};
 
 use crate::attention::CausalSelfAttention;
 use crate::cache::KvCache;
-use crate::config::{Activation, GptConfig};
+use crate::config::{Activation, TransformerConfig};
 use crate::init;
 use crate::norm::Norm;
 use crate::rope::Rope;
@@ -23,7 +23,7 @@ pub struct Mlp {
 }
 
 impl Mlp {
-    pub fn init(config: &GptConfig, device: &Device) -> Self {
+    pub fn init(config: &TransformerConfig, device: &Device) -> Self {
         let (c, inner) = (config.n_embd, config.n_inner);
         // The rotary families' MLPs are gated and have no biases.
         let gated = config.arch.rotary();
@@ -83,7 +83,7 @@ pub struct Block {
 }
 
 impl Block {
-    pub fn init(config: &GptConfig, device: &Device) -> Self {
+    pub fn init(config: &TransformerConfig, device: &Device) -> Self {
         Self {
             ln_1: Norm::init(config, device),
             attn: CausalSelfAttention::init(config, device),

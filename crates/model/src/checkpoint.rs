@@ -21,11 +21,11 @@ use burn::prelude::*;
 use burn::tensor::DType;
 use safetensors::{Dtype, SafeTensors, View};
 
-use crate::config::{Arch, GptConfig};
+use crate::config::{Arch, TransformerConfig};
 use crate::error::{ModelError, Result};
-use crate::gpt::Gpt;
 use crate::norm::Norm;
 use crate::tokenizer::Tokenizer;
+use crate::transformer::Transformer;
 
 pub const CONFIG_FILE: &str = "config.json";
 pub const WEIGHTS_FILE: &str = "model.safetensors";
@@ -73,7 +73,7 @@ const BUFFER_SUFFIXES: [&str; 3] = [".attn.bias", ".attn.masked_bias", ".rotary_
 /// A model and its tokenizer, as found in one directory.
 #[derive(Debug)]
 pub struct Checkpoint {
-    pub model: Gpt,
+    pub model: Transformer,
     pub tokenizer: Tokenizer,
 }
 
@@ -99,8 +99,8 @@ impl Checkpoint {
 }
 
 /// Loads `dir/config.json` and `dir/model.safetensors`.
-pub fn load_model(dir: &Path, device: &Device) -> Result<Gpt> {
-    let config = GptConfig::from_hf_file(&dir.join(CONFIG_FILE))?;
+pub fn load_model(dir: &Path, device: &Device) -> Result<Transformer> {
+    let config = TransformerConfig::from_hf_file(&dir.join(CONFIG_FILE))?;
     let path = dir.join(WEIGHTS_FILE);
     let bytes = std::fs::read(&path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
@@ -153,13 +153,13 @@ impl<'a> Weights<'a> {
         }
     }
 
-    fn model(&mut self, config: &GptConfig) -> Result<Gpt> {
+    fn model(&mut self, config: &TransformerConfig) -> Result<Transformer> {
         if config.arch.rotary() {
             return self.llama(config);
         }
         let (c, inner) = (config.n_embd, config.n_inner);
         let layout = layout(config.arch);
-        let mut model = Gpt::init(config, &self.device);
+        let mut model = Transformer::init(config, &self.device);
         model.wte.weight = self.param("wte.weight", [config.vocab_size, c], false)?;
         model.wpe = Some(Embedding {
             weight: self.param("wpe.weight", [config.n_positions, c], false)?,
@@ -188,7 +188,7 @@ impl<'a> Weights<'a> {
     }
 
     /// A Llama, Qwen2 or Qwen3 checkpoint (`nn.Linear` weights, stored `[out, in]`).
-    fn llama(&mut self, config: &GptConfig) -> Result<Gpt> {
+    fn llama(&mut self, config: &TransformerConfig) -> Result<Transformer> {
         let (c, q, kv, inner, vocab) = (
             config.n_embd,
             config.q_dim(),
@@ -198,7 +198,7 @@ impl<'a> Weights<'a> {
         );
         let d = config.head_dim();
         let qkv_bias = config.arch == Arch::Qwen2;
-        let mut model = Gpt::init(config, &self.device);
+        let mut model = Transformer::init(config, &self.device);
         model.wte.weight = self.param("model.embed_tokens.weight", [vocab, c], false)?;
         self.norm(&mut model.ln_f, "model.norm", c)?;
         for (i, block) in model.h.iter_mut().enumerate() {
@@ -375,7 +375,7 @@ fn fuse(parts: Vec<Projection>) -> Linear {
 /// `GPT2LMHeadModel` / `GPTNeoForCausalLM` in. The files are written in place: write into a
 /// fresh directory and rename it into place when complete (as `pglab pretrain` does), so no
 /// reader sees half a model.
-pub fn save_model(model: &Gpt, dir: &Path) -> Result<()> {
+pub fn save_model(model: &Transformer, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| ModelError::io(dir, e))?;
     let config = model.config();
     let json = serde_json::to_string_pretty(&config.to_hf_json()).unwrap_or_default();
@@ -430,7 +430,7 @@ impl View for &HostTensor {
 }
 
 /// Every tensor of `model` under its checkpoint name.
-fn checkpoint_tensors(model: &Gpt) -> BTreeMap<String, HostTensor> {
+fn checkpoint_tensors(model: &Transformer) -> BTreeMap<String, HostTensor> {
     if model.config().arch.rotary() {
         llama_tensors(model)
     } else {
@@ -490,7 +490,7 @@ fn split(fused: &Linear, widths: [usize; 3]) -> Vec<Linear> {
 }
 
 /// GPT-2's and GPT-Neo's tensors, prefixed `transformer.`.
-fn gpt_tensors(model: &Gpt) -> BTreeMap<String, HostTensor> {
+fn gpt_tensors(model: &Transformer) -> BTreeMap<String, HostTensor> {
     let config = model.config();
     let layout = layout(config.arch);
     let c = config.n_embd;
@@ -529,7 +529,7 @@ fn gpt_tensors(model: &Gpt) -> BTreeMap<String, HostTensor> {
 
 /// Llama's, Qwen2's and Qwen3's tensors, as `LlamaForCausalLM`, `Qwen2ForCausalLM` and
 /// `Qwen3ForCausalLM` save them.
-fn llama_tensors(model: &Gpt) -> BTreeMap<String, HostTensor> {
+fn llama_tensors(model: &Transformer) -> BTreeMap<String, HostTensor> {
     let config = model.config();
     let (q, kv) = (config.q_dim(), config.kv_dim());
     let mut out = BTreeMap::new();

@@ -96,9 +96,12 @@ pub(crate) const IGNORED: &[&str] = &[
     "gradient_checkpointing",
 ];
 
+/// Whether a key's value is the harmless default.
+type IsDefault = fn(&Value) -> bool;
+
 /// Generic keys that are harmless at the value `transformers` gives them by default and change
 /// the model otherwise: encoder-decoder wiring, pruned heads, cross-attention.
-const DEFAULT_ONLY: &[(&str, fn(&Value) -> bool)] = &[
+const DEFAULT_ONLY: &[(&str, IsDefault)] = &[
     ("is_encoder_decoder", |v| v == &Value::Bool(false)),
     ("add_cross_attention", |v| v == &Value::Bool(false)),
     ("pruned_heads", |v| {

@@ -1,4 +1,4 @@
-//! Decoder-only causal language models on burn: GPT-2, GPT-Neo, Llama and Qwen2 in one
+//! Decoder-only causal language models on burn: GPT-2, GPT-Neo, Llama, Qwen2 and Qwen3 in one
 //! transformer, sampling with a KV cache, per-sequence log-probabilities, and Hugging Face
 //! checkpoint directories.
 //!
@@ -14,7 +14,7 @@ pub mod cache;
 pub mod config;
 pub mod error;
 mod flatten;
-pub mod gpt;
+mod hf_config;
 mod hf_keys;
 mod hf_rope;
 mod init;
@@ -22,13 +22,14 @@ mod llama_config;
 pub mod norm;
 pub mod progress;
 pub mod rope;
+pub mod transformer;
 
 pub use cache::KvCache;
-pub use config::{Activation, Arch, AttentionKind, GptConfig};
+pub use config::{Activation, Arch, AttentionKind, TransformerConfig};
 pub use error::{ModelError, Result};
 pub use flatten::{flatten_gradients, unflatten_gradients};
-pub use gpt::Gpt;
 pub use progress::{Progress, Silent};
+pub use transformer::Transformer;
 
 pub mod logprob;
 pub mod sample;

@@ -1,4 +1,4 @@
-//! Llama's, Qwen2's and Qwen3's `config.json`: read into a `GptConfig`, and written back.
+//! Llama's, Qwen2's and Qwen3's `config.json`: read into a `TransformerConfig`, and written back.
 //!
 //! A key that would change the maths and that the transformer does not implement (a rope type
 //! other than "default" and "llama3", a sliding window, another activation, biases Llama does
@@ -11,7 +11,7 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::config::{Activation, Arch, AttentionKind, GptConfig};
+use crate::config::{Activation, Arch, AttentionKind, TransformerConfig};
 use crate::error::{ModelError, Result};
 use crate::rope::RopeScaling;
 use crate::{hf_keys, hf_rope};
@@ -101,7 +101,7 @@ impl TokenIds {
 }
 
 /// Reads a `llama`, `qwen2` or `qwen3` config.json's `value`; `path` names the file in errors.
-pub(crate) fn from_hf(value: Value, arch: Arch, path: &Path) -> Result<GptConfig> {
+pub(crate) fn from_hf(value: Value, arch: Arch, path: &Path) -> Result<TransformerConfig> {
     let json_err = |source| ModelError::Json {
         path: path.to_path_buf(),
         source,
@@ -171,7 +171,7 @@ pub(crate) fn from_hf(value: Value, arch: Arch, path: &Path) -> Result<GptConfig
         (None, _) => None,
     };
     let attention_head_dim = head_dim.filter(|d| d * hf.num_attention_heads != hf.hidden_size);
-    Ok(GptConfig {
+    Ok(TransformerConfig {
         arch,
         vocab_size: hf.vocab_size,
         n_positions: hf.max_position_embeddings,
@@ -193,7 +193,7 @@ pub(crate) fn from_hf(value: Value, arch: Arch, path: &Path) -> Result<GptConfig
 }
 
 /// The `config.json` that `transformers` reads back as `config`.
-pub(crate) fn to_hf(config: &GptConfig) -> Value {
+pub(crate) fn to_hf(config: &TransformerConfig) -> Value {
     let (architecture, model_type) = match config.arch {
         Arch::Qwen2 => ("Qwen2ForCausalLM", "qwen2"),
         Arch::Qwen3 => ("Qwen3ForCausalLM", "qwen3"),
@@ -252,7 +252,7 @@ fn rope_scaling(scaling: &RopeScaling) -> Value {
 }
 
 /// 5.x's `rope_parameters`: the rope type, θ and the scaling's own keys in one object.
-fn rope_parameters(config: &GptConfig) -> Value {
+fn rope_parameters(config: &TransformerConfig) -> Value {
     let mut value = match rope_scaling(&config.rope.scaling) {
         Value::Null => json!({ "rope_type": "default" }),
         scaling => scaling,
@@ -287,8 +287,8 @@ mod tests {
         "torch_dtype": "bfloat16", "transformers_version": "4.40.1", "use_cache": true,
         "vocab_size": 49152}"#;
 
-    fn parse(text: &str) -> Result<GptConfig> {
-        GptConfig::from_hf_json(text, Path::new("m/config.json"))
+    fn parse(text: &str) -> Result<TransformerConfig> {
+        TransformerConfig::from_hf_json(text, Path::new("m/config.json"))
     }
 
     #[test]
@@ -306,7 +306,8 @@ mod tests {
         // final norm's 576. 134.5M, the "135M" of its name.
         assert_eq!(config.n_params(), 28_311_552 + 30 * 3_540_096 + 576);
         assert_eq!(config.n_params(), 134_515_008);
-        let back = GptConfig::from_hf_json(&config.to_hf_json().to_string(), Path::new("x"));
+        let back =
+            TransformerConfig::from_hf_json(&config.to_hf_json().to_string(), Path::new("x"));
         assert_eq!(back.unwrap(), config);
     }
 
@@ -401,7 +402,8 @@ mod tests {
         // 440,466,432, the "non-embedding 0.44B" of its model card. Plus the tied embedding
         // 151,936 × 1024 and the final norm: 596.0M, the hub's "596M params".
         assert_eq!(config.n_params(), 28 * 15_730_944 + 151_936 * 1024 + 1024);
-        let back = GptConfig::from_hf_json(&config.to_hf_json().to_string(), Path::new("x"));
+        let back =
+            TransformerConfig::from_hf_json(&config.to_hf_json().to_string(), Path::new("x"));
         assert_eq!(back.unwrap(), config);
         // Without head_dim, Qwen3's default is 128, not hidden / heads.
         let mut v: Value = serde_json::from_str(QWEN3_06B).unwrap();

@@ -6,7 +6,7 @@ use std::ops::Range;
 use burn::prelude::*;
 
 use crate::error::{ModelError, Result};
-use crate::gpt::Gpt;
+use crate::transformer::Transformer;
 
 /// Token sequences left-padded to a common length T, with the tokens whose log-probs count.
 #[derive(Debug, Clone)]
@@ -111,7 +111,7 @@ impl SequenceLogprobs {
 /// entropy of each scored position's predictive distribution. On an autodiff device the
 /// log-probs carry gradients; the entropy is a reported figure and does not.
 pub fn sequence_logprobs(
-    model: &Gpt,
+    model: &Transformer,
     batch: &TokenBatch,
     with_entropy: bool,
 ) -> Result<SequenceLogprobs> {

@@ -4,7 +4,7 @@
 use burn::nn::{LayerNorm, LayerNormConfig, RmsNorm, RmsNormConfig};
 use burn::prelude::*;
 
-use crate::config::GptConfig;
+use crate::config::TransformerConfig;
 
 #[derive(Module, Debug)]
 pub enum Norm {
@@ -14,7 +14,7 @@ pub enum Norm {
 
 impl Norm {
     /// The family's norm over `n_embd` channels, gain 1 (and bias 0).
-    pub fn init(config: &GptConfig, device: &Device) -> Self {
+    pub fn init(config: &TransformerConfig, device: &Device) -> Self {
         let eps = config.layer_norm_epsilon;
         if config.arch.rotary() {
             Norm::Rms(

@@ -9,8 +9,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ModelError, Result};
-use crate::gpt::Gpt;
 use crate::logprob::TokenBatch;
+use crate::transformer::Transformer;
 
 /// The fewest rows per sampling shard. Shards run in parallel on the rayon pool: on the flex
 /// CPU backend one shard's token-by-token ops keep about one core busy. 32 rows sampled in 2
@@ -114,6 +114,12 @@ impl Rollout {
             .collect()
     }
 
+    /// The prompt tokens of row `row` (with the special tokens its encoding added).
+    pub fn prompt(&self, row: usize) -> &[u32] {
+        &self.sequences[row][..self.prompt_lens[row]]
+    }
+
+    /// The sampled tokens of row `row`.
     pub fn completion(&self, row: usize) -> &[u32] {
         &self.sequences[row][self.prompt_lens[row]..]
     }
@@ -137,7 +143,7 @@ impl Rollout {
 /// row samples exactly what it samples alone, and shards of [`SAMPLE_SHARD_ROWS`] rows run in
 /// parallel.
 pub fn sample(
-    model: &Gpt,
+    model: &Transformer,
     prompts: &[Vec<u32>],
     config: &SamplingConfig,
     rng: &mut impl RngCore,
@@ -157,7 +163,11 @@ pub fn sample(
 /// The greedy completion of each prompt: the most likely token at every step, with the length
 /// and end-of-text settings of `config` (temperature, top-k and top-p never change which token
 /// is the most likely, so they play no part). What ReMax's baseline scores.
-pub fn greedy(model: &Gpt, prompts: &[Vec<u32>], config: &SamplingConfig) -> Result<Rollout> {
+pub fn greedy(
+    model: &Transformer,
+    prompts: &[Vec<u32>],
+    config: &SamplingConfig,
+) -> Result<Rollout> {
     check(model, prompts, config)?;
     decode(model, prompts, |_, shard, head| {
         sample_shard(model, head, shard, config, Pick::Greedy)
@@ -174,9 +184,9 @@ enum Pick {
 
 /// The batch cut into shards of [`sample_shard_rows`] that decode in parallel; `shard(first_row,
 /// prompts, head)` decodes one, with the LM head laid out once for all of them
-/// ([`Gpt::decode_head`]).
+/// ([`Transformer::decode_head`]).
 fn decode(
-    model: &Gpt,
+    model: &Transformer,
     prompts: &[Vec<u32>],
     shard: impl Fn(usize, &[Vec<u32>], &Tensor<2>) -> Result<Vec<Vec<u32>>> + Sync,
 ) -> Result<Rollout> {
@@ -194,7 +204,7 @@ fn decode(
 }
 
 /// The settings, the prompts and the context length, checked before anything is decoded.
-fn check(model: &Gpt, prompts: &[Vec<u32>], config: &SamplingConfig) -> Result<()> {
+fn check(model: &Transformer, prompts: &[Vec<u32>], config: &SamplingConfig) -> Result<()> {
     config.validate()?;
     let model_config = model.config();
     if prompts.is_empty() {
@@ -219,7 +229,7 @@ fn check(model: &Gpt, prompts: &[Vec<u32>], config: &SamplingConfig) -> Result<(
 
 /// Completions of one shard of prompts, each new token chosen by `pick`.
 fn sample_shard(
-    model: &Gpt,
+    model: &Transformer,
     head: &Tensor<2>,
     prompts: &[Vec<u32>],
     config: &SamplingConfig,

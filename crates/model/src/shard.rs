@@ -28,8 +28,8 @@ use rayon::prelude::*;
 
 use crate::error::{ModelError, Result};
 use crate::flatten::flatten_gradients;
-use crate::gpt::Gpt;
 use crate::logprob::{SequenceLogprobs, TokenBatch, sequence_logprobs};
+use crate::transformer::Transformer;
 
 /// Sequences per shard. 8 keeps two cores busy from a batch of 16 on; a batch of 32 splits in 4,
 /// which measured slightly faster than 2 shards of 16 (whole-process bench, BENCHMARKS.md).
@@ -42,7 +42,7 @@ pub struct ShardedLogprobs {
 
 struct Shard {
     /// The fork of the model this shard's graph was recorded on.
-    replica: Gpt,
+    replica: Transformer,
     rows: Range<usize>,
     logprobs: SequenceLogprobs,
 }
@@ -50,7 +50,7 @@ struct Shard {
 /// The log-probs of `batch`'s scored tokens under `model` (see [`sequence_logprobs`]), computed
 /// in parallel shards on an autodiff device, ready for [`ShardedLogprobs::backward`].
 pub fn sharded_logprobs(
-    model: &Gpt,
+    model: &Transformer,
     batch: &TokenBatch,
     with_entropy: bool,
 ) -> Result<ShardedLogprobs> {
@@ -60,7 +60,7 @@ pub fn sharded_logprobs(
 /// The same log-probs with every sequence on a graph of its own, ready for
 /// [`ShardedLogprobs::shard_gradients`], which then gives one gradient per sequence.
 pub fn per_sequence_logprobs(
-    model: &Gpt,
+    model: &Transformer,
     batch: &TokenBatch,
     with_entropy: bool,
 ) -> Result<ShardedLogprobs> {
@@ -68,7 +68,7 @@ pub fn per_sequence_logprobs(
 }
 
 fn logprobs_in_shards(
-    model: &Gpt,
+    model: &Transformer,
     batch: &TokenBatch,
     with_entropy: bool,
     shard_rows: usize,
@@ -127,7 +127,7 @@ impl ShardedLogprobs {
                 found: weights.len(),
             });
         }
-        let grads: Vec<(Gpt, GradientsParams)> = self
+        let grads: Vec<(Transformer, GradientsParams)> = self
             .shards
             .into_par_iter()
             .map(|shard| {
@@ -152,7 +152,7 @@ impl ShardedLogprobs {
     /// so at most that many flattened gradients are held at a time.
     pub fn shard_gradients<E: From<ModelError>>(
         self,
-        model: &Gpt,
+        model: &Transformer,
         mut each: impl FnMut(Range<usize>, Vec<f32>) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
         let at_once = rayon::current_num_threads().max(1);

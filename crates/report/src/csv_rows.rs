@@ -126,6 +126,14 @@ impl<'de> Deserializer<'de> for Field<'de> {
         visitor.visit_u64(self.whole()?)
     }
 
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
+        match self.0.trim() {
+            "true" => visitor.visit_bool(true),
+            "false" => visitor.visit_bool(false),
+            other => Err(de::Error::custom(format!("{other:?} is not true or false"))),
+        }
+    }
+
     fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
         visitor.visit_u64(self.whole()?)
     }
@@ -140,7 +148,7 @@ impl<'de> Deserializer<'de> for Field<'de> {
     }
 
     serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u128 char str string bytes byte_buf unit unit_struct
+        i8 i16 i32 i64 i128 u8 u16 u128 char str string bytes byte_buf unit unit_struct
         newtype_struct seq tuple tuple_struct map struct identifier ignored_any
     }
 }

@@ -15,7 +15,9 @@
 //! across runs as a mean with its 95 % interval (Student-t; geometric for variance ratios;
 //! Wilson for success rates), and every table and figure says which interval it shows.
 
+pub mod answer;
 mod best_lr;
+pub mod compare;
 mod csv_rows;
 mod figures;
 mod groups;
@@ -36,6 +38,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
+pub use answer::{Claim, Endpoint, read_answer_csv};
 pub use figures::color;
 pub use groups::{GroupRow, Success, group_rows};
 pub use load::{Sweep, format_float, load};
@@ -55,6 +58,9 @@ pub struct ReportOptions {
     /// Wilson interval in report.csv; a diverged run counts as a failure); None: no success
     /// columns.
     pub success_reward: Option<f64>,
+    /// The learning endpoint declared first (`"auc"`, the default, or `"final_reward"`): the
+    /// answer section leads with it and labels every other claim secondary.
+    pub primary: Endpoint,
 }
 
 /// Writes the report of the sweep in `dir`; returns the path of its `index.html`.
@@ -64,9 +70,12 @@ pub fn write(dir: &Path, options: &ReportOptions) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(&plots).with_context(|| format!("creating {}", plots.display()))?;
     let groups = group_rows(&sweep, options);
     let probes = probe_summaries(&sweep);
+    let claims = claims(&sweep, &groups, &probes, options);
     let data = figures::Data {
         sweep: &sweep,
         groups: &groups,
+        probes: &probes,
+        claims: &claims,
     };
     let figures = figures::draw_all(&data, &plots)?;
     write_atomically(
@@ -74,8 +83,10 @@ pub fn write(dir: &Path, options: &ReportOptions) -> anyhow::Result<PathBuf> {
         &groups::report_csv(&sweep, &groups)?,
     )?;
     write_atomically(&dir.join("variance.csv"), &variance::variance_csv(&probes)?)?;
+    write_atomically(&dir.join("answer.csv"), &answer::answer_csv(&claims)?)?;
     let contents = summary::Contents {
         sweep: &sweep,
+        answer: &claims,
         sections: sections(&sweep, &groups, &probes, options),
         figures: &figures,
     };
@@ -86,6 +97,35 @@ pub fn write(dir: &Path, options: &ReportOptions) -> anyhow::Result<PathBuf> {
     let index = dir.join("index.html");
     write_atomically(&index, summary::html(&contents).as_bytes())?;
     Ok(index)
+}
+
+/// The answer section of the sweep in `dir`, computed from its CSV files without writing
+/// anything (what `pglab compare` holds two sweeps against each other with).
+pub fn answer(dir: &Path, options: &ReportOptions) -> anyhow::Result<Vec<Claim>> {
+    let sweep = load(dir)?;
+    let groups = group_rows(&sweep, options);
+    let probes = probe_summaries(&sweep);
+    Ok(claims(&sweep, &groups, &probes, options))
+}
+
+/// The answer section's claims: the declared learning endpoint first, then the variance ratios
+/// at the start, then the other learning endpoint.
+pub fn claims(
+    sweep: &Sweep,
+    groups: &[GroupRow],
+    probes: &[ProbeSummary],
+    options: &ReportOptions,
+) -> Vec<Claim> {
+    let learning = best_lr::best_lrs(sweep, groups)
+        .map(|best| answer::learning_claims(&best, options.primary))
+        .unwrap_or_default();
+    let (primary, secondary): (Vec<Claim>, Vec<Claim>) =
+        learning.into_iter().partition(|c| c.role == "primary");
+    primary
+        .into_iter()
+        .chain(answer::variance_claims(probes))
+        .chain(secondary)
+        .collect()
 }
 
 /// The summary's tables, in reading order: training, each estimator at its best learning rate,

@@ -222,39 +222,68 @@ struct Ranges {
 }
 
 impl Ranges {
+    /// The axes from the data: every point (and the reference line), and of the bands and
+    /// error bars only what lies within a decade of the points on a log axis (within the
+    /// points' span on a linear one). A wide interval from a few seeds once stretched an axis
+    /// to 1e−25..1e25 and squashed every line flat; now it runs to the axis's edge and is cut
+    /// there, and the caption says so.
     fn of(figure: &Figure) -> Option<Self> {
         let x_ok = |x: f64| x.is_finite() && (!figure.log_x || x > 0.0);
         let y_ok = |y: f64| y.is_finite() && (!figure.log_y || y > 0.0);
+        let lines = || figure.panels.iter().flat_map(|p| &p.lines);
         let mut xs = Vec::new();
         let mut ys: Vec<f64> = figure.reference.into_iter().collect();
-        for line in figure.panels.iter().flat_map(|p| &p.lines) {
-            let ranges = line.band.iter().chain(&line.error_bars);
+        for line in lines() {
             for &(x, y) in line.points.iter().filter(|&&(x, y)| x_ok(x) && y_ok(y)) {
                 xs.push(x);
                 ys.push(y);
-            }
-            for &(_, lo, hi) in ranges.filter(|&&(x, _, _)| x_ok(x)) {
-                ys.extend([lo, hi].into_iter().filter(|&y| y_ok(y)));
-            }
-            for &(_, lo, hi) in line.x_error_bars.iter().filter(|&&(y, _, _)| y_ok(y)) {
-                xs.extend([lo, hi].into_iter().filter(|&x| x_ok(x)));
             }
         }
         if xs.is_empty() {
             return None;
         }
+        let (xr, yr) = (
+            reach(min_max(&xs), figure.log_x),
+            reach(min_max(&ys), figure.log_y),
+        );
+        for line in lines() {
+            let bars = line.band.iter().chain(&line.error_bars);
+            for &(_, lo, hi) in bars.filter(|&&(x, _, _)| x_ok(x)) {
+                ys.extend(
+                    [lo, hi]
+                        .into_iter()
+                        .filter(|&y| y_ok(y))
+                        .map(|y| y.clamp(yr.0, yr.1)),
+                );
+            }
+            for &(_, lo, hi) in line.x_error_bars.iter().filter(|&&(y, _, _)| y_ok(y)) {
+                xs.extend(
+                    [lo, hi]
+                        .into_iter()
+                        .filter(|&x| x_ok(x))
+                        .map(|x| x.clamp(xr.0, xr.1)),
+                );
+            }
+        }
         let (x0, x1) = min_max(&xs);
         let (y0, y1) = min_max(&ys);
         // Room for the text of labelled points.
-        let labelled = figure
-            .panels
-            .iter()
-            .flat_map(|p| &p.lines)
-            .any(|l| !l.labels.is_empty());
+        let labelled = lines().any(|l| !l.labels.is_empty());
         Some(Self {
             x: pad(x0, x1, figure.log_x, if labelled { 0.08 } else { 0.0 }),
             y: pad(y0, y1, figure.log_y, 0.05),
         })
+    }
+}
+
+/// How far beyond the points `lo..hi` an interval may take the axis: a decade each way on a
+/// log axis, the points' span (at least half their size) each way on a linear one.
+fn reach((lo, hi): (f64, f64), log: bool) -> (f64, f64) {
+    if log {
+        (lo / 10.0, hi * 10.0)
+    } else {
+        let span = (hi - lo).max(0.5 * lo.abs().max(hi.abs())).max(1e-12);
+        (lo - span, hi + span)
     }
 }
 
@@ -314,9 +343,9 @@ fn draw_panel(
     let (y0, y1) = ranges.y;
     let x_ok = |x: f64| x.is_finite() && (!figure.log_x || x > 0.0);
     let y_ok = |y: f64| y.is_finite() && (!figure.log_y || y > 0.0);
-    // A band's low edge may fall below a log axis: clamp it to the axis.
-    let floor = |y: f64| if figure.log_y { y.max(y0) } else { y };
-    let floor_x = |x: f64| if figure.log_x { x.max(x0) } else { x };
+    // A band or bar reaching past the axis is cut at it (`Ranges::of`).
+    let floor = |y: f64| y.clamp(y0, y1);
+    let floor_x = |x: f64| x.clamp(x0, x1);
     macro_rules! finish {
         ($ctx:expr) => {{
             let mut ctx = $ctx;
@@ -348,7 +377,7 @@ fn draw_panel(
                 if band.len() >= 2 {
                     let outline: Vec<(f64, f64)> = band
                         .iter()
-                        .map(|&(x, _, hi)| (x, hi))
+                        .map(|&(x, _, hi)| (x, floor(hi)))
                         .chain(band.iter().rev().map(|&(x, lo, _)| (x, floor(lo))))
                         .collect();
                     ctx.draw_series(std::iter::once(Polygon::new(
@@ -371,7 +400,7 @@ fn draw_panel(
                     .collect();
                 for &(x, lo, hi) in line.error_bars.iter().filter(|&&(x, _, _)| x_ok(x)) {
                     if lo.is_finite() && y_ok(hi) {
-                        let (lo, hi) = (floor(lo), hi);
+                        let (lo, hi) = (floor(lo), floor(hi));
                         ctx.draw_series(std::iter::once(PathElement::new(
                             vec![(x, lo), (x, hi)],
                             style,
@@ -386,7 +415,7 @@ fn draw_panel(
                 }
                 for &(y, lo, hi) in line.x_error_bars.iter().filter(|&&(y, _, _)| y_ok(y)) {
                     if x_ok(hi) && lo.is_finite() {
-                        let lo = floor_x(lo);
+                        let (lo, hi) = (floor_x(lo), floor_x(hi));
                         ctx.draw_series(std::iter::once(PathElement::new(
                             vec![(lo, y), (hi, y)],
                             style,
@@ -519,6 +548,39 @@ mod tests {
         assert_eq!(size, figure_size(2, 3));
         // Nothing but the picture is left in the directory.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    /// An interval from two seeds can run over fifty decades; the axis stays within a decade
+    /// of the points (and their 1.25× padding), so the points are not squashed into a line.
+    #[test]
+    fn axes_come_from_the_points_and_reach_at_most_a_decade_past_them() {
+        let mut line = Line::new(PALETTE[0], vec![(0.0, 2.0), (1.0, 20.0), (2.0, 5.0)]);
+        line.band = vec![(0.0, -100.0, 1e25), (1.0, 1.0, 40.0), (2.0, 1e-3, 1e3)];
+        let without_reference = |log_y| Figure {
+            reference: None,
+            ..figure(
+                vec![Panel {
+                    title: String::new(),
+                    lines: vec![line.clone()],
+                }],
+                false,
+                log_y,
+            )
+        };
+        let log = without_reference(true);
+        let (y0, y1) = Ranges::of(&log).unwrap().y;
+        assert!(
+            (y0 - 0.2 / 1.25).abs() < 1e-12 && (y1 - 200.0 * 1.25).abs() < 1e-9,
+            "{y0} {y1}"
+        );
+        // Linear: the points span 2..20, so an interval reaches at most 18 past either end.
+        let linear = without_reference(false);
+        let (y0, y1) = Ranges::of(&linear).unwrap().y;
+        let pad = (38.0 + 16.0) * 0.05;
+        assert!(
+            (y0 - (-16.0 - pad)).abs() < 1e-9 && (y1 - (38.0 + pad)).abs() < 1e-9,
+            "{y0} {y1}"
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use anyhow::Context;
 use pglab_estimator::Estimator;
 use serde::{Deserialize, Serialize};
 
-/// One optimiser step (DESIGN.md, "Outputs").
+/// One optimiser step: a row of `metrics.csv` (results/README.md).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepRecord {
     pub step: usize,
@@ -37,7 +37,7 @@ pub struct StepRecord {
     pub elapsed_s: f64,
 }
 
-/// One estimator at one probe (DESIGN.md, "Gradient-variance probe").
+/// One estimator at one probe: a row of `probe.csv` (results/README.md).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProbeRecord {
     pub step: usize,
@@ -47,9 +47,20 @@ pub struct ProbeRecord {
     pub batches: usize,
     pub grad_var: f64,
     pub grad_mean_sqnorm: f64,
+    /// NaN where undefined: in a saturated probe (every reward of its batches equal), and
+    /// where the gradient is zero in every batch (0/0).
     pub snr: f64,
+    /// The mean over the batches whose cosine is defined; NaN when none is (a saturated probe,
+    /// or a zero reference direction).
     pub cos_to_ref: f64,
+    /// How many batches `cos_to_ref` averages (0 in a file written before it was recorded).
+    #[serde(default)]
+    pub cos_batches: usize,
     pub reward_mean: f64,
+    /// Whether every reward of the probe's batches was equal: then no estimator's SNR or
+    /// cosine is defined, and the report leaves the probe out of them and counts it.
+    #[serde(default)]
+    pub saturated: bool,
 }
 
 /// A sampled completion, as logged to `samples.jsonl`.

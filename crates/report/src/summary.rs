@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 
+use crate::answer::{self, Claim};
 use crate::figures::Drawn;
 use crate::load::Sweep;
 use crate::record::Status;
@@ -22,6 +23,8 @@ pub struct Section {
 /// What both documents show.
 pub struct Contents<'a> {
     pub sweep: &'a Sweep,
+    /// The answer section's claims, shown first.
+    pub answer: &'a [Claim],
     pub sections: Vec<Section>,
     pub figures: &'a [Drawn],
 }
@@ -64,7 +67,8 @@ impl Contents<'_> {
 pub fn markdown(c: &Contents) -> String {
     let mut md = format!("# Sweep `{}`\n\n{}. ", c.sweep.name, c.counts());
     md += "Rebuilt from the CSV files by `pglab report <sweep directory>`; the numbers are in \
-           `report.csv` and `variance.csv`.\n\n";
+           `answer.csv`, `report.csv` and `variance.csv`.\n\n";
+    md += &answer::markdown(c.answer);
     for section in &c.sections {
         writeln!(md, "## {}\n", section.title).unwrap();
         md += &markdown_table(&section.cells);
@@ -119,6 +123,7 @@ pub fn html(c: &Contents) -> String {
         name = escape(&c.sweep.name),
         counts = escape(&c.counts()),
     );
+    page += &html_answer(c.answer);
     for section in &c.sections {
         writeln!(page, "<h2>{}</h2>", escape(&section.title)).unwrap();
         page += &html_table(&section.cells);
@@ -181,6 +186,47 @@ figure { margin: 2em 0; }
 img { max-width: 100%; border: 1px solid #ddd; }
 figcaption { color: #444; margin-top: 0.4em; }
 ";
+
+/// The answer section, first on the page: each question and its claims, primary first.
+fn html_answer(claims: &[Claim]) -> String {
+    let mut html = String::from("<section id=\"answer\">\n<h2>The answer</h2>\n");
+    if claims.is_empty() {
+        html += "<p>No claim could be made: the sweep has neither a probe nor two estimators \
+                 with finished runs.</p>\n";
+    }
+    for (question, heading) in answer::questions(claims) {
+        let mut ours: Vec<&Claim> = claims.iter().filter(|c| c.question == question).collect();
+        if ours.is_empty() {
+            continue;
+        }
+        ours.sort_by_key(|c| c.role != "primary");
+        writeln!(html, "<h3>{}</h3>\n<ul>", escape(heading)).unwrap();
+        for c in ours {
+            let role = if c.role == "primary" {
+                "<strong>primary endpoint</strong> — "
+            } else {
+                ""
+            };
+            let class = if c.resolved() {
+                "resolved"
+            } else {
+                "unresolved"
+            };
+            writeln!(
+                html,
+                "<li class=\"{class}\">{role}{}: <strong>{}</strong>, {} (null {}). Rests on: {}.</li>",
+                escape(&c.statement),
+                escape(&answer::estimate_text(c)),
+                escape(&c.verdict),
+                c.null,
+                escape(&c.rests_on)
+            )
+            .unwrap();
+        }
+        html += "</ul>\n";
+    }
+    html + "</section>\n"
+}
 
 fn html_table(cells: &Cells) -> String {
     let row = |tag: &str, cells: &[String]| {

@@ -1,6 +1,7 @@
 //! The probe's comparison of estimators at the same weights, for `variance.csv` and its table:
-//! one row per probed estimator, each statistic computed per run first (over that run's
-//! probes) and then across runs with a 95 % interval.
+//! one row per (probed estimator, probe step), each run contributing one value per step, then
+//! across runs with a 95 % interval. Undefined values (a saturated probe's SNR and cosine) are
+//! left out and counted, never averaged in.
 //!
 //! A raw variance ratio compares quality only between estimators with the same expectation:
 //! GRPO divides advantages by the group's reward std σ_r, so its variance is about σ_r² smaller
@@ -17,7 +18,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::csv_rows::{self, field_names, format};
 use crate::load::{RunCurves, Sweep};
-use crate::run_stats::finite_mean;
 use crate::table::{Cells, NONE, number, ratio_cell, spread_cell};
 
 /// The estimator every variance ratio is relative to.
@@ -47,69 +47,116 @@ pub fn paired_ratios(run: &RunCurves, estimator: Estimator) -> Vec<(u64, f64)> {
         .collect()
 }
 
-/// One run's figures for one probed estimator, each over the run's probes; None where the
-/// run has no probe that defines it.
+/// One run's figures for one probed estimator at one probe step; None where that probe does
+/// not define them. Each run contributes one value per step, however many of its batches
+/// defined a cosine (the count is kept).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RunProbe {
-    /// exp(mean over probes of ln(grad_var / RLOO's grad_var)): the run's geometric mean ratio.
+    /// grad_var / RLOO's grad_var at this probe (paired: the same samples).
     pub ratio: Option<f64>,
-    /// The mean of the probes' `snr`, as written: unclipped, so it may be negative (clipping
-    /// each probe at 0 would bias the mean upwards).
+    /// The probe's `snr`, as written: unclipped, so it may be negative (clipping at 0 would
+    /// bias the mean upwards). None where undefined (a saturated probe, 0/0).
     pub snr: Option<f64>,
     pub cos_to_ref: Option<f64>,
+    /// Batches behind `cos_to_ref`.
+    pub cos_batches: usize,
+    pub saturated: bool,
 }
 
-/// `estimator`'s figures in `run`; None when the run did not probe it.
-pub fn run_probe(run: &RunCurves, estimator: Estimator) -> Option<RunProbe> {
-    run.probe_of(estimator).next()?;
-    let logs = paired_ratios(run, estimator)
+/// `estimator`'s figures in `run` at probe step `step`; None when the run did not probe it
+/// there.
+pub fn run_probe(run: &RunCurves, estimator: Estimator, step: usize) -> Option<RunProbe> {
+    let probe = run.probe_of(estimator).find(|p| p.step == step)?;
+    let finite = |x: f64| x.is_finite().then_some(x);
+    let ratio = paired_ratios(run, estimator)
         .into_iter()
-        .map(|(_, ratio)| ratio.ln());
+        .find(|&(generations, _)| generations == probe.generations as u64)
+        .map(|(_, ratio)| ratio);
     Some(RunProbe {
-        ratio: finite_mean(logs).map(f64::exp),
-        snr: finite_mean(run.probe_of(estimator).map(|p| p.snr)),
-        cos_to_ref: finite_mean(run.probe_of(estimator).map(|p| p.cos_to_ref)),
+        ratio,
+        snr: finite(probe.snr).filter(|_| !probe.saturated),
+        cos_to_ref: finite(probe.cos_to_ref).filter(|_| !probe.saturated),
+        cos_batches: probe.cos_batches,
+        saturated: probe.saturated,
     })
 }
 
-/// One probed estimator over the sweep's runs: the numbers of a `variance.csv` row.
+/// The steps at which any run probed: step 0 is the clean comparison (every run at the same
+/// pretrained weights); later steps compare runs whose training has gone differently.
+pub fn probe_steps(sweep: &Sweep) -> Vec<usize> {
+    let mut steps: Vec<usize> = sweep
+        .runs
+        .iter()
+        .flat_map(|r| r.probe.iter().map(|p| p.step))
+        .collect();
+    steps.sort_unstable();
+    steps.dedup();
+    steps
+}
+
+/// One probed estimator at one probe step over the sweep's runs: the numbers of a
+/// `variance.csv` row. Never pooled across steps.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProbeSummary {
     pub estimator: Estimator,
-    /// Runs that probed it.
+    pub probe_step: usize,
+    /// Runs that probed it at this step.
     pub runs: usize,
+    /// Probes whose SNR is defined, the ones its mean is over.
     pub probes: usize,
+    /// Probes left out of SNR and cosine as undefined: saturated (every reward equal) or 0/0.
+    pub left_out: usize,
+    /// Batches behind the cosines, summed over the probes.
+    pub batches: usize,
     pub same_expectation_as_rloo: bool,
-    /// Across runs of the runs' geometric mean ratios; None for an estimator without RLOO's
+    /// Across runs of the paired ratios at this step; None for an estimator without RLOO's
     /// expectation.
     pub ratio: Option<GeometricSpread>,
     pub snr: Option<Spread>,
     pub cos_to_ref: Option<Spread>,
-    /// Median over every probe, in the gradient's raw units (squared norm).
+    /// Median over the step's probes, in the gradient's raw units (squared norm).
     pub median_grad_var: Option<f64>,
 }
 
+/// Every (probed estimator, probe step) pair, estimators in the sweep's order, steps ascending.
 pub fn probe_summaries(sweep: &Sweep) -> Vec<ProbeSummary> {
+    let steps = probe_steps(sweep);
     sweep
         .probed
         .iter()
-        .map(|&estimator| {
+        .flat_map(|&estimator| steps.iter().map(move |&step| (estimator, step)))
+        .filter_map(|(estimator, step)| {
             let per_run: Vec<RunProbe> = sweep
                 .runs
                 .iter()
-                .filter_map(|r| run_probe(r, estimator))
+                .filter_map(|r| run_probe(r, estimator, step))
                 .collect();
+            if per_run.is_empty() {
+                return None;
+            }
             let across = |pick: fn(&RunProbe) -> Option<f64>| {
                 let values: Vec<f64> = per_run.iter().filter_map(pick).collect();
                 spread(&values)
             };
             let same = same_expectation_as_rloo(estimator);
             let ratios: Vec<f64> = per_run.iter().filter_map(|r| r.ratio).collect();
-            let points = || sweep.runs.iter().flat_map(|r| r.probe_of(estimator));
-            ProbeSummary {
+            let grad_vars = sweep
+                .runs
+                .iter()
+                .flat_map(|r| r.probe_of(estimator).filter(|p| p.step == step))
+                .map(|p| p.grad_var);
+            let defined = per_run.iter().filter(|r| r.snr.is_some()).count();
+            Some(ProbeSummary {
                 estimator,
+                probe_step: step,
                 runs: per_run.len(),
-                probes: points().count(),
+                probes: defined,
+                left_out: per_run.len() - defined,
+                batches: per_run
+                    .iter()
+                    .filter(|r| r.cos_to_ref.is_some())
+                    .map(|r| r.cos_batches)
+                    .sum(),
                 same_expectation_as_rloo: same,
                 ratio: if same {
                     geometric_spread(&ratios)
@@ -118,8 +165,8 @@ pub fn probe_summaries(sweep: &Sweep) -> Vec<ProbeSummary> {
                 },
                 snr: across(|r| r.snr),
                 cos_to_ref: across(|r| r.cos_to_ref),
-                median_grad_var: median(points().map(|p| p.grad_var)),
-            }
+                median_grad_var: median(grad_vars),
+            })
         })
         .collect()
 }
@@ -130,8 +177,11 @@ pub fn probe_summaries(sweep: &Sweep) -> Vec<ProbeSummary> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VarianceRow {
     pub estimator: Estimator,
+    pub probe_step: usize,
     pub runs: usize,
     pub probes: usize,
+    pub left_out: usize,
+    pub batches: usize,
     pub same_expectation_as_rloo: bool,
     #[serde(serialize_with = "format::exact")]
     pub var_ratio_to_rloo: Option<f64>,
@@ -167,8 +217,11 @@ impl From<&ProbeSummary> for VarianceRow {
         };
         Self {
             estimator: s.estimator,
+            probe_step: s.probe_step,
             runs: s.runs,
             probes: s.probes,
+            left_out: s.left_out,
+            batches: s.batches,
             same_expectation_as_rloo: s.same_expectation_as_rloo,
             var_ratio_to_rloo: s.ratio.map(|g| g.mean),
             var_ratio_to_rloo_ci95_low: ratio_bound(false),
@@ -193,7 +246,8 @@ pub fn variance_csv(summaries: &[ProbeSummary]) -> anyhow::Result<Vec<u8>> {
 pub fn variance_cells(summaries: &[ProbeSummary]) -> Cells {
     let header = [
         "probed estimator",
-        "runs (probes)",
+        "probe step",
+        "runs (probes defined; left out)",
         "same expectation as RLOO",
         "grad var ÷ RLOO's (geometric mean)",
         "SNR",
@@ -205,9 +259,15 @@ pub fn variance_cells(summaries: &[ProbeSummary]) -> Cells {
     let rows = summaries
         .iter()
         .map(|s| {
+            let step = if s.probe_step == 0 {
+                "0 (start: the same weights in every run)".to_string()
+            } else {
+                s.probe_step.to_string()
+            };
             vec![
                 s.estimator.to_string(),
-                format!("{} ({})", s.runs, s.probes),
+                step,
+                format!("{} ({}; {})", s.runs, s.probes, s.left_out),
                 if s.same_expectation_as_rloo {
                     "yes"
                 } else {
@@ -229,9 +289,13 @@ pub fn variance_cells(summaries: &[ProbeSummary]) -> Cells {
 }
 
 pub const VARIANCE_NOTE: &str = "Every probe draws fresh batches at the run's current weights \
-and computes every estimator's gradient from the same samples. Each run is one replicate: a \
-statistic is first averaged over the run's probes, then over runs, with the 95 % Student-t \
-interval of that mean in brackets. grad var ÷ RLOO's: per run the mean over its probes of \
+and computes every estimator's gradient from the same samples. One row per probe step, never \
+pooled across steps: step 0 is the clean comparison (every run at the same pretrained weights); \
+at later steps the runs have trained differently, and which of them still vary their rewards \
+depends on how training went. Each run is one replicate, with one value per step: the mean \
+over runs, with the 95 % Student-t interval of that mean in brackets. A probe whose rewards \
+were all equal (a saturated run) defines no SNR or cosine: it is left out of both and counted \
+(\"left out\"), never averaged in as 0. grad var ÷ RLOO's: over runs, the mean of \
 ln(grad_var ÷ RLOO's grad_var) at the same probe, reported as the geometric mean ratio with \
 the geometric interval exp(mean ∓ half-width); given only for estimators whose expected \
 gradient is RLOO's (reinforce, reinforce_ema, rloo). GRPO, Dr. GRPO and REINFORCE++ rescale or \
@@ -240,7 +304,8 @@ so a variance ratio would not measure quality: compare them by SNR and cosine. S
 grad_var/M) ÷ grad_var, unclipped (it can be negative when the mean gradient is within noise). \
 Cos to reference: the cosine between one batch's gradient and a held-out reference direction (the \
 mean gradient, over the probe's other batches, of the unbiased estimator with the lowest variance \
-at that probe), averaged over the probe's batches. Median grad var: in the gradient's squared-norm units, \
+at that probe), averaged over the batches where it is defined (their number in variance.csv's \
+`batches`). Median grad var: in the gradient's squared-norm units, \
 comparable only between estimators with the same expectation.";
 
 #[cfg(test)]
@@ -253,8 +318,11 @@ mod tests {
             field_names::<VarianceRow>(),
             [
                 "estimator",
+                "probe_step",
                 "runs",
                 "probes",
+                "left_out",
+                "batches",
                 "same_expectation_as_rloo",
                 "var_ratio_to_rloo",
                 "var_ratio_to_rloo_ci95_low",

@@ -91,7 +91,10 @@ fn final_kl_per_grid_point_by_hand_with_its_figure_and_table() {
     }
     assert!(md.contains("](plots/kl_tradeoff.png)"), "{md}");
     // One learning rate: no best-rate table.
-    assert!(!md.contains("best learning rate"), "{md}");
+    assert!(
+        !md.contains("## Each estimator at its own best learning rate"),
+        "{md}"
+    );
 }
 
 #[test]

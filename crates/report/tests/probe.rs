@@ -12,65 +12,102 @@ fn options() -> ReportOptions {
     ReportOptions::default()
 }
 
+/// The row of `estimator` at probe step `step`.
+fn row<'a>(
+    rows: &'a [std::collections::BTreeMap<String, String>],
+    estimator: &str,
+    step: &str,
+) -> &'a std::collections::BTreeMap<String, String> {
+    rows.iter()
+        .find(|r| r["estimator"] == estimator && r["probe_step"] == step)
+        .unwrap_or_else(|| panic!("no row for {estimator} at step {step}"))
+}
+
 #[test]
-fn variance_csv_is_per_run_then_across_runs_by_hand() {
+fn variance_csv_is_one_row_per_estimator_and_probe_step_by_hand() {
     let (_tmp, dir) = fixture_copy();
     pglab_report::write(&dir, &options()).unwrap();
     let rows = rows(&dir.join("variance.csv"));
-    let names: Vec<&str> = rows.iter().map(|r| r["estimator"].as_str()).collect();
-    assert_eq!(names, ["reinforce", "rloo", "grpo"]);
-    // Three runs probed every estimator: s0-reinforce-lr0.01 (A, two probes),
-    // s1-reinforce-lr0.01 (B, two probes), s0-rloo-lr0.01 (C, one probe).
-    for r in &rows {
-        assert_eq!(
-            (r["runs"].as_str(), r["probes"].as_str()),
-            ("3", "5"),
-            "{r:?}"
-        );
-    }
-
-    // reinforce, RLOO's expectation. Paired ratios to RLOO: A 100/10, 300/20 → 10, 15; B 200/10
-    // → 20 (its second probe has RLOO's variance 0: no ratio); C 40/4 → 10. Per run the mean
-    // log: ln √150, ln 20, ln 10; across runs their mean and t-interval, mapped back by exp.
-    let r = &rows[0];
+    let keys: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r["estimator"].as_str(), r["probe_step"].as_str()))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            ("reinforce", "0"),
+            ("reinforce", "2"),
+            ("rloo", "0"),
+            ("rloo", "2"),
+            ("grpo", "0"),
+            ("grpo", "2")
+        ]
+    );
+    // Step 0: three runs probed every estimator, one probe each: s0-reinforce-lr0.01 (A),
+    // s1-reinforce-lr0.01 (B), s0-rloo-lr0.01 (C). Step 2: A and B only (C ran no step 2).
+    // reinforce at step 0, paired ratios to RLOO: A 100/10, B 200/10, C 40/4 → 10, 20, 10; their
+    // logs' mean and t-interval, mapped back by exp.
+    let r = row(&rows, "reinforce", "0");
+    assert_eq!(
+        (
+            r["runs"].as_str(),
+            r["probes"].as_str(),
+            r["left_out"].as_str()
+        ),
+        ("3", "3", "0")
+    );
     assert_eq!(r["same_expectation_as_rloo"], "true");
-    let (mean, _, half) = by_hand(&[150f64.sqrt().ln(), 20f64.ln(), 10f64.ln()]);
-    // exp(mean) = (√150 · 20 · 10)^(1/3) = 13.48.
-    assert!((mean.exp() - (150f64.sqrt() * 200.0).powf(1.0 / 3.0)).abs() < 1e-9);
+    let (mean, _, half) = by_hand(&[10f64.ln(), 20f64.ln(), 10f64.ln()]);
+    assert!((mean.exp() - 2000f64.powf(1.0 / 3.0)).abs() < 1e-9);
     assert_number(r, "var_ratio_to_rloo", Some(mean.exp()));
     assert_number(r, "var_ratio_to_rloo_ci95_low", Some((mean - half).exp()));
     assert_number(r, "var_ratio_to_rloo_ci95_high", Some((mean + half).exp()));
-    // SNR, unclipped and averaged as written: A (0.5 − 0.25)/2 = 0.125, B (1 + 0)/2 = 0.5, C 2.
-    let (mean, _, half) = by_hand(&[0.125, 0.5, 2.0]);
-    assert!((mean - 0.875).abs() < 1e-12);
-    assert_number(r, "snr", Some(0.875));
-    assert_interval(r, "snr_ci95", 0.875, half);
-    // Cosine: A (0.8 + 0.6)/2, B (0.5 + 0.1)/2, C 0.9.
-    let (mean, _, half) = by_hand(&[0.7, 0.3, 0.9]);
+    // SNR as written, one value per run: 0.5, 1, 2; cosine 0.8, 0.5, 0.9.
+    let (mean, _, half) = by_hand(&[0.5, 1.0, 2.0]);
+    assert_number(r, "snr", Some(mean));
+    assert_interval(r, "snr_ci95", mean, half);
+    let (mean, _, half) = by_hand(&[0.8, 0.5, 0.9]);
     assert_number(r, "cos_to_ref", Some(mean));
     assert_interval(r, "cos_to_ref_ci95", mean, half);
-    // grad_var 100, 300, 200, 50, 40 → median 100 (raw units).
+    // grad_var 100, 200, 40 → median 100 (raw units). No file records cos_batches: 0.
     assert_number(r, "median_grad_var", Some(100.0));
+    assert_eq!(r["batches"], "0");
 
-    // rloo against itself: every defined ratio is 1, so 1 with the interval [1, 1]. SNR: A
-    // (0.1 + 0.2)/2, B 0.3 (its infinite SNR where the variance is 0 is left out), C 0.5.
-    let r = &rows[1];
-    assert_eq!(r["same_expectation_as_rloo"], "true");
+    // reinforce at step 2: A 300/20 = 15; B's RLOO variance is 0, so no ratio: one ratio, no
+    // interval. SNR −0.25 (kept, not clipped) and 0; cosine 0.6 and 0.1; median of 300, 50.
+    let r = row(&rows, "reinforce", "2");
+    assert_eq!((r["runs"].as_str(), r["probes"].as_str()), ("2", "2"));
+    assert_number(r, "var_ratio_to_rloo", Some(15.0));
+    assert_number(r, "var_ratio_to_rloo_ci95_low", None);
+    assert_number(r, "snr", Some(-0.125));
+    assert_number(r, "cos_to_ref", Some(0.35));
+    assert_number(r, "median_grad_var", Some(175.0));
+
+    // rloo against itself: every defined ratio is 1. At step 2 B's SNR is infinite (variance
+    // 0): left out of the mean and counted.
+    let r = row(&rows, "rloo", "0");
     assert_number(r, "var_ratio_to_rloo", Some(1.0));
     assert_number(r, "var_ratio_to_rloo_ci95_low", Some(1.0));
     assert_number(r, "var_ratio_to_rloo_ci95_high", Some(1.0));
-    let (mean, _, half) = by_hand(&[0.15, 0.3, 0.5]);
+    let (mean, _, half) = by_hand(&[0.1, 0.3, 0.5]);
     assert_number(r, "snr", Some(mean));
     assert_interval(r, "snr_ci95", mean, half);
-    let (mean, _, half) = by_hand(&[0.95, 0.8, 0.95]);
-    assert_number(r, "cos_to_ref", Some(mean));
-    assert_interval(r, "cos_to_ref_ci95", mean, half);
-    // grad_var 10, 20, 10, 0, 4 → median 10.
     assert_number(r, "median_grad_var", Some(10.0));
+    let r = row(&rows, "rloo", "2");
+    assert_eq!(
+        (
+            r["runs"].as_str(),
+            r["probes"].as_str(),
+            r["left_out"].as_str()
+        ),
+        ("2", "1", "1")
+    );
+    assert_number(r, "snr", Some(0.2));
+    assert_number(r, "snr_ci95_low", None);
+    assert_number(r, "cos_to_ref", Some(0.95));
 
-    // grpo rescales its advantages: no variance ratio, compared by SNR and cosine only. SNR:
-    // A (0.4 + 0.6)/2 = 0.5, B (−0.2 − 0.4)/2 = −0.3 (negative: kept, not clipped), C 1.
-    let r = &rows[2];
+    // grpo rescales its advantages: no variance ratio, compared by SNR and cosine only.
+    let r = row(&rows, "grpo", "0");
     assert_eq!(r["same_expectation_as_rloo"], "false");
     for column in [
         "var_ratio_to_rloo",
@@ -79,15 +116,63 @@ fn variance_csv_is_per_run_then_across_runs_by_hand() {
     ] {
         assert_number(r, column, None);
     }
-    let (mean, _, half) = by_hand(&[0.5, -0.3, 1.0]);
-    assert!((mean - 0.4).abs() < 1e-12);
-    assert_number(r, "snr", Some(0.4));
-    assert_interval(r, "snr_ci95", 0.4, half);
-    let (mean, _, half) = by_hand(&[0.6, 0.2, 0.6]);
-    assert_number(r, "cos_to_ref", Some(mean));
-    assert_interval(r, "cos_to_ref_ci95", mean, half);
-    // grad_var 1, 2, 0.5, 1, 0.25 → median 1.
-    assert_number(r, "median_grad_var", Some(1.0));
+    let (mean, _, half) = by_hand(&[0.4, -0.2, 1.0]);
+    assert_number(r, "snr", Some(mean));
+    assert_interval(r, "snr_ci95", mean, half);
+    assert_number(r, "median_grad_var", Some(0.5));
+    let r = row(&rows, "grpo", "2");
+    assert_number(r, "snr", Some(0.1));
+    assert_number(r, "cos_to_ref", Some(0.3));
+    assert_number(r, "median_grad_var", Some(1.5));
+}
+
+/// A saturated probe (every reward of its batches equal: RLOO's gradient is exactly zero, its
+/// SNR 0/0, and REINFORCE's samples have collapsed) defines no SNR or cosine: the report leaves
+/// it out of both, counts it, and never averages it in as 0.
+#[test]
+fn a_saturated_probe_is_left_out_of_snr_and_cosine_and_counted() {
+    let (_tmp, dir) = fixture_copy();
+    let probe = dir.join("runs/s1-reinforce-lr0.01/probe.csv");
+    let saturated = "step,generations,estimator,batches,grad_var,grad_mean_sqnorm,snr,cos_to_ref,cos_batches,reward_mean,saturated
+0,0,reinforce,4,200,1.0,1.0,0.5,4,12.0,false
+0,0,rloo,4,10,1.0,0.3,0.7,4,12.0,false
+0,0,grpo,4,0.5,1.0,-0.2,0.3,4,12.0,false
+2,16,reinforce,4,50,2500.0,NaN,NaN,0,100.0,true
+2,16,rloo,4,0,0.0,NaN,NaN,0,100.0,true
+2,16,grpo,4,0,0.0,NaN,NaN,0,100.0,true
+";
+    std::fs::write(&probe, saturated).unwrap();
+    pglab_report::write(&dir, &options()).unwrap();
+    let rows = rows(&dir.join("variance.csv"));
+    // Step 2: A's probe alone defines SNR and cosine; B's is left out and counted.
+    let r = row(&rows, "reinforce", "2");
+    assert_eq!(
+        (
+            r["runs"].as_str(),
+            r["probes"].as_str(),
+            r["left_out"].as_str()
+        ),
+        ("2", "1", "1")
+    );
+    assert_number(r, "snr", Some(-0.25));
+    assert_number(r, "cos_to_ref", Some(0.6));
+    let r = row(&rows, "rloo", "2");
+    assert_eq!((r["probes"].as_str(), r["left_out"].as_str()), ("1", "1"));
+    assert_number(r, "snr", Some(0.2));
+    // Step 0 is untouched by it; B's four cosine batches are counted (A's and C's files do not
+    // record theirs).
+    let r = row(&rows, "reinforce", "0");
+    assert_eq!(
+        (
+            r["probes"].as_str(),
+            r["left_out"].as_str(),
+            r["batches"].as_str()
+        ),
+        ("3", "0", "4")
+    );
+    // The report says how many probes were left out.
+    let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(summary.contains("2 (1; 1)"), "{summary}");
 }
 
 #[test]
@@ -98,11 +183,15 @@ fn with_one_probed_run_there_is_a_mean_and_no_interval() {
     }
     pglab_report::write(&dir, &options()).unwrap();
     let rows = rows(&dir.join("variance.csv"));
-    // Only s0-rloo-lr0.01 is left: ratio 40/4, snr 2, cos 0.9 for reinforce.
+    // Only s0-rloo-lr0.01 is left, with its one probe at step 0: ratio 40/4, snr 2, cos 0.9.
     let r = &rows[0];
     assert_eq!(
-        (r["estimator"].as_str(), r["runs"].as_str()),
-        ("reinforce", "1")
+        (
+            r["estimator"].as_str(),
+            r["probe_step"].as_str(),
+            r["runs"].as_str()
+        ),
+        ("reinforce", "0", "1")
     );
     assert_number(r, "var_ratio_to_rloo", Some(10.0));
     assert_number(r, "snr", Some(2.0));

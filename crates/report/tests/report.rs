@@ -32,6 +32,7 @@ const FIGURES: [&str; 8] = [
 fn options() -> ReportOptions {
     ReportOptions {
         success_reward: Some(12.0),
+        ..ReportOptions::default()
     }
 }
 
@@ -230,6 +231,14 @@ fn figures_have_their_size_and_show_the_data() {
         assert!(ink(&plots.join(file), grpo).1, "{file}");
     }
     assert!(!ink(&plots.join("variance_ratio.png"), grpo).1);
+    // The forest plots of the answer section: one panel each, REINFORCE's ratio to RLOO in its
+    // colour, the head-to-head rows in the primary endpoint's.
+    for file in ["forest_variance.png", "forest_learning.png"] {
+        let bytes = std::fs::read(plots.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(png_size(&bytes).unwrap(), figure_size(1, 1), "{file}");
+    }
+    assert!(ink(&plots.join("forest_variance.png"), reinforce).1);
+    assert!(ink(&plots.join("forest_learning.png"), rloo).1);
 }
 /// The shade of a band of `color`: plotters fills it with the colour at 18 % opacity over white,
 /// 255 − 0.18 · (255 − c) per channel.
@@ -353,15 +362,29 @@ fn summary_and_index_mark_diverged_failed_and_pending_runs() {
         md.contains("| rloo | 0.1 | 2 (2) | 2.00 [-4.35, 8.35] | 32.0 [6.59, 57.4] |"),
         "{md}"
     );
-    // The probe table: grpo has no variance ratio; its negative per-run SNR is averaged in.
+    // The probe table, one row per probe step: at the start grpo has no variance ratio and its
+    // SNRs 0.4, −0.2, 1 average to 0.4 ± 4.3027 · 0.6/√3; reinforce's paired ratios 10, 20, 10
+    // give the geometric mean 2000^(1/3) = 12.6 and exp(mean log ∓ 0.9941).
+    let start = "0 (start: the same weights in every run)";
     assert!(
-        md.contains("| grpo | 3 (5) | no | not comparable | 0.400 [-1.23, 2.03] |"),
+        md.contains(&format!(
+            "| grpo | {start} | 3 (3; 0) | no | not comparable | 0.400 [-1.09, 1.89] |"
+        )),
         "{md}"
     );
     assert!(
-        md.contains("| reinforce | 3 (5) | yes | 13.5× [5.56×, 32.7×] |"),
+        md.contains(&format!(
+            "| reinforce | {start} | 3 (3; 0) | yes | 12.6× [4.66×, 34.0×] |"
+        )),
         "{md}"
     );
+    // At step 2 rloo's run B has an infinite SNR (variance 0): one probe left out.
+    assert!(md.contains("| rloo | 2 | 2 (1; 1) | yes |"), "{md}");
+    // The answer section comes first, the primary endpoint (the AUC) leading.
+    let answer = md.find("## The answer").expect("an answer section");
+    assert!(answer < md.find("## Training").unwrap(), "{md}");
+    let primary = md.find("**primary endpoint**").expect("a primary endpoint");
+    assert!(primary < md.find("gradient variance ÷").unwrap(), "{md}");
     // Head to head at the best rates: rloo's 30, 34 against reinforce's 10, 12, 14, 5: 21.75,
     // se² = 8/2 + 14.9167/4 = 7.729, Welch ν = 2.895 → 2, t = 4.302653: ± 11.962.
     assert!(
@@ -370,7 +393,7 @@ fn summary_and_index_mark_diverged_failed_and_pending_runs() {
     );
     // Every table is followed by the sentence that says what its intervals are.
     let sections: Vec<&str> = md.split("\n## ").skip(1).collect();
-    assert_eq!(sections.len(), 7, "{md}");
+    assert_eq!(sections.len(), 8, "{md}");
     for section in sections.iter().filter(|s| s.contains("\n|---")) {
         let after = section.rsplit_once("|\n\n").map_or("", |(_, rest)| rest);
         assert!(after.contains("95 %"), "no interval note under {section}");

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use pglab_reward::protocol::Phase;
-use pglab_reward::{Batch, CommandSpec, RewardFunction, RewardSpec, Scope};
+use pglab_reward::{CommandSpec, Request, RewardFunction, RewardSpec, Scope};
 
 const REPEATS: usize = 200;
 const WORDS: [&str; 12] = [
@@ -38,7 +38,7 @@ fn median_per_batch(reward: &RewardFunction, n: usize) -> Duration {
         .map(|step| {
             let start = Instant::now();
             let rewards = reward
-                .score(&Batch {
+                .score(&Request {
                     step,
                     seed: 0,
                     phase: Phase::Train,

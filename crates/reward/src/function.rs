@@ -4,19 +4,8 @@
 use std::borrow::Cow;
 
 use crate::process::{CommandError, RewardProcess};
-use crate::protocol::{Phase, Request};
+use crate::protocol::Request;
 use crate::{Reward, Scope};
-
-/// One batch of completions to score.
-#[derive(Debug, Clone, Copy)]
-pub struct Batch<'a> {
-    pub step: usize,
-    pub seed: u64,
-    pub phase: Phase,
-    /// The prompt of each completion.
-    pub prompts: &'a [String],
-    pub completions: &'a [String],
-}
 
 /// A run's reward: started by [`RewardSpec::start`](crate::RewardSpec::start).
 #[derive(Debug)]
@@ -27,9 +16,10 @@ pub enum RewardFunction {
 }
 
 impl RewardFunction {
-    /// The reward of every completion of `batch`, in order. A built-in reward cannot fail; a
-    /// program can, and then it is killed and every later call fails too.
-    pub fn score(&self, batch: &Batch) -> Result<Vec<f32>, CommandError> {
+    /// The reward of every completion of `batch` (the request a reward program is sent, with
+    /// the bare completions), in order. A built-in reward cannot fail; a program can, and then
+    /// it is killed and every later call fails too.
+    pub fn score(&self, batch: &Request) -> Result<Vec<f32>, CommandError> {
         let pairs = batch.prompts.iter().zip(batch.completions);
         match self {
             RewardFunction::BuiltIn(reward) => Ok(pairs.map(|(p, c)| reward.score(p, c)).collect()),
@@ -39,11 +29,8 @@ impl RewardFunction {
                     Scope::FullText => pairs.map(|(p, c)| scope.text(p, c).into_owned()).collect(),
                 };
                 process.score(&Request {
-                    step: batch.step,
-                    seed: batch.seed,
-                    phase: batch.phase,
-                    prompts: batch.prompts,
                     completions: &texts,
+                    ..*batch
                 })
             }
         }

@@ -33,7 +33,7 @@ impl Phase {
 }
 
 /// One batch to score, as the command receives it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize)]
 pub struct Request<'a> {
     /// The training step (0-based); a probe's batches carry the step it runs at.
     pub step: usize,

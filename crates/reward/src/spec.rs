@@ -71,7 +71,7 @@ pub enum RewardSpec {
 }
 
 impl Default for RewardSpec {
-    /// DESIGN.md's default: A-words in the completion.
+    /// The default: A-words in the completion.
     fn default() -> Self {
         RewardSpec::AWords {
             scope: Scope::Completion,

@@ -13,7 +13,7 @@ mod processes;
 
 use pglab_reward::protocol::Phase;
 use pglab_reward::{
-    Batch, CommandError, CommandSpec, RewardError, RewardFunction, RewardSpec, Scope,
+    CommandError, CommandSpec, Request, RewardError, RewardFunction, RewardSpec, Scope,
 };
 use processes::{alive, assert_all_gone, recorded_pids};
 
@@ -53,8 +53,8 @@ fn start(mode: &str, args: &[&str], timeout_s: f64) -> (RewardFunction, tempfile
     (reward, dir)
 }
 
-fn batch<'a>(step: usize, prompts: &'a [String], completions: &'a [String]) -> Batch<'a> {
-    Batch {
+fn batch<'a>(step: usize, prompts: &'a [String], completions: &'a [String]) -> Request<'a> {
+    Request {
         step,
         seed: 0,
         phase: Phase::Train,
@@ -135,7 +135,7 @@ fn the_program_gets_the_batch_and_its_run_s_directory_and_environment() {
         let prompts = strings(&["ab", "abc"]);
         let completions = strings(&["xyz", ""]);
         let rewards = reward
-            .score(&Batch {
+            .score(&Request {
                 step: 2,
                 seed: 3,
                 phase: Phase::Probe,

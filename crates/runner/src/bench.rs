@@ -7,9 +7,11 @@ use std::time::Instant;
 use burn::optim::SgdConfig;
 use burn::prelude::*;
 use clap::{Args, ValueEnum};
+use pglab_estimator::{LossOptions, policy_loss};
 use pglab_model::rope::RopeParameters;
 use pglab_model::{
-    Arch, AttentionKind, Gpt, GptConfig, Rollout, SamplingConfig, sample, sharded_logprobs,
+    Arch, AttentionKind, Rollout, SamplingConfig, Transformer, TransformerConfig, sample,
+    sharded_logprobs,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -55,30 +57,30 @@ pub struct Workload {
 }
 
 impl BenchConfig {
-    fn gpt(self) -> GptConfig {
+    fn gpt(self) -> TransformerConfig {
         match self {
-            BenchConfig::Tiny => GptConfig::gpt2(512, 64, 32, 2, 2),
-            BenchConfig::Small => GptConfig::gpt2(4096, 256, 128, 4, 4),
-            BenchConfig::Medium => GptConfig::gpt2(8192, 256, 256, 6, 8),
+            BenchConfig::Tiny => TransformerConfig::gpt2(512, 64, 32, 2, 2),
+            BenchConfig::Small => TransformerConfig::gpt2(4096, 256, 128, 4, 4),
+            BenchConfig::Medium => TransformerConfig::gpt2(8192, 256, 256, 6, 8),
             BenchConfig::Chapter => {
                 use AttentionKind::{Global, Local};
-                GptConfig {
+                TransformerConfig {
                     arch: Arch::GptNeo,
                     attention_layers: vec![Global, Local, Global, Local],
                     window_size: 256,
-                    ..GptConfig::gpt2(50_257, 2048, 768, 4, 16)
+                    ..TransformerConfig::gpt2(50_257, 2048, 768, 4, 16)
                 }
             }
-            BenchConfig::Smollm => GptConfig {
+            BenchConfig::Smollm => TransformerConfig {
                 rope: RopeParameters::plain(100_000.0),
-                ..GptConfig::llama(49_152, 2048, 576, 30, (9, 3), 1536)
+                ..TransformerConfig::llama(49_152, 2048, 576, 30, (9, 3), 1536)
             },
-            BenchConfig::Qwen3 => GptConfig {
+            BenchConfig::Qwen3 => TransformerConfig {
                 arch: Arch::Qwen3,
                 attention_head_dim: Some(128),
                 layer_norm_epsilon: 1e-6,
                 rope: RopeParameters::plain(1_000_000.0),
-                ..GptConfig::llama(151_936, 2048, 1024, 28, (16, 8), 3072)
+                ..TransformerConfig::llama(151_936, 2048, 1024, 28, (16, 8), 3072)
             },
         }
     }
@@ -196,7 +198,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let device = selected.device.clone().autodiff();
     device.seed(0);
     let config = args.config.gpt();
-    let mut model = Gpt::init(&config, &device);
+    let mut model = Transformer::init(&config, &device);
     let mut rng = StdRng::seed_from_u64(0);
     // `--scaling` samples up to 200 new tokens.
     let longest = if args.scaling {
@@ -227,25 +229,37 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     };
 
     // Sampling runs on the inference copy of the model: no autodiff graph is recorded.
-    let time_sampling =
-        |model: &Gpt, new_tokens: usize, rng: &mut StdRng| -> anyhow::Result<(f64, Rollout)> {
-            let valid = model.valid();
-            let mut last = None;
-            let median = median_of(args.repeats, || {
-                let start = Instant::now();
-                last = Some(sample(&valid, &prompts, &sampling(new_tokens), rng)?);
-                Ok(start.elapsed().as_secs_f64())
-            })?;
-            Ok((median, last.expect("at least one repeat")))
-        };
+    let time_sampling = |model: &Transformer,
+                         new_tokens: usize,
+                         rng: &mut StdRng|
+     -> anyhow::Result<(f64, Rollout)> {
+        let valid = model.valid();
+        let mut last = None;
+        let median = median_of(args.repeats, || {
+            let start = Instant::now();
+            last = Some(sample(&valid, &prompts, &sampling(new_tokens), rng)?);
+            Ok(start.elapsed().as_secs_f64())
+        })?;
+        Ok((median, last.expect("at least one repeat")))
+    };
     let (sample_s, rollout) = time_sampling(&model, workload.new_tokens, &mut rng)?;
 
     let batch = rollout.token_batch(false, &device)?;
     let n = rollout.len();
-    // Advantages ±1; the loss −(1/N) Σ_i A_i s_i, as weights on the summed log-probs s_i.
-    let weights: Vec<f32> = (0..n)
-        .map(|i| if i % 2 == 0 { -1.0 } else { 1.0 } / n as f32)
+    // Advantages ±1 through the loss every run uses (its default reductions: −(1/N) Σ_i A_i s_i),
+    // as weights on the summed log-probs s_i; the s_i's values do not enter the weights.
+    let advantages: Vec<f32> = (0..n)
+        .map(|i| if i % 2 == 0 { 1.0 } else { -1.0 })
         .collect();
+    let scored = vec![workload.new_tokens; n];
+    let loss = policy_loss(
+        &vec![0.0; n],
+        &scored,
+        &advantages,
+        workload.k,
+        &LossOptions::default(),
+    )?;
+    let weights = loss.weights;
     let mut optimizer = SgdConfig::new().init();
     let train_s = median_of(args.repeats, || {
         let start = Instant::now();

@@ -5,11 +5,12 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::bench::BenchArgs;
+use crate::compare::CompareArgs;
 use crate::device::Backend;
 use crate::pretrain::PretrainArgs;
 use crate::report::ReportArgs;
-use crate::slurm::SlurmArgs;
-use crate::status::StatusArgs;
+use crate::sweep::slurm::SlurmArgs;
+use crate::sweep::status::StatusArgs;
 use crate::sweep::{CheckArgs, RunArgs, SweepArgs};
 
 #[derive(Parser, Debug)]
@@ -79,6 +80,11 @@ pub enum Command {
     /// Figures and tables of a sweep directory, from its CSV files (`pglab sweep` runs it too).
     #[command(after_long_help = "Example: pglab report results/reinforce_vs_rloo")]
     Report(ReportArgs),
+    /// Two sweeps of one experiment, claim by claim of their answer sections: held or not.
+    #[command(
+        after_long_help = "Example: pglab compare results/reinforce_vs_rloo results/seeds100/reinforce_vs_rloo --out results/compare"
+    )]
+    Compare(CompareArgs),
     /// Shell completions: `pglab completions bash > ~/.local/share/bash-completion/completions/pglab`.
     #[command(
         after_long_help = "Examples:\n  pglab completions bash > ~/.local/share/bash-completion/completions/pglab\n  pglab completions zsh > ~/.zfunc/_pglab\n  pglab completions fish > ~/.config/fish/completions/pglab.fish"

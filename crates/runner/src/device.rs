@@ -31,6 +31,12 @@ impl Backend {
     }
 }
 
+/// The CPU device, for work that needs no accelerator (loading models to check them before a
+/// sweep starts).
+pub fn cpu() -> Device {
+    Device::flex()
+}
+
 fn flex() -> Selected {
     Selected {
         device: Device::flex(),

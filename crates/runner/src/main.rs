@@ -4,7 +4,8 @@
 
 use clap::Parser;
 use pglab_runner::cli::{Cli, Command};
-use pglab_runner::{bench, pretrain, report, sample, score, slurm, status, sweep};
+use pglab_runner::sweep::{self, slurm, status};
+use pglab_runner::{bench, compare, pretrain, report, sample, score};
 
 fn main() {
     let cli = Cli::parse();
@@ -17,6 +18,7 @@ fn main() {
         Command::Run(args) => sweep::run_single(args),
         Command::Check(args) => sweep::check(args),
         Command::Report(args) => report::run(args),
+        Command::Compare(args) => compare::run(args),
         Command::Status(args) => status::run(args),
         Command::Slurm(args) => slurm::run(args),
         Command::Completions(args) => pglab_runner::cli::completions(args),

@@ -26,9 +26,9 @@ use serde::{Deserialize, Serialize};
 use toml::{Table, Value};
 
 use crate::device::Backend;
-use crate::experiment::diagnostics::{describe, first_line, locate_key, location, offending_key};
 use crate::hash::sha256_hex;
 use crate::progress::Bar;
+use crate::toml_diagnostics::{describe, first_line, locate_key, location, offending_key};
 
 /// Bumped whenever pglab's pretraining changes what the same settings produce; a model stamped
 /// with another version is rebuilt.

@@ -11,7 +11,7 @@ use clap::Args;
 use pglab_report::ReportOptions;
 
 use crate::experiment;
-use crate::sweep::{RecordedOverrides, write_summary};
+use crate::sweep::dir::SweepDir;
 
 #[derive(Args, Debug)]
 pub struct ReportArgs {
@@ -20,15 +20,16 @@ pub struct ReportArgs {
 }
 
 pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
-    let sweep_file = args.dir.join("sweep.toml");
+    let dir = SweepDir::new(&args.dir);
+    let sweep_file = dir.experiment_file();
     let options = match std::fs::read_to_string(&sweep_file) {
         Ok(text) => {
             // The grid as the sweep ran it: summary.csv from the run directories first, so
             // the report of shards that ran apart (Slurm) covers every run.
-            let overrides = RecordedOverrides::read(&args.dir)?.overrides;
+            let overrides = dir.recorded_overrides()?.overrides;
             let experiment = experiment::parse(&sweep_file, &text, &overrides)?;
             let runs = experiment.expand()?;
-            write_summary(&args.dir, &runs, &args.dir.join("runs"), &experiment)?;
+            dir.write_summary(&runs, &experiment)?;
             experiment.report
         }
         // A directory assembled by hand: the report without a success threshold.

@@ -1,5 +1,5 @@
 //! Issue 3's proof (c), end to end on a tiny GPT, through the path training takes
-//! (`gradient::Batch`): sample → reward → advantages → policy loss → backward → SGD moves the
+//! (`gradient::ScoredBatch`): sample → reward → advantages → policy loss → backward → SGD moves the
 //! sampled completion's log-prob the way the advantage says, and RLOO on a group with identical
 //! rewards gives exactly zero gradient. ReMax's and the optimal baseline's training steps equal
 //! the same step written out by hand.
@@ -10,12 +10,12 @@ use std::time::Instant;
 use burn::optim::SgdConfig;
 use burn::prelude::*;
 use pglab_estimator::{AdvantageOptions, Advantages, BaselineInputs, Estimator};
-use pglab_model::{Gpt, Rollout, TokenBatch, flatten_gradients, sample, sequence_logprobs};
+use pglab_model::{Rollout, TokenBatch, Transformer, flatten_gradients, sample, sequence_logprobs};
 use pglab_reward::protocol::Phase;
-use pglab_runner::environment::Environment;
 use pglab_runner::experiment;
-use pglab_runner::gradient::Batch;
-use pglab_runner::step::{optimizer, rl_step};
+use pglab_runner::rl::environment::Environment;
+use pglab_runner::rl::gradient::ScoredBatch;
+use pglab_runner::rl::step::{optimizer, rl_step};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -23,7 +23,7 @@ mod by_hand;
 use by_hand::{greedy_rewards, sequence_gradient, squared_norm};
 
 /// The smoke experiment's first run with `set` applied, on the tiny GPT-2 fixture.
-fn environment(set: &[&str]) -> (Environment, Gpt) {
+fn environment(set: &[&str]) -> (Environment, Transformer) {
     let root = Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo")).join("../..");
     std::env::set_current_dir(&root).unwrap();
     let set: Vec<String> = set.iter().map(|s| s.to_string()).collect();
@@ -36,7 +36,7 @@ fn environment(set: &[&str]) -> (Environment, Gpt) {
 }
 
 /// k completions of one prompt, sampled without autodiff.
-fn rollout(policy: &Gpt, environment: &Environment) -> Rollout {
+fn rollout(policy: &Transformer, environment: &Environment) -> Rollout {
     let prompts = environment.prompts(0);
     let sampling = &environment.config.sampling;
     sample(
@@ -48,7 +48,7 @@ fn rollout(policy: &Gpt, environment: &Environment) -> Rollout {
     .unwrap()
 }
 
-fn completion_logprobs(policy: &Gpt, batch: &TokenBatch) -> Vec<f32> {
+fn completion_logprobs(policy: &Transformer, batch: &TokenBatch) -> Vec<f32> {
     let sum = sequence_logprobs(policy, batch, false).unwrap().sum;
     sum.into_data().try_into_vec_as::<f32>().unwrap()
 }
@@ -65,7 +65,7 @@ fn step_with_advantage(advantage: f32) -> (f32, f32) {
     let rollout = rollout(&policy, &environment);
     assert_eq!(rollout.len(), 1);
     let scores = environment.score(&rollout, 0, Phase::Train).unwrap();
-    let batch = Batch::new(&environment, &policy, &rollout, &scores, false).unwrap();
+    let batch = ScoredBatch::new(&environment, &policy, &rollout, &scores, false).unwrap();
     let gradient = batch.policy_gradient(&[advantage], &environment).unwrap();
     assert!(gradient.loss.is_finite());
     let stepped = SgdConfig::new()
@@ -98,7 +98,7 @@ fn rloo_with_identical_rewards_in_a_group_gives_exactly_zero_gradient() {
     assert_eq!(rollout.len(), k);
     let rloo = Advantages::new(Estimator::Rloo, k, AdvantageOptions::default()).unwrap();
     let gradient = |advantages: &[f32]| {
-        let batch = Batch::new(&environment, &policy, &rollout, &[0.0; 4], false).unwrap();
+        let batch = ScoredBatch::new(&environment, &policy, &rollout, &[0.0; 4], false).unwrap();
         let gradient = batch.policy_gradient(advantages, &environment).unwrap();
         flatten_gradients(&policy, &gradient.grads).unwrap()
     };
@@ -174,7 +174,7 @@ fn rl_step_matches_the_step_by_hand(estimator: &str) {
         by_hand != scores && by_hand != rloo,
         "{estimator}: {by_hand:?}"
     );
-    let batch = Batch::new(&environment, &policy, &rollout, &scores, false).unwrap();
+    let batch = ScoredBatch::new(&environment, &policy, &rollout, &scores, false).unwrap();
     let gradient = batch.policy_gradient(&by_hand, &environment).unwrap();
     let grad_norm = squared_norm(&flatten_gradients(&policy, &gradient.grads).unwrap()).sqrt();
     let stepped = SgdConfig::new()

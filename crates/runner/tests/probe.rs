@@ -13,12 +13,12 @@ use std::time::Instant;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use pglab_estimator::{Advantages, BaselineInputs, kl_estimates, shape_rewards};
-use pglab_model::{Gpt, flatten_gradients, sample, sequence_logprobs};
+use pglab_model::{Transformer, flatten_gradients, sample, sequence_logprobs};
 use pglab_reward::protocol::Phase;
-use pglab_runner::environment::Environment;
 use pglab_runner::experiment;
-use pglab_runner::probe::Probe;
-use pglab_runner::step::{optimizer, rl_step};
+use pglab_runner::rl::environment::Environment;
+use pglab_runner::rl::probe::Probe;
+use pglab_runner::rl::step::{optimizer, rl_step};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -30,7 +30,7 @@ const PROBED: [&str; 4] = ["reinforce", "rloo", "remax", "optimal_baseline"];
 
 /// The smoke experiment's first run, probing [`PROBED`] with 3 batches, after `train_steps` RL
 /// steps.
-fn setup(set: &[&str], train_steps: usize) -> (Environment, Gpt) {
+fn setup(set: &[&str], train_steps: usize) -> (Environment, Transformer) {
     let root = Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo")).join("../..");
     std::env::set_current_dir(&root).unwrap();
     let mut set: Vec<String> = set.iter().map(|s| s.to_string()).collect();
@@ -71,7 +71,7 @@ fn setup(set: &[&str], train_steps: usize) -> (Environment, Gpt) {
 
 /// Runs the probe and checks its records against the by-hand computation; returns the largest
 /// |shaped − score| seen, so a caller can tell the KL penalty was in play.
-fn probe_matches_a_two_pass_recomputation(environment: &Environment, policy: &Gpt) -> f32 {
+fn probe_matches_a_two_pass_recomputation(environment: &Environment, policy: &Transformer) -> f32 {
     let config = &environment.config;
     let t = &config.train;
     let probe = Probe::new(config).unwrap();

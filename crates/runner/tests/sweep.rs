@@ -4,20 +4,12 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use common::{RUNS, pglab, root, text, without_columns};
-
-fn sweep(out: &Path, extra: &[&str]) -> Output {
-    let mut args = vec![
-        "sweep",
-        "experiments/smoke.toml",
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    args.extend(extra);
-    pglab(&args)
-}
+use common::{
+    RUNS, line_count, pglab, smoke_sweep as sweep, spawn_smoke_sweep, text, wait_until,
+    without_columns,
+};
 
 #[test]
 fn smoke_sweep_writes_every_runs_files_and_a_summary() {
@@ -158,29 +150,13 @@ fn absurd_learning_rate_diverges_and_the_sweep_finishes() {
 fn killed_sweep_resumes_to_the_uninterrupted_result() {
     let (killed, clean) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let longer = ["--set", "train.steps=12", "--jobs", "1"];
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pglab"))
-        .args([
-            "sweep",
-            "experiments/smoke.toml",
-            "--out",
-            killed.path().to_str().unwrap(),
-        ])
-        .args(longer)
-        .current_dir(root())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_smoke_sweep(killed.path(), &longer);
     // Kill it (SIGKILL) once the first run is finished and the second has started.
     let runs = killed.path().join("smoke/runs");
     let first_done = runs.join(RUNS[0]).join("done.json");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while !(first_done.exists() && runs.join(RUNS[1]).join("metrics.csv").exists()) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the sweep never finished a run"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_until("a finished run", || {
+        first_done.exists() && runs.join(RUNS[1]).join("metrics.csv").exists()
+    });
     child.kill().unwrap();
     child.wait().unwrap();
     let finished_before = text(&runs.join(RUNS[0]).join("metrics.csv"));
@@ -338,31 +314,13 @@ fn smoke_sweep_trains_the_rotary_fixtures() {
 #[test]
 fn ctrl_c_stops_cleanly_and_says_how_to_resume() {
     let tmp = tempfile::tempdir().unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_pglab"))
-        .args([
-            "sweep",
-            "experiments/smoke.toml",
-            "--out",
-            tmp.path().to_str().unwrap(),
-        ])
-        .args(["--set", "train.steps=200", "--jobs", "1"])
-        .current_dir(root())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_smoke_sweep(tmp.path(), &["--set", "train.steps=200", "--jobs", "1"]);
     let metrics = tmp
         .path()
         .join("smoke/runs")
         .join(RUNS[0])
         .join("metrics.csv");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while text_or_empty(&metrics).lines().count() < 3 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the sweep never started"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_until("two logged steps", || line_count(&metrics) >= 3);
     let killed = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -379,10 +337,6 @@ fn ctrl_c_stops_cleanly_and_says_how_to_resume() {
     assert!(!metrics.with_file_name("done.json").exists());
     let summary = text(&tmp.path().join("smoke/summary.csv"));
     assert_eq!(summary.matches(",pending,").count(), 4, "{summary}");
-}
-
-fn text_or_empty(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_default()
 }
 
 #[test]
@@ -481,28 +435,12 @@ fn grid_overrides_run_what_check_lists_and_bad_ones_write_nothing() {
 fn sigterm_keeps_finished_runs_and_the_rerun_completes_the_grid() {
     let tmp = tempfile::tempdir().unwrap();
     let longer = ["--set", "train.steps=8", "--jobs", "1"];
-    let child = Command::new(env!("CARGO_BIN_EXE_pglab"))
-        .args(["sweep", "experiments/smoke.toml", "--out"])
-        .arg(tmp.path())
-        .args(longer)
-        .current_dir(root())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_smoke_sweep(tmp.path(), &longer);
     let runs = tmp.path().join("smoke/runs");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while !(runs.join(RUNS[0]).join("done.json").exists()
-        && text_or_empty(&runs.join(RUNS[1]).join("metrics.csv"))
-            .lines()
-            .count()
-            >= 2)
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the sweep never finished a run"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    wait_until("a finished run", || {
+        runs.join(RUNS[0]).join("done.json").exists()
+            && line_count(&runs.join(RUNS[1]).join("metrics.csv")) >= 2
+    });
     let term = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -595,6 +533,7 @@ fn every_estimator_trains_and_the_report_lists_all_nine() {
             );
         }
     }
+    // One row per estimator and probe step (the smoke grid probes at steps 0 and 2).
     let variance = text(&dir.join("variance.csv"));
     for e in ALL {
         assert_eq!(
@@ -602,7 +541,7 @@ fn every_estimator_trains_and_the_report_lists_all_nine() {
                 .lines()
                 .filter(|l| l.starts_with(&format!("{e},")))
                 .count(),
-            1,
+            2,
             "{e}: {variance}"
         );
     }
@@ -645,4 +584,159 @@ fn adding_estimators_to_the_probe_leaves_the_others_figures_alone() {
         assert_eq!(shared.len(), 1 + 2 * 2, "{id}");
         assert_eq!(shared, two, "{id}");
     }
+}
+
+/// `pglab compare`: a sweep against itself holds every claim it resolved and leaves the rest
+/// unresolved in both; a directory that is not a sweep, or a sweep of another experiment, is
+/// refused with one line and exit 2, writing nothing.
+#[test]
+fn compare_holds_a_sweep_against_itself_and_refuses_what_is_not_a_replicate() {
+    let tmp = tempfile::tempdir().unwrap();
+    assert!(sweep(tmp.path(), &[]).status.success());
+    let smoke = tmp.path().join("smoke");
+    let out = tmp.path().join("compare");
+    let (a, o) = (smoke.to_str().unwrap(), out.to_str().unwrap());
+    let output = pglab(&["compare", a, a, "--out", o]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // The last six columns have no commas in them: b_estimate … verdict, a_verdict before.
+    let csv = text(&out.join("compare.csv"));
+    assert!(
+        csv.starts_with("id,role,statement,a_estimate,a_ci95_low,a_ci95_high,a_verdict,"),
+        "{csv}"
+    );
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplitn(7, ',').collect())
+        .collect();
+    assert!(!rows.is_empty(), "{csv}");
+    for row in &rows {
+        let (verdict, a_verdict) = (row[0], row[5]);
+        let expected = if a_verdict == "resolved" {
+            "held"
+        } else {
+            "not resolved in either"
+        };
+        assert_eq!(verdict, expected, "{csv}");
+    }
+    assert!(String::from_utf8_lossy(&output.stdout).contains("| claim | A | B | verdict |"));
+
+    // Not a sweep directory; a sweep of another experiment (another name).
+    let other = tmp.path().join("other_experiment");
+    let copied = Command::new("cp")
+        .arg("-r")
+        .arg(&smoke)
+        .arg(&other)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let renamed = text(&other.join("sweep.toml")).replace("name = \"smoke\"", "name = \"other\"");
+    assert!(renamed.contains("name = \"other\""), "{renamed}");
+    std::fs::write(other.join("sweep.toml"), renamed).unwrap();
+    let refused = tmp.path().join("refused");
+    for (first, said) in [
+        (tmp.path().to_path_buf(), "not a sweep directory"),
+        (other, "different experiments"),
+    ] {
+        let output = pglab(&[
+            "compare",
+            first.to_str().unwrap(),
+            a,
+            "--out",
+            refused.to_str().unwrap(),
+        ]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(said), "{stderr}");
+        assert!(!refused.exists(), "nothing written");
+    }
+}
+
+/// The page a browser loads to check a report: `index.html` in a frame, then whether it has its
+/// answer section and whether every image it references decodes, written into `#result`.
+const REPORT_CHECK: &str = r#"<!doctype html><html><body><div id="result">pending</div>
+<iframe id="report" src="index.html" style="width:1400px;height:2400px"></iframe>
+<script>
+const frame = document.getElementById('report');
+// The window's load waits for the frame's, which waits for its images: every image has by
+// then loaded or failed, and a decoded one has a width.
+window.addEventListener('load', () => {
+  const say = (t) => { document.getElementById('result').textContent = t; };
+  const page = frame.contentDocument;
+  if (!page) { say('FAIL: the report could not be read'); return; }
+  const problems = [];
+  if (!page.getElementById('answer')) problems.push('no answer section');
+  const images = [...page.images];
+  if (images.length === 0) problems.push('no images');
+  for (const image of images) {
+    if (!image.complete || image.naturalWidth === 0) problems.push('broken ' + image.getAttribute('src'));
+  }
+  say(problems.length ? 'FAIL: ' + problems.join('; ') : 'OK: ' + images.length + ' images');
+});
+</script></body></html>"#;
+
+/// What headless Chromium finds in the report of sweep directory `dir` at 1400 px.
+fn browse(browser: &str, dir: &Path) -> String {
+    std::fs::write(dir.join("check.html"), REPORT_CHECK).unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let output = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--allow-file-access-from-files",
+            "--window-size=1400,2400",
+            "--virtual-time-budget=20000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", dir.join("check.html").display()))
+        .output()
+        .expect("the browser runs");
+    let dom = String::from_utf8_lossy(&output.stdout);
+    let start = dom.find("<div id=\"result\">").map(|i| i + 17).unwrap_or(0);
+    dom[start..]
+        .split("</div>")
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+/// The smoke sweep's report in a real browser: it has its answer section and every image it
+/// references decodes; the same check fails on a report without either (so it can fail).
+#[test]
+fn the_report_renders_in_a_browser_with_its_answer_and_every_image() {
+    if !common::optional("chromium") {
+        return;
+    }
+    let found = Command::new("bash")
+        .arg(common::root().join("tools/optional-tools.sh"))
+        .arg("chromium-binary")
+        .output()
+        .unwrap();
+    let browser = String::from_utf8_lossy(&found.stdout).trim().to_string();
+    let tmp = tempfile::tempdir().unwrap();
+    assert!(sweep(tmp.path(), &[]).status.success());
+    let dir = tmp.path().join("smoke");
+    let result = browse(&browser, &dir);
+    assert!(result.starts_with("OK: "), "{result}");
+
+    std::fs::remove_file(dir.join("plots/reward.png")).unwrap();
+    let index = text(&dir.join("index.html")).replace("id=\"answer\"", "id=\"elsewhere\"");
+    std::fs::write(dir.join("index.html"), index).unwrap();
+    let result = browse(&browser, &dir);
+    assert!(
+        result.contains("no answer section") && result.contains("broken plots/reward.png"),
+        "{result}"
+    );
 }

@@ -10,7 +10,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{RUNS, optional, pglab, root, text};
+use common::{RUNS, line_count, optional, root, smoke_sweep, spawn_smoke_sweep, text, wait_until};
 use serde_json::Value;
 
 /// What `tools/read_tensorboard.py` reads from sweep directory `dir`.
@@ -26,14 +26,7 @@ fn read(dir: &Path) -> Value {
 }
 
 fn sweep(out: &Path, extra: &[&str]) {
-    let mut args = vec![
-        "sweep",
-        "experiments/smoke.toml",
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    args.extend(extra);
-    let output = pglab(&args);
+    let output = smoke_sweep(out, extra);
     assert!(
         output.status.success(),
         "{}",
@@ -171,27 +164,13 @@ fn a_killed_and_resumed_run_has_one_history() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let longer = ["--set", "train.steps=8", "--jobs", "1"];
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pglab"))
-        .args(["sweep", "experiments/smoke.toml", "--out"])
-        .arg(tmp.path())
-        .args(longer)
-        .current_dir(root())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_smoke_sweep(tmp.path(), &longer);
     let first = tmp
         .path()
         .join("smoke/runs")
         .join(RUNS[0])
         .join("metrics.csv");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while std::fs::read_to_string(&first).map_or(0, |m| m.lines().count()) < 4 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the run never started"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    wait_until("three logged steps", || line_count(&first) >= 4);
     child.kill().unwrap();
     child.wait().unwrap();
     sweep(tmp.path(), &longer);

@@ -14,10 +14,10 @@ use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::Checkpoint;
-use crate::config::GptConfig;
+use crate::config::TransformerConfig;
 use crate::error::{ModelError, Result};
-use crate::gpt::Gpt;
 use crate::progress::Progress;
+use crate::transformer::Transformer;
 
 pub use bpe::{END_OF_TEXT, train_tokenizer};
 pub use train::{TrainRecord, learning_rate, lm_loss};
@@ -211,9 +211,10 @@ impl PretrainConfig {
 
     /// The GPT-2 these settings describe, for a tokenizer of `vocab_size` tokens whose
     /// end-of-text token is `eos`.
-    pub fn gpt_config(&self, vocab_size: usize, eos: u32) -> GptConfig {
+    pub fn gpt_config(&self, vocab_size: usize, eos: u32) -> TransformerConfig {
         let m = &self.model;
-        let mut config = GptConfig::gpt2(vocab_size, m.n_positions, m.n_embd, m.n_layer, m.n_head);
+        let mut config =
+            TransformerConfig::gpt2(vocab_size, m.n_positions, m.n_embd, m.n_layer, m.n_head);
         config.bos_token_id = Some(eos);
         config.eos_token_id = Some(eos);
         config
@@ -352,7 +353,7 @@ pub fn pretrain(
 
     let autodiff = device.clone().autodiff();
     autodiff.seed(config.seed);
-    let model = Gpt::init(&config.gpt_config(tokenizer.vocab_size(), eos), &autodiff);
+    let model = Transformer::init(&config.gpt_config(tokenizer.vocab_size(), eos), &autodiff);
     progress.stage("training");
     let trained = train::train(
         model,

@@ -13,10 +13,10 @@ use serde::{Deserialize, Serialize};
 
 use super::TrainSettings;
 use crate::error::{ModelError, Result};
-use crate::gpt::Gpt;
 use crate::logprob::TokenBatch;
 use crate::progress::Progress;
 use crate::shard::sharded_logprobs;
+use crate::transformer::Transformer;
 
 /// One row of the training log (`pretrain.csv`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,7 +50,11 @@ pub fn learning_rate(settings: &TrainSettings, step: usize) -> f64 {
 /// # Shapes
 /// - inputs, targets: `[B, T]`
 /// - returned: `[1]`
-pub fn lm_loss(model: &Gpt, inputs: Tensor<2, Int>, targets: Tensor<2, Int>) -> Result<Tensor<1>> {
+pub fn lm_loss(
+    model: &Transformer,
+    inputs: Tensor<2, Int>,
+    targets: Tensor<2, Int>,
+) -> Result<Tensor<1>> {
     let logits = model.logits(inputs)?; // [B, T, V]
     let log_probs = log_softmax(logits, 2);
     let picked = log_probs.gather(2, targets.unsqueeze_dim(2)); // [B, T, 1]
@@ -78,7 +82,7 @@ pub fn eval_windows(n_tokens: usize, t: usize, max_windows: usize) -> Vec<usize>
 
 /// Held-out loss (nats per token) of `model` over the windows `starts` of `tokens`.
 pub fn eval_loss(
-    model: &Gpt,
+    model: &Transformer,
     tokens: &[u32],
     starts: &[usize],
     settings: &TrainSettings,
@@ -105,7 +109,7 @@ fn scalar(t: Tensor<1>) -> Result<f64> {
 /// What [`train`] returns.
 pub struct Trained {
     /// The weights with the lowest held-out loss (step 0's included).
-    pub model: Gpt,
+    pub model: Transformer,
     pub best_step: usize,
     pub best_eval_loss: f64,
     /// The step it stopped at, when `patience` evaluations in a row did not improve.
@@ -119,7 +123,7 @@ pub struct Trained {
 /// end, and keeps the weights with the lowest held-out loss: on a corpus too small for the
 /// model, the last weights can be worse than the first.
 pub fn train(
-    mut model: Gpt,
+    mut model: Transformer,
     train: &[u32],
     eval: &[u32],
     settings: &TrainSettings,
@@ -138,7 +142,7 @@ pub fn train(
     }
     let device = model.wte.weight.val().device();
     let eval_starts = eval_windows(eval.len(), t, settings.eval_windows);
-    let evaluate = |model: &Gpt| {
+    let evaluate = |model: &Transformer| {
         // On the inference copy of the model: no autodiff graph is recorded.
         let valid = model.valid();
         let valid_device = valid.wte.weight.val().device();

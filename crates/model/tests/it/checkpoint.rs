@@ -3,11 +3,13 @@
 
 use std::path::Path;
 
-use pglab_model::{Arch, AttentionKind, Checkpoint, Gpt, GptConfig, load_model, save_model};
+use pglab_model::{
+    Arch, AttentionKind, Checkpoint, Transformer, TransformerConfig, load_model, save_model,
+};
 
 use crate::fixture::{self, floats, ids_tensor};
 
-fn logits(model: &Gpt) -> Vec<f32> {
+fn logits(model: &Transformer) -> Vec<f32> {
     let ids: Vec<u32> = (1..20).collect();
     floats(model.logits(ids_tensor(&ids, &fixture::device())).unwrap())
 }
@@ -15,21 +17,21 @@ fn logits(model: &Gpt) -> Vec<f32> {
 #[test]
 fn saved_model_reloads_with_identical_logits() {
     let device = fixture::device();
-    let mut neo = GptConfig::gpt2(64, 32, 16, 2, 2);
+    let mut neo = TransformerConfig::gpt2(64, 32, 16, 2, 2);
     neo.arch = Arch::GptNeo;
     neo.attention_layers = vec![AttentionKind::Global, AttentionKind::Local];
     neo.window_size = 3;
-    let llama = GptConfig::llama(64, 32, 16, 2, (4, 2), 24);
-    let qwen2 = GptConfig {
+    let llama = TransformerConfig::llama(64, 32, 16, 2, (4, 2), 24);
+    let qwen2 = TransformerConfig {
         arch: Arch::Qwen2,
         tie_word_embeddings: false,
-        ..GptConfig::llama(64, 32, 16, 2, (4, 1), 24)
+        ..TransformerConfig::llama(64, 32, 16, 2, (4, 1), 24)
     };
-    for config in [GptConfig::gpt2(64, 32, 16, 2, 2), neo, llama, qwen2] {
+    for config in [TransformerConfig::gpt2(64, 32, 16, 2, 2), neo, llama, qwen2] {
         let model = {
             let _rng = fixture::RNG.lock().unwrap_or_else(|e| e.into_inner());
             device.seed(1);
-            Gpt::init(&config, &device)
+            Transformer::init(&config, &device)
         };
         let tmp = tempfile::tempdir().unwrap();
         save_model(&model, tmp.path()).unwrap();

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use burn::prelude::*;
-use pglab_model::{Checkpoint, Gpt, GptConfig};
+use pglab_model::{Checkpoint, Transformer, TransformerConfig};
 use serde::Deserialize;
 
 /// The four written by transformers 4.46 (top-level rope keys), then the three by transformers
@@ -82,12 +82,12 @@ pub fn reference(name: &str) -> Reference {
 pub static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// A small random GPT-2, seeded.
-pub fn tiny_gpt2(device: &Device, seed: u64) -> Gpt {
+pub fn tiny_gpt2(device: &Device, seed: u64) -> Transformer {
     let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
     device.seed(seed);
-    let mut config = GptConfig::gpt2(64, 32, 16, 2, 2);
+    let mut config = TransformerConfig::gpt2(64, 32, 16, 2, 2);
     config.eos_token_id = Some(0);
-    Gpt::init(&config, device)
+    Transformer::init(&config, device)
 }
 
 pub fn floats<const D: usize>(t: Tensor<D>) -> Vec<f32> {

@@ -1,11 +1,11 @@
 //! The sign convention of a policy-gradient step: descending −(log-prob) raises the log-prob.
 
 use burn::optim::{GradientsParams, SgdConfig};
-use pglab_model::{Checkpoint, Gpt, TokenBatch, sequence_logprobs};
+use pglab_model::{Checkpoint, TokenBatch, Transformer, sequence_logprobs};
 
 use crate::fixture::{self, floats};
 
-fn logprob(model: &Gpt, batch: &TokenBatch) -> f32 {
+fn logprob(model: &Transformer, batch: &TokenBatch) -> f32 {
     floats(sequence_logprobs(model, batch, false).unwrap().sum)[0]
 }
 

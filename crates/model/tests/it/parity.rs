@@ -4,7 +4,7 @@
 //! left-padded batch, and the same loss after one SGD step.
 
 use burn::optim::{GradientsParams, SgdConfig};
-use pglab_model::{Checkpoint, Gpt, TokenBatch, Tokenizer, sequence_logprobs};
+use pglab_model::{Checkpoint, TokenBatch, Tokenizer, Transformer, sequence_logprobs};
 
 use crate::fixture::{self, MODELS, assert_close, floats};
 
@@ -201,8 +201,9 @@ fn one_sgd_step_changes_the_loss_as_in_transformers() {
         let ids = vec![reference.input_ids.clone()];
         let batch = TokenBatch::new(&ids, &[1], &device).unwrap();
         let tokens = (reference.input_ids.len() - 1) as f32;
-        let loss =
-            |model: &Gpt| sequence_logprobs(model, &batch, false).unwrap().sum.sum() / -tokens;
+        let loss = |model: &Transformer| {
+            sequence_logprobs(model, &batch, false).unwrap().sum.sum() / -tokens
+        };
         let before = loss(&model);
         let loss_before = floats(before.clone())[0];
         let grads = GradientsParams::from_grads(before.backward(), &model);

@@ -6,7 +6,7 @@ use pglab_model::pretrain::{
     Corpus, CorpusSettings, END_OF_TEXT, ModelSettings, PretrainConfig, TokenizerSettings,
     TrainSettings, pretrain,
 };
-use pglab_model::{Checkpoint, Gpt, Silent};
+use pglab_model::{Checkpoint, Silent, Transformer};
 
 use crate::fixture::{self, floats, ids_tensor};
 
@@ -39,7 +39,7 @@ fn tiny() -> PretrainConfig {
     }
 }
 
-fn logits(model: &Gpt, ids: &[u32]) -> Vec<f32> {
+fn logits(model: &Transformer, ids: &[u32]) -> Vec<f32> {
     let device = model.wte.weight.val().device();
     floats(model.logits(ids_tensor(ids, &device)).unwrap())
 }

@@ -4,7 +4,9 @@
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use pglab_model::norm::Norm;
-use pglab_model::{Gpt, SAMPLE_SHARD_ROWS, SamplingConfig, greedy, sample, sample_shard_rows};
+use pglab_model::{
+    SAMPLE_SHARD_ROWS, SamplingConfig, Transformer, greedy, sample, sample_shard_rows,
+};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -214,7 +216,7 @@ fn greedy_takes_the_argmax_of_each_prefix_whatever_the_filters() {
 
 /// The next-token frequencies over many rows match the softmax of the logits (chi-square-like
 /// bound), and top-k / top-p only ever emit allowed tokens.
-fn first_token_counts(model: &Gpt, sampling: &SamplingConfig, rows: usize) -> Vec<usize> {
+fn first_token_counts(model: &Transformer, sampling: &SamplingConfig, rows: usize) -> Vec<usize> {
     let prompts = vec![vec![7u32, 8, 9]; rows];
     let rollout = sample(model, &prompts, sampling, &mut StdRng::seed_from_u64(11)).unwrap();
     let mut counts = vec![0; model.config().vocab_size];
@@ -224,7 +226,7 @@ fn first_token_counts(model: &Gpt, sampling: &SamplingConfig, rows: usize) -> Ve
     counts
 }
 
-fn next_token_probs(model: &Gpt, temperature: f64) -> Vec<f32> {
+fn next_token_probs(model: &Transformer, temperature: f64) -> Vec<f32> {
     let logits = model
         .logits(ids_tensor(&[7, 8, 9], &fixture::device()))
         .unwrap();

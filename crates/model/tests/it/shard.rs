@@ -6,7 +6,7 @@ use burn::module::{Module, Param};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use pglab_model::{
-    Gpt, ModelError, SHARD_ROWS, TokenBatch, per_sequence_logprobs, sequence_logprobs,
+    ModelError, SHARD_ROWS, TokenBatch, Transformer, per_sequence_logprobs, sequence_logprobs,
     sharded_logprobs,
 };
 
@@ -32,7 +32,7 @@ fn batch(device: &Device) -> (TokenBatch, Vec<f32>) {
 }
 
 /// The tiny GPT-2 fixture on an autodiff device, with the batch above.
-fn setup() -> (Device, Gpt, TokenBatch, Vec<f32>) {
+fn setup() -> (Device, Transformer, TokenBatch, Vec<f32>) {
     let device = fixture::device().autodiff();
     let model = pglab_model::Checkpoint::load(&fixture::dir("tiny-gpt2"), &device)
         .unwrap()
@@ -42,7 +42,7 @@ fn setup() -> (Device, Gpt, TokenBatch, Vec<f32>) {
 }
 
 /// Every parameter's gradient, flattened in the module's order.
-fn flat(model: &Gpt, grads: &GradientsParams) -> Vec<f32> {
+fn flat(model: &Transformer, grads: &GradientsParams) -> Vec<f32> {
     struct Flat<'a>(&'a GradientsParams, Vec<f32>);
     impl burn::module::ModuleVisitor for Flat<'_> {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {

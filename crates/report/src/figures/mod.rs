@@ -1,10 +1,14 @@
 //! The report's figures, each built from the loaded CSVs and each saying what its bands are (in
 //! its subtitle, legend or axis, and in its caption): learning curves and final reward against
 //! the learning rate ([`learning`]), the probe's comparisons ([`probe`]) and the KL trade-off
-//! ([`crate::kl_tradeoff`]). A band or bar called a 95 % interval is the interval as computed,
-//! never clipped to the range of the seeds: with a few seeds that split between two outcomes
-//! it runs past both, and the figure shows that.
+//! (`kl_tradeoff.rs`), and the answer section's forest plots (`forest.rs`). A band or bar called
+//! a 95 % interval is the interval as computed, never clipped to the range of the seeds: with a
+//! few seeds that split between two outcomes it runs past both, and the figure shows that, up
+//! to a decade past the data on a log axis (past the points' span on a linear one), where the
+//! axis ends and cuts it (`plot::Ranges`).
 
+mod forest;
+mod kl_tradeoff;
 mod learning;
 mod probe;
 
@@ -15,10 +19,11 @@ use pglab_estimator::Estimator;
 use pglab_estimator::stats::{geometric_spread, spread};
 use plotters::style::RGBColor;
 
+use crate::answer::Claim;
 use crate::groups::GroupRow;
-use crate::kl_tradeoff;
 use crate::load::{RunCurves, Sweep};
 use crate::plot::{self, Figure, Line, PALETTE, Panel};
+use crate::variance::ProbeSummary;
 
 /// A figure the report wrote, or why it could not.
 #[derive(Debug, Clone)]
@@ -34,7 +39,14 @@ pub struct Drawn {
 pub struct Data<'a> {
     pub sweep: &'a Sweep,
     pub groups: &'a [GroupRow],
+    /// The probe's rows (`variance.csv`) and the answer section's claims, for the forest plots.
+    pub probes: &'a [ProbeSummary],
+    pub claims: &'a [Claim],
 }
+
+/// The forest plots' colours for the primary endpoint's rows and the others'.
+const PALETTE_PRIMARY: RGBColor = PALETTE[0];
+const PALETTE_SECONDARY: RGBColor = PALETTE[6];
 
 /// The same colour for an estimator in every figure: REINFORCE-like warm, RLOO blue, the group
 /// estimators apart. A new estimator does not compile until it has a colour here.
@@ -79,7 +91,9 @@ type Build = fn(&Data) -> Result<(Figure, String), String>;
 
 /// Draws every figure into `dir`; a figure without data is skipped and says why.
 pub fn draw_all(data: &Data, dir: &Path) -> anyhow::Result<Vec<Drawn>> {
-    let figures: [(&'static str, Build); 8] = [
+    let figures: [(&'static str, Build); 10] = [
+        ("forest_variance.png", forest::variance),
+        ("forest_learning.png", forest::learning),
         ("reward.png", learning::reward),
         ("reward_seeds.png", learning::reward_seeds),
         ("lr_sensitivity.png", learning::lr_sensitivity),

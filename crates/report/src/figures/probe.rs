@@ -31,6 +31,10 @@ fn probe_panels(
             let runs: Vec<&RunCurves> = runs_in(sweep, panel)
                 .filter(|r| r.estimator == estimator)
                 .collect();
+            // Estimators with grids of their own: only the grid points that ran get a panel.
+            if runs.is_empty() {
+                continue;
+            }
             // Short enough for four panels abreast: "rloo runs, lr = 3e-3 (8 probed)".
             let probed = match runs.iter().filter(|r| !r.probe.is_empty()).count() {
                 0 if runs.is_empty() => "none run".to_string(),
@@ -64,14 +68,38 @@ fn probe_lines(
             for (g, v) in runs.iter().flat_map(|r| series(r, estimator)) {
                 by_x.entry(g).or_default().push(v);
             }
-            mean_line(color(estimator), by_x, log)
+            let steps = by_x.len();
+            let line = mean_line(color(estimator), by_x, log);
+            // Two probe steps make no curve: a line between them would suggest one.
+            if steps < 3 { as_points(line) } else { line }
         })
         .collect()
 }
 
+/// `line` as dots with interval bars: its band becomes bars, its segments go.
+fn as_points(mut line: Line) -> Line {
+    line.error_bars = std::mem::take(&mut line.band);
+    (line.dots, line.connect) = (true, false);
+    line
+}
+
 fn probe_figure(sweep: &Sweep, title: &str, y_label: &str, panels: Vec<Panel>) -> Figure {
     let mut figure = figure(title, y_label, panels, &sweep.probed);
-    figure.columns = sweep.panels.len().min(4);
+    // A row per training estimator, as wide as the most grid points one of them ran.
+    let ran = |e: Estimator| {
+        sweep
+            .panels
+            .iter()
+            .filter(|p| runs_in(sweep, p).any(|r| r.estimator == e))
+            .count()
+    };
+    figure.columns = sweep
+        .estimators
+        .iter()
+        .map(|&e| ran(e))
+        .max()
+        .unwrap_or(1)
+        .clamp(1, 4);
     figure
 }
 

@@ -7,9 +7,8 @@
 //! - [`overrides`]: `--set key=value` and `--grid key=values`;
 //! - [`grid`]: expansion and run ids;
 //! - [`validate`]: what serde cannot check;
-//! - [`diagnostics`]: where an error is and what to say about it.
+//! - `crate::toml_diagnostics`: where an error is and what to say about it.
 
-pub mod diagnostics;
 pub mod grid;
 pub mod overrides;
 pub mod schema;
@@ -26,7 +25,9 @@ use pglab_report::ReportOptions;
 use serde::Deserialize;
 use toml::{Spanned, Table, Value};
 
-use diagnostics::{describe, first_line, locate_grid_key, locate_key, location, offending_key};
+use crate::toml_diagnostics::{
+    describe, first_line, locate_grid_key, locate_key, location, offending_key,
+};
 use grid::{Point, expand_grid, run_id};
 pub use overrides::Overrides;
 use overrides::{get_dotted, parse_grid_override, parse_override, set_dotted};

@@ -38,7 +38,7 @@ pub struct RunConfig {
     pub experiment_dir: PathBuf,
 }
 
-/// The RL loop's settings (DESIGN.md, "The experiment").
+/// The RL loop's settings (`[train]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrainConfig {
@@ -84,7 +84,7 @@ pub enum OptimizerKind {
     Adamw,
 }
 
-/// The gradient-variance probe (DESIGN.md): every `every` steps, M = `batches` fresh batches,
+/// The gradient-variance probe (docs/ARCHITECTURE.md, "One gradient-variance probe"): every `every` steps, M = `batches` fresh batches,
 /// every estimator's gradient from the same samples.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -177,7 +177,6 @@ impl TrainConfig {
         LossOptions {
             token_reduction: self.token_reduction,
             group_reduction: self.group_reduction,
-            loss_includes_prompt: self.loss_includes_prompt,
         }
     }
 

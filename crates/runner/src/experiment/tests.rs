@@ -140,6 +140,17 @@ fn invalid_values_name_key_and_value() {
             "prompts = []",
             "train.prompts",
         ),
+        // An estimator's own setting names its own key, not train.k.
+        (
+            "estimator = \"rloo\"",
+            "estimator = \"grpo\"\neps = 0.0",
+            "train.eps: ",
+        ),
+        (
+            "estimator = \"rloo\"",
+            "estimator = \"reinforce_ema\"\nema_decay = 1.5",
+            "train.ema_decay: ",
+        ),
     ] {
         let err = error(&BASE.replace(from, to));
         assert!(err.contains(expected), "{to}: {err}");

@@ -2,7 +2,7 @@
 //! Each config struct is destructured field by field, so a new field is a compile error here
 //! until someone decides how to check it (or writes `field: _` to say it needs no check).
 
-use pglab_estimator::{Advantages, BaselineInputs, Estimator};
+use pglab_estimator::{Advantages, BaselineInputs, Estimator, EstimatorError};
 use pglab_model::{ModelError, SamplingConfig};
 use pglab_reward::RewardSpec;
 
@@ -72,8 +72,8 @@ fn validate_train(train: &TrainConfig) -> Result<(), Invalid> {
     if *prompts_per_step == 0 {
         return invalid("train.prompts_per_step", "0 must be at least 1");
     }
-    if let Err(e) = check_estimator(*estimator, train) {
-        return invalid("train.k", e);
+    if let Err((key, e)) = check_estimator(*estimator, train) {
+        return invalid(key.unwrap_or("train.k"), e);
     }
     match (steps, generations) {
         (Some(_), Some(_)) => return invalid("train.steps", "give steps or generations, not both"),
@@ -137,8 +137,8 @@ fn validate_probe(probe: &ProbeConfig, train: &TrainConfig) -> Result<(), Invali
         return invalid("probe.estimators", "give at least one estimator");
     }
     for &e in estimators {
-        if let Err(error) = check_estimator(e, train) {
-            return invalid("probe.estimators", error);
+        if let Err((key, error)) = check_estimator(e, train) {
+            return invalid(key.unwrap_or("probe.estimators"), error);
         }
     }
     Ok(())
@@ -147,10 +147,21 @@ fn validate_probe(probe: &ProbeConfig, train: &TrainConfig) -> Result<(), Invali
 /// Whether `estimator` works with the step's k completions of each of P prompts: the group
 /// estimators need k ≥ 2, `reinforce_pp` (normalised over the whole step) N = P·k ≥ 2. Asked of
 /// the estimator itself, on a step of zero rewards (zero greedy rewards, unit gradient norms),
-/// so no rule is restated here.
-fn check_estimator(estimator: Estimator, train: &TrainConfig) -> Result<(), String> {
-    let advantages = Advantages::new(estimator, train.k, train.advantage_options())
-        .map_err(|e| e.to_string())?;
+/// so no rule is restated here. An error about one of the estimator's own settings names that
+/// key (`train.eps`, `train.ema_decay`); one about the batch's shape names none (the caller's key).
+fn check_estimator(
+    estimator: Estimator,
+    train: &TrainConfig,
+) -> Result<(), (Option<&'static str>, String)> {
+    let advantages =
+        Advantages::new(estimator, train.k, train.advantage_options()).map_err(|e| {
+            let key = match e {
+                EstimatorError::BadEps { .. } => Some("train.eps"),
+                EstimatorError::BadEmaDecay { .. } => Some("train.ema_decay"),
+                _ => None,
+            };
+            (key, e.to_string())
+        })?;
     let n = train.prompts_per_step * train.k;
     let inputs = BaselineInputs {
         greedy_rewards: Some(&vec![0.0; train.prompts_per_step]),
@@ -158,9 +169,12 @@ fn check_estimator(estimator: Estimator, train: &TrainConfig) -> Result<(), Stri
     };
     match advantages.advantages_with(&vec![0.0; n], &inputs) {
         Ok(_) => Ok(()),
-        Err(e) => Err(format!(
-            "{e} (prompts_per_step = {} × k = {})",
-            train.prompts_per_step, train.k
+        Err(e) => Err((
+            None,
+            format!(
+                "{e} (prompts_per_step = {} × k = {})",
+                train.prompts_per_step, train.k
+            ),
         )),
     }
 }

@@ -5,12 +5,12 @@
 
 use burn::optim::GradientsParams;
 use burn::prelude::*;
-use pglab_model::{Gpt, TokenBatch, flatten_gradients, greedy, sequence_logprobs};
+use pglab_model::{TokenBatch, Transformer, flatten_gradients, greedy, sequence_logprobs};
 use pglab_reward::protocol::Phase;
-use pglab_runner::environment::Environment;
+use pglab_runner::rl::environment::Environment;
 
 /// ∇s_i: the gradient of row `i`'s summed log-prob alone, on a graph of its own.
-pub fn sequence_gradient(policy: &Gpt, batch: &TokenBatch, i: usize) -> Vec<f32> {
+pub fn sequence_gradient(policy: &Transformer, batch: &TokenBatch, i: usize) -> Vec<f32> {
     let logprobs = sequence_logprobs(policy, &batch.rows(i..i + 1), false).unwrap();
     let grads = GradientsParams::from_grads(logprobs.sum.sum().backward(), policy);
     flatten_gradients(policy, &grads).unwrap()
@@ -23,7 +23,11 @@ pub fn squared_norm(g: &[f32]) -> f64 {
 
 /// ReMax's baselines: the prompts of a batch (each repeated k times) decoded greedily, one
 /// completion per prompt, and scored.
-pub fn greedy_rewards(environment: &Environment, policy: &Gpt, prompts: &[Vec<u32>]) -> Vec<f32> {
+pub fn greedy_rewards(
+    environment: &Environment,
+    policy: &Transformer,
+    prompts: &[Vec<u32>],
+) -> Vec<f32> {
     let k = environment.config.train.k;
     let firsts: Vec<Vec<u32>> = prompts.iter().step_by(k).cloned().collect();
     let completions = greedy(&policy.valid(), &firsts, &environment.config.sampling).unwrap();

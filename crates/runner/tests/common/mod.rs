@@ -78,3 +78,44 @@ pub fn optional(tool: &str) -> bool {
     }
     false
 }
+
+/// `pglab sweep experiments/smoke.toml --out OUT EXTRA…`, run to its end.
+pub fn smoke_sweep(out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "sweep",
+        "experiments/smoke.toml",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    pglab(&args)
+}
+
+/// The same sweep started in the background, its stderr piped (to kill it mid-way).
+pub fn spawn_smoke_sweep(out: &Path, extra: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_pglab"))
+        .args(["sweep", "experiments/smoke.toml", "--out"])
+        .arg(out)
+        .args(extra)
+        .current_dir(root())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("pglab starts")
+}
+
+/// Polls `ready` every 10 ms until it holds; fails naming `what` after two minutes.
+pub fn wait_until(what: &str, ready: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !ready() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} never happened"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// Lines in a file (a metrics.csv as it is written), 0 when it is not there yet.
+pub fn line_count(path: &Path) -> usize {
+    std::fs::read_to_string(path).map_or(0, |t| t.lines().count())
+}

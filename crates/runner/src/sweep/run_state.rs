@@ -1,31 +1,18 @@
-//! `pglab status DIR`: where a sweep stands — every run of its grid with its state, step and
-//! outcome, and a count per state — read only from what runs write as they go (`done.json`,
-//! `failed.json`, `metrics.csv`, one row per step) and from the sweep's locks, so it answers
-//! while a sweep runs, after it was killed, and for shards of a Slurm sweep sharing the
-//! directory. Running and stopped runs are told apart by those locks (flock): on a network
-//! filesystem that does not pass locks between nodes, a run on another node reads as stopped.
+//! Where each run of a sweep directory stands — its state, step and outcome — read only from
+//! what runs write as they go (`done.json`, `failed.json`, `metrics.csv`, one row per step) and
+//! from the sweep's locks, so it answers while a sweep runs, after it was killed, and for
+//! shards of a Slurm sweep sharing the directory. Running and stopped runs are told apart by
+//! those locks (flock): on a network filesystem that does not pass locks between nodes, a run
+//! on another node reads as stopped. `pglab status` prints it; `pglab slurm --wait` polls it.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use anyhow::Context;
-use clap::Args;
 use pglab_report::{RunResult, Status};
 use serde::Serialize;
 
-use crate::experiment::{self, RunSpec};
-use crate::lock::holders;
-use crate::sweep::{RecordedOverrides, failed, finished};
-
-#[derive(Args, Debug)]
-pub struct StatusArgs {
-    /// A sweep directory (`results/reinforce_vs_rloo`), while its sweep runs or after.
-    pub dir: PathBuf,
-    /// One JSON object (`runs`, `counts`) instead of the table.
-    #[arg(long)]
-    pub json: bool,
-}
+use crate::experiment::RunSpec;
+use crate::sweep::dir::SweepDir;
 
 /// A run's state, as `status` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -77,56 +64,14 @@ pub struct SweepStatus {
     pub counts: BTreeMap<&'static str, usize>,
 }
 
-pub fn run(args: &StatusArgs) -> anyhow::Result<()> {
-    let status = read(&args.dir)?;
-    let mut out = std::io::stdout().lock();
-    if args.json {
-        writeln!(out, "{}", serde_json::to_string(&status)?)?;
-        return Ok(());
-    }
-    let width = status.runs.iter().map(|r| r.id.len()).max().unwrap_or(2);
-    for r in &status.runs {
-        let reward = r.final_reward.map_or("–".into(), |x| format!("{x:.2}"));
-        let reason = if r.reason.is_empty() {
-            String::new()
-        } else {
-            format!("  {}", r.reason)
-        };
-        writeln!(
-            out,
-            "{:width$}  {:8}  {:>5}/{:<5}  final reward {reward:>6}{reason}",
-            r.id,
-            r.state.name(),
-            r.step,
-            r.steps
-        )?;
-    }
-    let counts: Vec<String> = status
-        .counts
-        .iter()
-        .map(|(state, n)| format!("{n} {state}"))
-        .collect();
-    writeln!(out, "{} runs: {}", status.runs.len(), counts.join(", "))?;
-    Ok(())
-}
-
 /// Every run of the sweep in `dir`, in grid order, with its state.
-pub fn read(dir: &Path) -> anyhow::Result<SweepStatus> {
-    let sweep_file = dir.join("sweep.toml");
-    let text = std::fs::read_to_string(&sweep_file).with_context(|| {
-        format!(
-            "{}: not a sweep directory (no readable sweep.toml)",
-            dir.display()
-        )
-    })?;
-    let overrides = RecordedOverrides::read(dir)?.overrides;
-    let runs = experiment::parse(&sweep_file, &text, &overrides)?.expand()?;
-    let runs_dir = dir.join("runs");
-    let holders = holders(dir);
-    let runs: Vec<RunStatus> = runs
+pub fn run_states(dir: &SweepDir) -> anyhow::Result<SweepStatus> {
+    let holders = dir.holders();
+    let runs: Vec<RunStatus> = dir
+        .runs()?
         .iter()
         .enumerate()
-        .map(|(i, spec)| run_status(&runs_dir, spec, holders.runs(i)))
+        .map(|(i, spec)| run_status(dir, spec, holders.runs(i)))
         .collect();
     let mut counts = BTreeMap::new();
     for r in &runs {
@@ -135,9 +80,9 @@ pub fn read(dir: &Path) -> anyhow::Result<SweepStatus> {
     Ok(SweepStatus { runs, counts })
 }
 
-fn run_status(runs_dir: &Path, spec: &RunSpec, in_running_sweep: bool) -> RunStatus {
-    let dir = runs_dir.join(&spec.id);
-    let outcome: Option<RunResult> = finished(runs_dir, spec).or_else(|| failed(runs_dir, spec));
+fn run_status(sweep: &SweepDir, spec: &RunSpec, in_running_sweep: bool) -> RunStatus {
+    let dir = sweep.run_dir(spec);
+    let outcome: Option<RunResult> = sweep.outcome(spec);
     let steps = spec.config.train.total_steps();
     let logged = logged_steps(&dir.join("metrics.csv"));
     let state = match outcome.as_ref().map(|r| r.status) {

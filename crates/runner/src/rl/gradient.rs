@@ -4,15 +4,15 @@
 //! when the environment has a reference model), then, for one estimator's advantages, the loss
 //! (`pglab_estimator::policy_loss`) and its backward pass.
 //!
-//! It takes two calls, [`Batch::new`] and [`Batch::policy_gradient`], because the advantages
+//! It takes two calls, [`ScoredBatch::new`] and [`ScoredBatch::policy_gradient`], because the advantages
 //! need the shaped rewards, which need the log-prob pass. The probe wants several estimators'
 //! gradients from the same samples, and a backward pass consumes its graph: it builds the batch
-//! with [`Batch::per_sequence`] (each sequence on a graph of its own) and takes every
+//! with [`ScoredBatch::per_sequence`] (each sequence on a graph of its own) and takes every
 //! estimator's gradient as Σ_i w_i ∇s_i from one backward pass per sequence
-//! ([`Batch::policy_gradients`]), whatever the number of estimators.
+//! ([`ScoredBatch::policy_gradients`]), whatever the number of estimators.
 //!
 //! `optimal_baseline` needs each sequence's gradient norm before any advantage is known, so
-//! with it [`Batch::policy_gradients`] holds every per-sequence gradient until the last one is
+//! with it [`ScoredBatch::policy_gradients`] holds every per-sequence gradient until the last one is
 //! in (N × n_params floats) and adds them up afterwards; without it each is added into the
 //! sums as it comes.
 
@@ -22,14 +22,14 @@ use burn::optim::GradientsParams;
 use pglab_estimator::stats::mean;
 use pglab_estimator::{PolicyLoss, kl_estimates, policy_loss, shape_rewards};
 use pglab_model::{
-    Gpt, Rollout, ShardedLogprobs, TokenBatch, per_sequence_logprobs, sequence_logprobs,
+    Rollout, ShardedLogprobs, TokenBatch, Transformer, per_sequence_logprobs, sequence_logprobs,
     sharded_logprobs,
 };
 
-use crate::environment::Environment;
+use crate::rl::environment::Environment;
 
 /// A batch of completions, its log-probs under the policy (graph recorded) and its rewards.
-pub struct Batch {
+pub struct ScoredBatch {
     logprobs: ShardedLogprobs,
     /// s_i: the summed log-prob of each sequence's scored tokens.
     seq_logp: Vec<f32>,
@@ -59,12 +59,12 @@ pub struct PolicyGradient {
     pub grads: GradientsParams,
 }
 
-impl Batch {
+impl ScoredBatch {
     /// The log-prob pass over `rollout` under `policy`, and its rewards from `scores` (one per
     /// completion, from [`Environment::score`]).
     pub fn new(
         environment: &Environment,
-        policy: &Gpt,
+        policy: &Transformer,
         rollout: &Rollout,
         scores: &[f32],
         with_entropy: bool,
@@ -75,10 +75,10 @@ impl Batch {
     }
 
     /// The same batch with every sequence on a graph of its own, for
-    /// [`Batch::policy_gradients`].
+    /// [`ScoredBatch::policy_gradients`].
     pub fn per_sequence(
         environment: &Environment,
-        policy: &Gpt,
+        policy: &Transformer,
         rollout: &Rollout,
         scores: &[f32],
         with_entropy: bool,
@@ -149,7 +149,7 @@ impl Batch {
 
     /// The flattened policy gradient of each advantage vector that `advantages` returns (one
     /// per estimator), as Σ_i w_i ∇s_i over the per-sequence gradients of a
-    /// [`Batch::per_sequence`] batch, summed in f64 in sequence order. `advantages` receives the
+    /// [`ScoredBatch::per_sequence`] batch, summed in f64 in sequence order. `advantages` receives the
     /// rewards the estimator sees and, `with_norms`, each sequence's q_i = ‖∇ℓ_i‖² (ℓ_i as the
     /// loss reduces the sequence's tokens).
     pub fn policy_gradients(
@@ -157,7 +157,7 @@ impl Batch {
         with_norms: bool,
         advantages: impl FnOnce(&[f32], Option<&[f64]>) -> anyhow::Result<Vec<Vec<f32>>>,
         environment: &Environment,
-        policy: &Gpt,
+        policy: &Transformer,
     ) -> anyhow::Result<Vec<FlatGradient>> {
         let t = &environment.config.train;
         let (seq_logp, n_scored) = (&self.seq_logp, &self.n_scored);

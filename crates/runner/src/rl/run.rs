@@ -1,4 +1,4 @@
-//! One run: the RL loop of DESIGN.md — one [`rl_step`] after another — with the probe every
+//! One run: the RL loop — one [`rl_step`] after another — with the probe every
 //! `probe.every` steps, writing `metrics.csv`, `probe.csv`, `samples.jsonl` and a TensorBoard
 //! event file as it goes.
 
@@ -15,11 +15,11 @@ use pglab_report::{CsvLog, FINAL_WINDOW, JsonLines, RunResult, SampleRecord, Sta
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use crate::environment::Environment;
 use crate::experiment::RunConfig;
 use crate::hash::sha256_hex;
-use crate::probe::Probe;
-use crate::step::{Step, optimizer, rl_step};
+use crate::rl::environment::Environment;
+use crate::rl::probe::Probe;
+use crate::rl::step::{Step, optimizer, rl_step};
 
 /// Trains `config` into `dir` (which must exist and be empty of results), reporting every step
 /// and its mean reward to `progress`; `hparams` are the run's grid values, for TensorBoard.

@@ -7,9 +7,9 @@
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
-use pglab_model::{Checkpoint, Gpt, Rollout, Tokenizer, greedy};
+use pglab_model::{Checkpoint, Rollout, Tokenizer, Transformer, greedy};
 use pglab_reward::protocol::Phase;
-use pglab_reward::{Batch, RewardFunction};
+use pglab_reward::{Request, RewardFunction};
 
 use crate::experiment::RunConfig;
 
@@ -33,7 +33,7 @@ pub struct Environment {
     pub device: Device,
     /// The starting model, frozen (no autodiff), when `kl_coef > 0`: rewards are shaped by
     /// the policy's KL from it.
-    pub reference: Option<Gpt>,
+    pub reference: Option<Transformer>,
 }
 
 impl Environment {
@@ -43,7 +43,7 @@ impl Environment {
         config: &RunConfig,
         base: &Device,
         reward_log: &Path,
-    ) -> anyhow::Result<(Self, Gpt)> {
+    ) -> anyhow::Result<(Self, Transformer)> {
         let device = base.clone().autodiff();
         let checkpoint = Checkpoint::load(&model_dir(&config.model), &device)?;
         let prompt_ids = config
@@ -85,7 +85,7 @@ impl Environment {
             .collect::<anyhow::Result<Vec<_>>>()?
             .into_iter()
             .unzip();
-        Ok(self.reward.score(&Batch {
+        Ok(self.reward.score(&Request {
             step,
             seed: self.config.seed,
             phase,
@@ -99,14 +99,14 @@ impl Environment {
     /// and end-of-text settings, scored as one batch of `Phase::Greedy`.
     pub fn greedy_scores(
         &self,
-        policy: &Gpt,
+        policy: &Transformer,
         rollout: &Rollout,
         step: usize,
     ) -> anyhow::Result<Vec<f32>> {
         let k = self.config.train.k;
         let prompts: Vec<Vec<u32>> = (0..rollout.len())
             .step_by(k)
-            .map(|i| rollout.sequences[i][..rollout.prompt_lens[i]].to_vec())
+            .map(|i| rollout.prompt(i).to_vec())
             .collect();
         self.greedy_scores_of(policy, &prompts, step)
     }
@@ -115,7 +115,7 @@ impl Environment {
     /// batch of `Phase::Greedy`.
     pub fn greedy_scores_of(
         &self,
-        policy: &Gpt,
+        policy: &Transformer,
         prompts: &[Vec<u32>],
         step: usize,
     ) -> anyhow::Result<Vec<f32>> {
@@ -125,7 +125,7 @@ impl Environment {
 
     /// The prompt's and the completion's text of row `i`.
     pub fn texts(&self, rollout: &Rollout, i: usize) -> anyhow::Result<(String, String)> {
-        let prompt = &rollout.sequences[i][..rollout.prompt_lens[i]];
+        let prompt = rollout.prompt(i);
         Ok((
             self.tokenizer.decode_prompt(prompt)?,
             self.tokenizer.decode(rollout.completion(i))?,

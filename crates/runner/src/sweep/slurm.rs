@@ -15,8 +15,9 @@ use clap::Args;
 use pglab_report::write_atomically;
 
 use crate::experiment::{self, Overrides};
-use crate::status;
-use crate::sweep::{RecordedOverrides, check_models, check_reward_commands};
+use crate::sweep::checks::{check_models, check_reward_commands};
+use crate::sweep::dir::{RecordedOverrides, SweepDir};
+use crate::sweep::run_state::{State, run_states};
 
 /// Array tasks when `--tasks` is not given: one per run, at most this many.
 pub const DEFAULT_MAX_TASKS: usize = 64;
@@ -122,13 +123,13 @@ pub fn run(args: &SlurmArgs) -> anyhow::Result<()> {
     )?;
     if args.wait {
         wait_for(&report_id)?;
-        let status = status::read(&out)?;
+        let status = run_states(&SweepDir::new(&out))?;
         // A diverged run finished (its outcome is a result, as in `pglab sweep`); a failed,
         // stopped or pending one did not.
         let unfinished: Vec<String> = status
             .runs
             .iter()
-            .filter(|r| !matches!(r.state, status::State::Done | status::State::Diverged))
+            .filter(|r| !matches!(r.state, State::Done | State::Diverged))
             .map(|r| format!("{} {}", r.id, r.state.name()))
             .collect();
         if !unfinished.is_empty() {

@@ -1,11 +1,7 @@
 //! `pglab sweep` / `pglab run` / `pglab check`: expand the grid, run each point (in parallel,
-//! resumable), and write `summary.csv`.
-//!
-//! Layout: `<out>/<name>/sweep.toml` (the experiment file as run), `summary.csv`, and
-//! `runs/<run_id>/{config.toml, machine.json, metrics.csv, probe.csv, samples.jsonl, done.json}`
-//! (`machine.json`: the CPU, caches, threads and build it ran on, also at the sweep's top). A run is
-//! finished when its `done.json` exists and names the hash of its `config.toml`; any other
-//! run directory is redone from the start.
+//! resumable), and write `summary.csv`. The folder holds everything about a sweep directory:
+//! its layout as a type (`dir.rs`), the checks before a sweep starts (`checks.rs`), its lock,
+//! where its runs stand (`run_state.rs`), and the commands that read it (`status`, `slurm`).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -14,19 +10,24 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use pglab_model::Checkpoint;
-use pglab_report::summary_csv::{self, ESTIMATOR, LR, Outcome, SEED, SummaryRow};
 use pglab_report::{RunResult, Status, tensorboard, write_atomically};
-use pglab_reward::{CommandError, RewardSpec};
+use pglab_reward::CommandError;
 
-use crate::environment::model_dir;
-use crate::experiment::{self, Experiment, Overrides, RunSpec};
+use crate::experiment::{self, Overrides, RunSpec};
 use crate::hash::sha256_hex;
-use crate::hparams;
-use crate::lock::lock;
 use crate::machine::Machine;
 use crate::progress::{Bar, Bars};
-use crate::run;
+use crate::rl::run;
+use checks::{check_models, check_reward_commands};
+use dir::{RecordedOverrides, SweepDir};
+
+pub mod checks;
+pub mod dir;
+pub mod hparams;
+pub mod lock;
+pub mod run_state;
+pub mod slurm;
+pub mod status;
 
 #[derive(Args, Debug)]
 pub struct SweepArgs {
@@ -116,14 +117,15 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
     check_models(&runs)?;
     check_reward_commands(&args.file, &runs)?;
     let out = experiment.output_dir(args.out.as_deref());
+    let dir = SweepDir::new(&out);
     let recorded = RecordedOverrides::of(&args.overrides);
     recorded.announce();
-    let runs_dir = out.join("runs");
+    let runs_dir = dir.runs_dir();
     let resumed = runs_dir.exists();
     std::fs::create_dir_all(&runs_dir)
         .with_context(|| format!("creating {}", runs_dir.display()))?;
     // The lock first: a sweep running here is the first thing to hear about.
-    let _lock = lock(&out, shard)?;
+    let _lock = dir.lock(shard)?;
     if resumed {
         recorded.check_against(&out)?;
     }
@@ -143,7 +145,7 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
     let pending: Vec<&RunSpec> = mine
         .iter()
         .copied()
-        .filter(|r| finished(&runs_dir, r).is_none())
+        .filter(|r| dir.finished(r).is_none())
         .collect();
     let backend = runs[0].config.backend.select()?;
     // What decides whether these results reproduce bit for bit elsewhere (machine.rs).
@@ -179,7 +181,7 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
     let failures: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let run_next = |spec: &RunSpec| {
         let mut bar = progress.start(&spec.id);
-        let outcome = run_point(spec, &runs_dir.join(&spec.id), &device, &machine, &mut bar);
+        let outcome = run_point(spec, &dir.run_dir(spec), &device, &machine, &mut bar);
         progress.finish(&spec.id, &bar, &outcome);
         if let Err(reason) = outcome {
             let mut failures = failures.lock().unwrap_or_else(|e| e.into_inner());
@@ -212,11 +214,11 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
     // the runs' own, not instead of them.
     let mut problems = failures.into_inner().unwrap_or_else(|e| e.into_inner());
     let failed = problems.len();
-    match write_summary(&out, &runs, &runs_dir, &experiment) {
+    match dir.write_summary(&runs, &experiment) {
         Ok(()) => eprintln!("summary: {}", out.join("summary.csv").display()),
         Err(e) => problems.push(format!("summary.csv not written: {e:#}")),
     }
-    if runs.iter().any(|r| status(&runs_dir, r).is_some()) {
+    if runs.iter().any(|r| dir.status(r).is_some()) {
         match pglab_report::write(&out, &experiment.report) {
             Ok(index) => eprintln!("report: {}", index.display()),
             Err(e) => problems.push(format!("report not written: {e:#}")),
@@ -238,89 +240,6 @@ pub fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
         bail!("{}", problems.join("; "));
     }
     Ok(())
-}
-
-/// The command line's overrides of a sweep, as `overrides.json` records them: a sweep directory
-/// resumes only under the same ones. Another `--grid seed=…` in the same directory would mix two
-/// sweeps' runs in one report, and another `--set` would redo finished runs under new settings,
-/// so either is refused with a pointer to `--out`.
-#[derive(Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub(crate) struct RecordedOverrides {
-    /// As typed (`--grid seed=100..108`).
-    pub command_line: String,
-    /// As applied (`grid seed = [100, 101, …]`), what is compared.
-    pub applied: Vec<String>,
-    /// The flags' values, to expand the same grid again (`pglab status`).
-    #[serde(flatten)]
-    pub overrides: Overrides,
-}
-
-impl RecordedOverrides {
-    pub fn of(overrides: &Overrides) -> Self {
-        let mut applied: Vec<String> = overrides
-            .set
-            .iter()
-            .filter_map(|s| experiment::overrides::parse_override(s).ok())
-            .map(|(k, v)| format!("set {k} = {v}"))
-            .collect();
-        applied.extend(
-            overrides
-                .grid
-                .iter()
-                .filter_map(|g| experiment::overrides::parse_grid_override(g).ok())
-                .map(|(k, v)| format!("grid {k} = {}", toml::Value::Array(v))),
-        );
-        Self {
-            command_line: overrides.describe(),
-            applied,
-            overrides: overrides.clone(),
-        }
-    }
-
-    /// Says on stderr what the command line changed (`set train.lr = 0.01`, `grid seed = [0, 1]`).
-    pub fn announce(&self) {
-        for line in &self.applied {
-            eprintln!("{line}");
-        }
-    }
-
-    /// The record in sweep directory `out`; none (a sweep without overrides, or one run before
-    /// they were recorded) reads as no overrides.
-    pub fn read(out: &Path) -> anyhow::Result<Self> {
-        let path = out.join("overrides.json");
-        match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .with_context(|| format!("{}: not an overrides record", path.display())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
-            Err(e) => Err(e).with_context(|| format!("{}", path.display())),
-        }
-    }
-
-    /// Refuses a sweep directory that was run under other overrides.
-    pub fn check_against(&self, out: &Path) -> anyhow::Result<()> {
-        // No run started yet (a sweep stopped before it recorded its overrides): nothing to mix.
-        let no_runs = std::fs::read_dir(out.join("runs")).map_or(true, |mut d| d.next().is_none());
-        if no_runs && !out.join("overrides.json").exists() {
-            return Ok(());
-        }
-        let before = Self::read(out)?;
-        if before.applied != self.applied {
-            let said = |c: &str| {
-                if c.is_empty() {
-                    "no --set or --grid".to_string()
-                } else {
-                    format!("`{c}`")
-                }
-            };
-            bail!(
-                "{}: this sweep directory was run with {}, this command has {}; give it another --out (or delete the directory) so the two sweeps' runs do not mix",
-                out.display(),
-                said(&before.command_line),
-                said(&self.command_line)
-            );
-        }
-        Ok(())
-    }
 }
 
 /// Trains one grid point into `dir` (from scratch), and records how it ended: its status (None
@@ -397,119 +316,6 @@ fn run_point(
             .as_bytes(),
     );
     Err(message)
-}
-
-/// The finished result of a run, if its `done.json` matches its current settings.
-pub(crate) fn finished(runs_dir: &Path, spec: &RunSpec) -> Option<RunResult> {
-    let dir = runs_dir.join(&spec.id);
-    let result: RunResult =
-        serde_json::from_slice(&std::fs::read(dir.join("done.json")).ok()?).ok()?;
-    let config_text = toml::to_string_pretty(&spec.config).ok()?;
-    (result.config_hash == sha256_hex(config_text.as_bytes())).then_some(result)
-}
-
-/// A run's `failed.json`, if it failed.
-pub(crate) fn failed(runs_dir: &Path, spec: &RunSpec) -> Option<RunResult> {
-    serde_json::from_slice(&std::fs::read(runs_dir.join(&spec.id).join("failed.json")).ok()?).ok()
-}
-
-fn status(runs_dir: &Path, spec: &RunSpec) -> Option<Status> {
-    finished(runs_dir, spec)
-        .or_else(|| failed(runs_dir, spec))
-        .map(|r| r.status)
-}
-
-/// `summary.csv`: one row per run of the whole grid (every shard's), built from the run
-/// directories, so shards sharing a directory agree on one summary.
-pub(crate) fn write_summary(
-    out: &Path,
-    runs: &[RunSpec],
-    runs_dir: &Path,
-    experiment: &Experiment,
-) -> anyhow::Result<()> {
-    // The grid's keys, then the estimator, learning rate and seed of every run even when they
-    // are not in the grid: the report groups and plots by them.
-    let mut columns: Vec<String> = experiment.grid.iter().map(|(k, _)| k.clone()).collect();
-    for key in summary_csv::KEYS {
-        if !columns.iter().any(|c| c == key) {
-            columns.push(key.to_string());
-        }
-    }
-    let rows: Vec<SummaryRow> = runs
-        .iter()
-        .map(|spec| {
-            let result = finished(runs_dir, spec).or_else(|| failed(runs_dir, spec));
-            SummaryRow {
-                run_id: spec.id.clone(),
-                point: columns.iter().map(|c| point_value(spec, c)).collect(),
-                outcome: Outcome::of(result.as_ref()),
-            }
-        })
-        .collect();
-    write_atomically(
-        &out.join("summary.csv"),
-        &summary_csv::to_csv(&columns, &rows)?,
-    )
-}
-
-/// The run's value of a summary point column: its grid value, or for a [`summary_csv::KEYS`]
-/// column outside the grid, its setting.
-fn point_value(spec: &RunSpec, column: &str) -> String {
-    let value = spec.point.iter().find(|(k, _)| k == column).map(|(_, v)| v);
-    match (value, column) {
-        (Some(toml::Value::String(s)), _) => s.clone(),
-        (Some(other), _) => other.to_string(),
-        (None, ESTIMATOR) => spec.config.train.estimator.name().to_string(),
-        (None, LR) => spec.config.train.lr.to_string(),
-        (None, SEED) => spec.config.seed.to_string(),
-        (None, other) => unreachable!("{other} is neither a grid key nor a summary_csv::KEYS key"),
-    }
-}
-
-/// Every reward command's program is there: checked before any run starts, as a missing one
-/// would fail every run.
-pub(crate) fn check_reward_commands(file: &Path, runs: &[RunSpec]) -> anyhow::Result<()> {
-    for run in runs {
-        if let RewardSpec::Command(command) = &run.config.reward {
-            command
-                .program(&run.config.experiment_dir)
-                .map_err(|problem| {
-                    anyhow::anyhow!("{}: reward.command: {problem}", file.display())
-                })?;
-        }
-    }
-    Ok(())
-}
-
-/// Every model the runs need loads, and each run's prompts plus new tokens fit its context —
-/// checked before any run starts.
-pub(crate) fn check_models(runs: &[RunSpec]) -> anyhow::Result<()> {
-    let mut checked: Vec<(String, usize)> = Vec::new();
-    for run in runs {
-        let config = &run.config;
-        let dir = model_dir(&config.model);
-        if config.model == "default" && !dir.exists() {
-            bail!(
-                "model \"default\": {} is missing; build it with `just pretrain` (or `pglab pretrain`)",
-                dir.display()
-            );
-        }
-        let checkpoint = Checkpoint::load(&dir, &burn::prelude::Device::flex())
-            .with_context(|| format!("model = {:?}", config.model))?;
-        for prompt in &config.train.prompts {
-            let tokens = checkpoint.tokenizer.encode_prompt(prompt)?.len();
-            let needed = tokens + config.sampling.max_new_tokens;
-            let n_positions = checkpoint.model.config().n_positions;
-            if needed > n_positions && !checked.contains(&(prompt.clone(), needed)) {
-                bail!(
-                    "train.prompts: {prompt:?} ({tokens} tokens) + sampling.max_new_tokens ({}) = {needed} exceeds the model's context of {n_positions} positions",
-                    config.sampling.max_new_tokens
-                );
-            }
-            checked.push((prompt.clone(), needed));
-        }
-    }
-    Ok(())
 }
 
 fn parse_shard(shard: &str) -> anyhow::Result<(usize, usize)> {

@@ -1,4 +1,4 @@
-//! DESIGN.md's RL step, top to bottom: sample → score → advantages → loss → backward → step.
+//! The RL step, top to bottom (docs/ARCHITECTURE.md, "One RL step"): sample → score → advantages → loss → backward → step.
 
 use std::time::Instant;
 
@@ -8,14 +8,14 @@ use burn::optim::{AdamConfig, AdamWConfig, SgdConfig};
 use burn::prelude::*;
 use pglab_estimator::stats::{mean, sample_std};
 use pglab_estimator::{Advantages, BaselineInputs};
-use pglab_model::{Gpt, Rollout, flatten_gradients, sample, unflatten_gradients};
+use pglab_model::{Rollout, Transformer, flatten_gradients, sample, unflatten_gradients};
 use pglab_report::StepRecord;
 use pglab_reward::protocol::Phase;
 use rand::rngs::StdRng;
 
-use crate::environment::Environment;
 use crate::experiment::{OptimizerKind, TrainConfig};
-use crate::gradient::{Batch, squared_norm};
+use crate::rl::environment::Environment;
+use crate::rl::gradient::{ScoredBatch, squared_norm};
 
 pub type Optimizer = burn::optim::ModuleOptimizer;
 
@@ -33,7 +33,7 @@ pub fn optimizer(train: &TrainConfig) -> Optimizer {
 /// What one RL step produced.
 pub struct Step {
     /// The policy after the optimiser step.
-    pub policy: Gpt,
+    pub policy: Transformer,
     pub record: StepRecord,
     pub rollout: Rollout,
     /// The reward function's scores.
@@ -45,7 +45,7 @@ pub struct Step {
 /// One RL step at `step` (0-based) of a run that started at `run_start`.
 pub fn rl_step(
     environment: &Environment,
-    policy: Gpt,
+    policy: Transformer,
     advantages: &mut Advantages,
     optimizer: &mut Optimizer,
     step: usize,
@@ -79,7 +79,7 @@ pub fn rl_step(
             advantages,
         )?
     };
-    let Trained {
+    let Backward {
         rewards,
         kl,
         entropy,
@@ -121,7 +121,7 @@ pub fn rl_step(
 }
 
 /// What the gradient half of a step produced.
-struct Trained {
+struct Backward {
     /// What the estimator saw: the scores, KL-shaped when there is a penalty.
     rewards: Vec<f32>,
     kl: Option<f64>,
@@ -136,14 +136,14 @@ struct Trained {
 /// loss.
 fn batch_gradient(
     environment: &Environment,
-    policy: &Gpt,
+    policy: &Transformer,
     rollout: &Rollout,
     scores: &[f32],
     greedy_rewards: Option<&[f32]>,
     advantages: &mut Advantages,
-) -> anyhow::Result<Trained> {
+) -> anyhow::Result<Backward> {
     // The log-prob pass records the only graph and shapes the rewards.
-    let batch = Batch::new(environment, policy, rollout, scores, true)?;
+    let batch = ScoredBatch::new(environment, policy, rollout, scores, true)?;
     let (rewards, kl) = (batch.rewards.clone(), batch.kl);
     let entropy = batch.entropy.context("entropy")?;
     let inputs = BaselineInputs {
@@ -153,7 +153,7 @@ fn batch_gradient(
     let advantage = advantages.step_with(&rewards, &inputs)?;
     let gradient = batch.policy_gradient(&advantage, environment)?;
     let grad_norm = squared_norm(&flatten_gradients(policy, &gradient.grads)?).sqrt();
-    Ok(Trained {
+    Ok(Backward {
         rewards,
         kl,
         entropy,
@@ -168,12 +168,12 @@ fn batch_gradient(
 /// others' baselines), then their weighted sum, back into the optimiser's form.
 fn per_sequence_gradient(
     environment: &Environment,
-    policy: &Gpt,
+    policy: &Transformer,
     rollout: &Rollout,
     scores: &[f32],
     advantages: &mut Advantages,
-) -> anyhow::Result<Trained> {
-    let batch = Batch::per_sequence(environment, policy, rollout, scores, true)?;
+) -> anyhow::Result<Backward> {
+    let batch = ScoredBatch::per_sequence(environment, policy, rollout, scores, true)?;
     let (rewards, kl) = (batch.rewards.clone(), batch.kl);
     let entropy = batch.entropy.context("entropy")?;
     let mut flat = batch.policy_gradients(
@@ -189,7 +189,7 @@ fn per_sequence_gradient(
         policy,
     )?;
     let gradient = flat.pop().context("one estimator's gradient")?;
-    Ok(Trained {
+    Ok(Backward {
         rewards,
         kl,
         entropy,

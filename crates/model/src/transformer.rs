@@ -1,4 +1,4 @@
-//! `Gpt`: token embeddings (plus learned position embeddings, or rotary positions inside
+//! `Transformer`: token embeddings (plus learned position embeddings, or rotary positions inside
 //! attention), a stack of blocks, a final norm and an LM head, tied to the token embedding or
 //! its own. Module names are GPT-2's (`wte`, `wpe`, `h`, `ln_f`); the checkpoint module maps
 //! every family's names onto them.
@@ -9,14 +9,14 @@ use burn::prelude::*;
 
 use crate::block::Block;
 use crate::cache::KvCache;
-use crate::config::{AttentionKind, GptConfig};
+use crate::config::{AttentionKind, TransformerConfig};
 use crate::error::{ModelError, Result};
 use crate::init;
 use crate::norm::Norm;
 use crate::rope::Rope;
 
 #[derive(Module, Debug)]
-pub struct Gpt {
+pub struct Transformer {
     pub wte: Embedding,
     /// Learned position embeddings; none for the rotary families.
     pub wpe: Option<Embedding>,
@@ -25,12 +25,12 @@ pub struct Gpt {
     /// An untied LM head, `[C, V]`; none when the head is `wte`.
     pub lm_head: Option<Linear>,
     #[module(skip)]
-    config: GptConfig,
+    config: TransformerConfig,
 }
 
-impl Gpt {
+impl Transformer {
     /// A freshly initialised model (GPT-2's initialisation; seed it with `device.seed(..)`).
-    pub fn init(config: &GptConfig, device: &Device) -> Self {
+    pub fn init(config: &TransformerConfig, device: &Device) -> Self {
         let embedding = |rows, std| Embedding {
             weight: Param::from_tensor(init::normal([rows, config.n_embd], std, device)),
         };
@@ -47,7 +47,7 @@ impl Gpt {
         }
     }
 
-    pub fn config(&self) -> &GptConfig {
+    pub fn config(&self) -> &TransformerConfig {
         &self.config
     }
 

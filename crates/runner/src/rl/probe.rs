@@ -6,11 +6,8 @@
 //! The M batches are sampled in one call; each row draws from its own RNG stream, so batch m's
 //! samples do not depend on the other batches.
 //! Every estimator's gradient is Σ_i w_i ∇s_i over the batch's per-sequence gradients
-//! ([`Batch::policy_gradients`]): one backward pass per sequence, whatever the number of
-//! estimators. Before, each distinct advantage vector ran its own forward and backward pass
-//! over the batch: a run of one probe (M = 16 batches of 8 sequences, the default model) took
-//! 26.4 s with six estimators and 12.5 s with two; now 16.0 s and 13.2 s (BENCHMARKS.md, "The
-//! probe").
+//! ([`ScoredBatch::policy_gradients`]): one backward pass per sequence, whatever the number of
+//! estimators, rather than a forward and backward pass per distinct advantage vector.
 //!
 //! Besides `grad_var` and `snr`, each estimator's direction is scored by the cosine of every
 //! batch's gradient to a held-out reference: the summed gradient, over the OTHER batches, of
@@ -18,32 +15,28 @@
 //! with itself). Which estimator that is is known only after every batch, so the probe makes two
 //! passes over its batches: the first samples them and accumulates the statistics, the second
 //! scores each batch's gradients against the reference. The second pass reuses the first pass's
-//! gradients when they fit in [`KEEP_GRADIENTS_BYTES`] (M · E · n_params · 4 bytes: 382 MB for
-//! the default model at M = 16 with six estimators), and otherwise takes them again (bitwise
-//! the same; 26 GB would not fit at the chapter's size). Reusing them halved the probe: two
-//! seeds of `probe_at_start.toml` on 2 jobs, 21.9 s → 12.0 s, the same probe.csv
-//! (BENCHMARKS.md, "The probe").
+//! gradients when they fit in [`KEEP_GRADIENTS_BYTES`] (M · E · n_params · 4 bytes), and
+//! otherwise takes them again, bitwise the same (at the chapter's size they would not fit).
+//! What each of these choices saved is measured in BENCHMARKS.md, "The probe".
 //!
 //! When `remax` is probed, each distinct prompt of the probe is also decoded greedily and
 //! scored, once per probe: the weights do not change during a probe, so neither does a
-//! prompt's greedy completion. (Once per batch, it cost the default sweep's probe 16 greedy
-//! decodes of 2 prompts, about 5 s, where one decode of its 4 prompts costs about 0.4 s.) When
-//! `optimal_baseline` is, each batch's per-sequence gradients are held until their norms are
-//! known ([`Batch::policy_gradients`]).
+//! prompt's greedy completion. When `optimal_baseline` is, each batch's per-sequence gradients
+//! are held until their norms are known ([`ScoredBatch::policy_gradients`]).
 
 use std::collections::HashMap;
 
 use burn::module::Module;
 use pglab_estimator::stats::mean;
 use pglab_estimator::{Advantages, BaselineInputs, Estimator, GradStats, cosine};
-use pglab_model::{Gpt, Rollout, sample};
+use pglab_model::{Rollout, Transformer, sample};
 use pglab_report::ProbeRecord;
 use pglab_reward::protocol::Phase;
 use rand::rngs::StdRng;
 
-use crate::environment::Environment;
 use crate::experiment::RunConfig;
-use crate::gradient::Batch;
+use crate::rl::environment::Environment;
+use crate::rl::gradient::ScoredBatch;
 
 /// Up to this many bytes of first-pass gradients are kept for the second pass rather than
 /// recomputed: per job, so a sweep holds up to jobs × this at once. 640 MiB keeps all nine
@@ -71,7 +64,7 @@ impl Probe {
         Ok(Self { estimators })
     }
 
-    /// Records a training step's rewards, as shaped for the estimator (see [`Batch`]).
+    /// Records a training step's rewards, as shaped for the estimator (see [`ScoredBatch`]).
     pub fn observe(&mut self, rewards: &[f32]) -> anyhow::Result<()> {
         for a in &mut self.estimators {
             a.observe(rewards)?;
@@ -83,7 +76,7 @@ impl Probe {
     pub fn run(
         &self,
         environment: &Environment,
-        policy: &Gpt,
+        policy: &Transformer,
         step: usize,
         generations: usize,
         rng: &mut StdRng,
@@ -106,13 +99,20 @@ impl Probe {
         let mut batches = Vec::with_capacity(m);
         let mut kept = Vec::new();
         let mut reward_sum = 0.0;
+        let mut distinct_rewards: Option<(f32, bool)> = None;
         for rollout in rollouts {
             let scores = environment.score(&rollout, step, Phase::Probe)?;
             reward_sum += mean(&scores);
+            for &r in &scores {
+                let (first, _) = *distinct_rewards.get_or_insert((r, false));
+                if r != first {
+                    distinct_rewards = Some((first, true));
+                }
+            }
             let greedy = greedy.as_ref().map(|by_prompt| {
                 let firsts = (0..rollout.len()).step_by(environment.config.train.k);
                 firsts
-                    .map(|i| by_prompt[&rollout.sequences[i][..rollout.prompt_lens[i]]])
+                    .map(|i| by_prompt[rollout.prompt(i)])
                     .collect::<Vec<f32>>()
             });
             let gradients = self.gradients(environment, policy, &rollout, &scores, &greedy)?;
@@ -146,11 +146,16 @@ impl Probe {
                 }
             }
         }
+        // Every completion earned the same reward: the centred estimators' gradients are exactly
+        // zero (0/0), and the others' point wherever the samples collapsed; neither SNR nor a
+        // direction measures an estimator here.
+        let saturated = !distinct_rewards.is_some_and(|(_, distinct)| distinct);
         self.estimators
             .iter()
             .zip(&stats)
             .zip(&cosines)
             .map(|((a, s), cos)| {
+                let defined = !saturated && !cos.is_empty();
                 Ok(ProbeRecord {
                     step,
                     generations,
@@ -158,9 +163,11 @@ impl Probe {
                     batches: m,
                     grad_var: s.grad_var()?,
                     grad_mean_sqnorm: s.grad_mean_sqnorm()?,
-                    snr: s.snr()?,
-                    cos_to_ref: mean(cos),
+                    snr: if saturated { f64::NAN } else { s.snr()? },
+                    cos_to_ref: if defined { mean(cos) } else { f64::NAN },
+                    cos_batches: if defined { cos.len() } else { 0 },
                     reward_mean: reward_sum / m as f64,
+                    saturated,
                 })
             })
             .collect()
@@ -171,7 +178,7 @@ impl Probe {
     fn greedy_baselines(
         &self,
         environment: &Environment,
-        policy: &Gpt,
+        policy: &Transformer,
         prompts: &[Vec<u32>],
         step: usize,
     ) -> anyhow::Result<Option<HashMap<Vec<u32>, f32>>> {
@@ -198,12 +205,12 @@ impl Probe {
     fn gradients(
         &self,
         environment: &Environment,
-        policy: &Gpt,
+        policy: &Transformer,
         rollout: &Rollout,
         scores: &[f32],
         greedy: &Option<Vec<f32>>,
     ) -> anyhow::Result<Vec<Vec<f32>>> {
-        let batch = Batch::per_sequence(environment, policy, rollout, scores, false)?;
+        let batch = ScoredBatch::per_sequence(environment, policy, rollout, scores, false)?;
         let gradients = batch.policy_gradients(
             self.needs(Estimator::needs_score_norms),
             |rewards, q| {

@@ -1,0 +1,306 @@
+//! The answer section: the two questions pglab exists to answer, each as claims with an
+//! estimate, its 95 % interval, what it rests on, and a verdict: "resolved" when the interval
+//! excludes the null (a ratio of 1, a difference of 0), "not resolved at 95 %" otherwise. It
+//! leads `summary.md` and `index.html`, is written as `answer.csv`, and is what `pglab compare`
+//! holds two sweeps' reports against.
+//!
+//! 1. How much lower is RLOO's gradient variance than REINFORCE's? Every estimator with RLOO's
+//!    expectation against RLOO at the start (probe step 0: every run at the same pretrained
+//!    weights; later steps compare runs whose training went differently).
+//! 2. What does that do to learning? Each estimator against every other at its best learning
+//!    rate, the primary endpoint (`[report] primary`, default the AUC) first.
+
+use pglab_estimator::stats::welch95;
+use serde::{Deserialize, Serialize};
+
+use crate::best_lr::BestLr;
+use crate::csv_rows::{self, field_names, format};
+use crate::load::format_float;
+use crate::table::number;
+use crate::variance::{ProbeSummary, REFERENCE};
+
+/// The learning endpoint a sweep declares first (`[report] primary`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Endpoint {
+    /// The mean reward over training: how fast an estimator learns.
+    #[default]
+    Auc,
+    /// The mean reward over the last steps: where it ends.
+    FinalReward,
+}
+
+impl Endpoint {
+    pub fn name(self) -> &'static str {
+        match self {
+            Endpoint::Auc => "auc",
+            Endpoint::FinalReward => "final_reward",
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Endpoint::Auc => "mean reward over training (AUC)",
+            Endpoint::FinalReward => "final reward",
+        }
+    }
+}
+
+/// One claim of the answer section: a row of `answer.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Claim {
+    /// Stable across sweeps of one experiment, so `pglab compare` can pair them:
+    /// `variance_ratio:reinforce:step0`, `learning:auc:rloo-reinforce`.
+    pub id: String,
+    /// `variance` or `learning`.
+    pub question: String,
+    /// `primary`, or `secondary` (every claim but the declared endpoint's).
+    pub role: String,
+    /// The claim in words.
+    pub statement: String,
+    #[serde(serialize_with = "format::exact")]
+    pub estimate: Option<f64>,
+    #[serde(serialize_with = "format::exact")]
+    pub ci95_low: Option<f64>,
+    #[serde(serialize_with = "format::exact")]
+    pub ci95_high: Option<f64>,
+    /// The value of no effect: 1 for a ratio, 0 for a difference.
+    pub null: f64,
+    /// `resolved`, or `not resolved at 95 %`.
+    pub verdict: String,
+    /// What the estimate rests on: runs, seeds, probe step, method.
+    pub rests_on: String,
+}
+
+pub const RESOLVED: &str = "resolved";
+pub const NOT_RESOLVED: &str = "not resolved at 95 %";
+
+impl Claim {
+    /// Whether the interval excludes the null.
+    pub fn resolved(&self) -> bool {
+        self.verdict == RESOLVED
+    }
+
+    /// The sign of the effect: +1 above the null, −1 below, 0 without an estimate.
+    pub fn direction(&self) -> i8 {
+        match self.estimate {
+            Some(e) if e > self.null => 1,
+            Some(e) if e < self.null => -1,
+            _ => 0,
+        }
+    }
+}
+
+fn verdict(null: f64, interval: Option<(f64, f64)>) -> String {
+    match interval {
+        Some((low, high)) if low > null || high < null => RESOLVED.into(),
+        _ => NOT_RESOLVED.into(),
+    }
+}
+
+/// The variance claims: every estimator with RLOO's expectation against RLOO, at the start.
+pub fn variance_claims(probes: &[ProbeSummary]) -> Vec<Claim> {
+    let Some(start) = probes.iter().map(|p| p.probe_step).min() else {
+        return Vec::new();
+    };
+    probes
+        .iter()
+        .filter(|p| p.probe_step == start && p.same_expectation_as_rloo)
+        .filter(|p| p.estimator != REFERENCE)
+        .map(|p| {
+            let interval = p.ratio.and_then(|r| r.interval);
+            let where_ = if start == 0 {
+                "at the start (probe step 0, every run at the same weights)".to_string()
+            } else {
+                format!("at probe step {start}")
+            };
+            Claim {
+                id: format!("variance_ratio:{}:step{start}", p.estimator),
+                question: "variance".into(),
+                role: "secondary".into(),
+                statement: format!(
+                    "{}'s one-batch gradient variance ÷ {REFERENCE}'s, {where_}",
+                    p.estimator
+                ),
+                estimate: p.ratio.map(|r| r.mean),
+                ci95_low: interval.map(|i| i.0),
+                ci95_high: interval.map(|i| i.1),
+                null: 1.0,
+                verdict: verdict(1.0, interval),
+                rests_on: format!(
+                    "{} runs, one paired ratio each (the same samples); geometric mean, t-interval on the log",
+                    p.ratio.map_or(0, |r| r.n)
+                ),
+            }
+        })
+        .collect()
+}
+
+/// The learning claims: every pair of estimators at their best rates, on both endpoints, the
+/// declared one first.
+pub fn learning_claims(best: &[BestLr], primary: Endpoint) -> Vec<Claim> {
+    let endpoints = match primary {
+        Endpoint::Auc => [Endpoint::Auc, Endpoint::FinalReward],
+        Endpoint::FinalReward => [Endpoint::FinalReward, Endpoint::Auc],
+    };
+    let mut claims = Vec::new();
+    for endpoint in endpoints {
+        for (i, earlier) in best.iter().enumerate() {
+            for later in &best[i + 1..] {
+                let pick = |b: &BestLr| match endpoint {
+                    Endpoint::Auc => b.row.auc,
+                    Endpoint::FinalReward => b.row.final_reward,
+                };
+                let (a, b) = (pick(later), pick(earlier));
+                let welch = a.zip(b).and_then(|(a, b)| welch95(&a, &b));
+                let interval = welch.map(|(_, low, high)| (low, high));
+                let seeds = |s: Option<pglab_estimator::stats::Spread>| s.map_or(0, |s| s.n);
+                claims.push(Claim {
+                    id: format!(
+                        "learning:{}:{}-{}",
+                        endpoint.name(),
+                        later.label,
+                        earlier.label
+                    ),
+                    question: "learning".into(),
+                    role: if endpoint == primary {
+                        "primary"
+                    } else {
+                        "secondary"
+                    }
+                    .into(),
+                    statement: format!(
+                        "{} of {} (lr {}) − {} (lr {}), {}",
+                        endpoint.describe(),
+                        later.label,
+                        format_float(later.lr()),
+                        earlier.label,
+                        format_float(earlier.lr()),
+                        if later.grid.len() > 1 || earlier.grid.len() > 1 {
+                            "each at its best learning rate"
+                        } else {
+                            "each at the one learning rate it ran"
+                        }
+                    ),
+                    estimate: welch.map(|w| w.0).or(match (a, b) {
+                        (Some(a), Some(b)) => Some(a.mean - b.mean),
+                        _ => None,
+                    }),
+                    ci95_low: interval.map(|i| i.0),
+                    ci95_high: interval.map(|i| i.1),
+                    null: 0.0,
+                    verdict: verdict(0.0, interval),
+                    rests_on: format!(
+                        "{} and {} seeds; Welch's t-interval of the difference of means; the best rates picked from the same seeds",
+                        seeds(a),
+                        seeds(b)
+                    ),
+                });
+            }
+        }
+    }
+    // The declared endpoint's claims lead; only they are primary.
+    claims
+}
+
+/// `answer.csv`: [`Claim`]'s columns.
+pub fn answer_csv(claims: &[Claim]) -> anyhow::Result<Vec<u8>> {
+    csv_rows::write(field_names::<Claim>(), claims)
+}
+
+/// Reads an `answer.csv` back.
+pub fn read_answer_csv(path: &std::path::Path) -> anyhow::Result<Vec<Claim>> {
+    csv_rows::read(path)
+}
+
+/// A claim's estimate and interval as the answer section prints them.
+pub fn estimate_text(claim: &Claim) -> String {
+    let estimate = claim.estimate.map_or("–".to_string(), number);
+    match (claim.ci95_low, claim.ci95_high) {
+        (Some(low), Some(high)) => format!("{estimate} [{}, {}]", number(low), number(high)),
+        _ => format!("{estimate} (no interval)"),
+    }
+}
+
+/// The two questions with their headings, the one holding the primary endpoint first.
+pub fn questions(claims: &[Claim]) -> Vec<(&'static str, &'static str)> {
+    let mut questions = vec![
+        (
+            "variance",
+            "How much lower is RLOO's gradient variance than REINFORCE's?",
+        ),
+        ("learning", "What does that do to learning?"),
+    ];
+    questions.sort_by_key(|(q, _)| {
+        !claims
+            .iter()
+            .any(|c| c.question == *q && c.role == "primary")
+    });
+    questions
+}
+
+/// The answer section in markdown: each question, then its claims, primary first.
+pub fn markdown(claims: &[Claim]) -> String {
+    let mut out = String::from("## The answer\n\n");
+    if claims.is_empty() {
+        out.push_str("No claim could be made: the sweep has neither a probe nor two estimators with finished runs.\n\n");
+        return out;
+    }
+    for (question, heading) in questions(claims) {
+        let mut ours: Vec<&Claim> = claims.iter().filter(|c| c.question == question).collect();
+        if ours.is_empty() {
+            continue;
+        }
+        ours.sort_by_key(|c| c.role != "primary");
+        out.push_str(&format!("**{heading}**\n\n"));
+        for c in ours {
+            let role = if c.role == "primary" {
+                "**primary endpoint** — "
+            } else {
+                ""
+            };
+            out.push_str(&format!(
+                "- {role}{}: **{}**, {} (null {}). Rests on: {}.\n",
+                c.statement,
+                estimate_text(c),
+                c.verdict,
+                number(c.null),
+                c.rests_on
+            ));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claim(estimate: f64, low: f64, high: f64, null: f64) -> Claim {
+        Claim {
+            id: "x".into(),
+            question: "learning".into(),
+            role: "primary".into(),
+            statement: String::new(),
+            estimate: Some(estimate),
+            ci95_low: Some(low),
+            ci95_high: Some(high),
+            null,
+            verdict: verdict(null, Some((low, high))),
+            rests_on: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_claim_is_resolved_when_its_interval_excludes_the_null() {
+        assert!(claim(20.0, 18.8, 21.3, 1.0).resolved());
+        assert!(claim(-3.0, -5.0, -0.5, 0.0).resolved());
+        assert!(!claim(45.3, -0.67, 91.2, 0.0).resolved());
+        // The null on the interval's edge is not excluded.
+        assert!(!claim(1.0, 0.0, 2.0, 0.0).resolved());
+        assert_eq!(claim(-3.0, -5.0, -0.5, 0.0).direction(), -1);
+        assert_eq!(claim(20.0, 18.8, 21.3, 1.0).direction(), 1);
+        assert_eq!(verdict(0.0, None), NOT_RESOLVED);
+    }
+}
