@@ -23,6 +23,7 @@ mod advantage;
 mod error;
 mod kl;
 mod loss;
+mod prediction;
 pub mod stats;
 mod variance;
 
@@ -30,4 +31,5 @@ pub use advantage::{AdvantageOptions, Advantages, BaselineInputs, Estimator};
 pub use error::EstimatorError;
 pub use kl::{kl_estimates, shape_rewards};
 pub use loss::{GroupReduction, LossOptions, PolicyLoss, TokenReduction, policy_loss};
+pub use prediction::predicted_ratio_to_rloo;
 pub use variance::{GradStats, cosine};

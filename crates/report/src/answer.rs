@@ -128,8 +128,12 @@ pub fn variance_claims(probes: &[ProbeSummary]) -> Vec<Claim> {
                 null: 1.0,
                 verdict: verdict(1.0, interval),
                 rests_on: format!(
-                    "{} runs, one paired ratio each (the same samples); geometric mean, t-interval on the log",
-                    p.ratio.map_or(0, |r| r.n)
+                    "{} runs, one paired ratio each (the same samples); geometric mean, t-interval on the log{}",
+                    p.ratio.map_or(0, |r| r.n),
+                    p.predicted.map_or(String::new(), |v| format!(
+                        "; the rewards' mean and variance alone predict {}× (were rewards independent of the score function)",
+                        number(v)
+                    ))
                 ),
             }
         })

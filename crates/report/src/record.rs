@@ -61,6 +61,15 @@ pub struct ProbeRecord {
     /// cosine is defined, and the report leaves the probe out of them and counts it.
     #[serde(default)]
     pub saturated: bool,
+    /// grad_var ÷ RLOO's as the probe's reward mean and variance alone predict it, were rewards
+    /// independent of the score function (`pglab_estimator::predicted_ratio_to_rloo`); NaN where
+    /// none is derived (and in a file written before it was recorded).
+    #[serde(default = "not_recorded")]
+    pub var_ratio_predicted: f64,
+}
+
+fn not_recorded() -> f64 {
+    f64::NAN
 }
 
 /// A sampled completion, as logged to `samples.jsonl`.

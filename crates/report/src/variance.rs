@@ -61,6 +61,8 @@ pub struct RunProbe {
     /// Batches behind `cos_to_ref`.
     pub cos_batches: usize,
     pub saturated: bool,
+    /// The ratio the probe's reward moments predict (`ProbeRecord::var_ratio_predicted`).
+    pub predicted: Option<f64>,
 }
 
 /// `estimator`'s figures in `run` at probe step `step`; None when the run did not probe it
@@ -78,6 +80,7 @@ pub fn run_probe(run: &RunCurves, estimator: Estimator, step: usize) -> Option<R
         cos_to_ref: finite(probe.cos_to_ref).filter(|_| !probe.saturated),
         cos_batches: probe.cos_batches,
         saturated: probe.saturated,
+        predicted: Some(probe.var_ratio_predicted).filter(|&v| v > 0.0 && v.is_finite()),
     })
 }
 
@@ -112,6 +115,9 @@ pub struct ProbeSummary {
     /// Across runs of the paired ratios at this step; None for an estimator without RLOO's
     /// expectation.
     pub ratio: Option<GeometricSpread>,
+    /// The geometric mean over the runs of the ratio their reward moments predict, were rewards
+    /// independent of the score function: how much of `ratio` the rewards' offset explains.
+    pub predicted: Option<f64>,
     pub snr: Option<Spread>,
     pub cos_to_ref: Option<Spread>,
     /// Median over the step's probes, in the gradient's raw units (squared norm).
@@ -140,6 +146,7 @@ pub fn probe_summaries(sweep: &Sweep) -> Vec<ProbeSummary> {
             };
             let same = same_expectation_as_rloo(estimator);
             let ratios: Vec<f64> = per_run.iter().filter_map(|r| r.ratio).collect();
+            let predictions: Vec<f64> = per_run.iter().filter_map(|r| r.predicted).collect();
             let grad_vars = sweep
                 .runs
                 .iter()
@@ -163,6 +170,7 @@ pub fn probe_summaries(sweep: &Sweep) -> Vec<ProbeSummary> {
                 } else {
                     None
                 },
+                predicted: geometric_spread(&predictions).map(|g| g.mean),
                 snr: across(|r| r.snr),
                 cos_to_ref: across(|r| r.cos_to_ref),
                 median_grad_var: median(grad_vars),
@@ -189,6 +197,8 @@ pub struct VarianceRow {
     pub var_ratio_to_rloo_ci95_low: Option<f64>,
     #[serde(serialize_with = "format::exact")]
     pub var_ratio_to_rloo_ci95_high: Option<f64>,
+    #[serde(serialize_with = "format::exact")]
+    pub var_ratio_predicted: Option<f64>,
     #[serde(serialize_with = "format::exact")]
     pub snr: Option<f64>,
     #[serde(serialize_with = "format::exact")]
@@ -226,6 +236,7 @@ impl From<&ProbeSummary> for VarianceRow {
             var_ratio_to_rloo: s.ratio.map(|g| g.mean),
             var_ratio_to_rloo_ci95_low: ratio_bound(false),
             var_ratio_to_rloo_ci95_high: ratio_bound(true),
+            var_ratio_predicted: s.predicted,
             snr: s.snr.map(|s| s.mean),
             snr_ci95_low: bound(s.snr, false),
             snr_ci95_high: bound(s.snr, true),
@@ -275,7 +286,10 @@ pub fn variance_cells(summaries: &[ProbeSummary]) -> Cells {
                 }
                 .into(),
                 if s.same_expectation_as_rloo {
-                    ratio_cell(s.ratio)
+                    match s.predicted {
+                        Some(p) => format!("{} (predicted {}×)", ratio_cell(s.ratio), number(p)),
+                        None => ratio_cell(s.ratio),
+                    }
                 } else {
                     "not comparable".into()
                 },
@@ -297,7 +311,10 @@ over runs, with the 95 % Student-t interval of that mean in brackets. A probe wh
 were all equal (a saturated run) defines no SNR or cosine: it is left out of both and counted \
 (\"left out\"), never averaged in as 0. grad var ÷ RLOO's: over runs, the mean of \
 ln(grad_var ÷ RLOO's grad_var) at the same probe, reported as the geometric mean ratio with \
-the geometric interval exp(mean ∓ half-width); given only for estimators whose expected \
+the geometric interval exp(mean ∓ half-width), and beside it the ratio the probe's reward mean μ \
+and variance σ² alone predict were rewards independent of the score function (REINFORCE: \
+(1 + μ²/σ²)(k − 1)/k; docs/variance_prediction.md): where the two agree, the variance reduction is \
+the rewards' offset that any baseline removes; given only for estimators whose expected \
 gradient is RLOO's (reinforce, reinforce_ema, rloo). GRPO, Dr. GRPO and REINFORCE++ rescale or \
 bias the gradient (GRPO divides by the reward std, shrinking both its variance and its signal), \
 so a variance ratio would not measure quality: compare them by SNR and cosine. SNR: (‖ḡ‖² − \
@@ -327,6 +344,7 @@ mod tests {
                 "var_ratio_to_rloo",
                 "var_ratio_to_rloo_ci95_low",
                 "var_ratio_to_rloo_ci95_high",
+                "var_ratio_predicted",
                 "snr",
                 "snr_ci95_low",
                 "snr_ci95_high",

@@ -133,13 +133,13 @@ fn variance_csv_is_one_row_per_estimator_and_probe_step_by_hand() {
 fn a_saturated_probe_is_left_out_of_snr_and_cosine_and_counted() {
     let (_tmp, dir) = fixture_copy();
     let probe = dir.join("runs/s1-reinforce-lr0.01/probe.csv");
-    let saturated = "step,generations,estimator,batches,grad_var,grad_mean_sqnorm,snr,cos_to_ref,cos_batches,reward_mean,saturated
-0,0,reinforce,4,200,1.0,1.0,0.5,4,12.0,false
-0,0,rloo,4,10,1.0,0.3,0.7,4,12.0,false
-0,0,grpo,4,0.5,1.0,-0.2,0.3,4,12.0,false
-2,16,reinforce,4,50,2500.0,NaN,NaN,0,100.0,true
-2,16,rloo,4,0,0.0,NaN,NaN,0,100.0,true
-2,16,grpo,4,0,0.0,NaN,NaN,0,100.0,true
+    let saturated = "step,generations,estimator,batches,grad_var,grad_mean_sqnorm,snr,cos_to_ref,cos_batches,reward_mean,saturated,var_ratio_predicted
+0,0,reinforce,4,200,1.0,1.0,0.5,4,12.0,false,18.0
+0,0,rloo,4,10,1.0,0.3,0.7,4,12.0,false,1.0
+0,0,grpo,4,0.5,1.0,-0.2,0.3,4,12.0,false,NaN
+2,16,reinforce,4,50,2500.0,NaN,NaN,0,100.0,true,NaN
+2,16,rloo,4,0,0.0,NaN,NaN,0,100.0,true,NaN
+2,16,grpo,4,0,0.0,NaN,NaN,0,100.0,true,NaN
 ";
     std::fs::write(&probe, saturated).unwrap();
     pglab_report::write(&dir, &options()).unwrap();
@@ -170,6 +170,10 @@ fn a_saturated_probe_is_left_out_of_snr_and_cosine_and_counted() {
         ),
         ("3", "0", "4")
     );
+    // Only B's file records a prediction (the others were written before it was): 18 for
+    // reinforce; none for grpo, which has no ratio.
+    assert_number(r, "var_ratio_predicted", Some(18.0));
+    assert_number(row(&rows, "grpo", "0"), "var_ratio_predicted", None);
     // The report says how many probes were left out.
     let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
     assert!(summary.contains("2 (1; 1)"), "{summary}");

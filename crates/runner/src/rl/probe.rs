@@ -28,7 +28,9 @@ use std::collections::HashMap;
 
 use burn::module::Module;
 use pglab_estimator::stats::mean;
-use pglab_estimator::{Advantages, BaselineInputs, Estimator, GradStats, cosine};
+use pglab_estimator::{
+    Advantages, BaselineInputs, Estimator, GradStats, cosine, predicted_ratio_to_rloo,
+};
 use pglab_model::{Rollout, Transformer, sample};
 use pglab_report::ProbeRecord;
 use pglab_reward::protocol::Phase;
@@ -100,9 +102,11 @@ impl Probe {
         let mut kept = Vec::new();
         let mut reward_sum = 0.0;
         let mut distinct_rewards: Option<(f32, bool)> = None;
+        let mut all_rewards: Vec<f32> = Vec::new();
         for rollout in rollouts {
             let scores = environment.score(&rollout, step, Phase::Probe)?;
             reward_sum += mean(&scores);
+            all_rewards.extend_from_slice(&scores);
             for &r in &scores {
                 let (first, _) = *distinct_rewards.get_or_insert((r, false));
                 if r != first {
@@ -150,6 +154,17 @@ impl Probe {
         // zero (0/0), and the others' point wherever the samples collapsed; neither SNR nor a
         // direction measures an estimator here.
         let saturated = !distinct_rewards.is_some_and(|(_, distinct)| distinct);
+        // What the rewards' first two moments alone predict for each variance ratio.
+        let (mu, var) = {
+            let mu = mean(&all_rewards);
+            let var = all_rewards
+                .iter()
+                .map(|&r| (f64::from(r) - mu).powi(2))
+                .sum::<f64>()
+                / all_rewards.len().max(1) as f64;
+            (mu, var)
+        };
+        let k = environment.config.train.k;
         self.estimators
             .iter()
             .zip(&stats)
@@ -168,6 +183,14 @@ impl Probe {
                     cos_batches: if defined { cos.len() } else { 0 },
                     reward_mean: reward_sum / m as f64,
                     saturated,
+                    var_ratio_predicted: predicted_ratio_to_rloo(
+                        a.estimator(),
+                        mu,
+                        var,
+                        k,
+                        f64::from(a.baseline()),
+                    )
+                    .unwrap_or(f64::NAN),
                 })
             })
             .collect()
