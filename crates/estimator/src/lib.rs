@@ -20,6 +20,7 @@
 //! (the k completions of prompt 0 first).
 
 mod advantage;
+pub mod bootstrap;
 mod error;
 mod kl;
 mod loss;

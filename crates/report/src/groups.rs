@@ -35,6 +35,9 @@ pub struct GroupRow {
     pub success: Option<Success>,
     /// Each run's mean reward over training (normalised area under its curve).
     pub auc: Option<Spread>,
+    /// The finished runs' own final rewards and AUCs, for intervals that resample them.
+    pub final_rewards: Vec<f64>,
+    pub aucs: Vec<f64>,
     /// Each run's mean KL over its last `FINAL_WINDOW` steps; None when no run logged KL.
     pub final_kl: Option<Spread>,
     /// The highest `best_reward` of the group's finished runs.
@@ -144,6 +147,8 @@ fn group_row(
         final_reward: spread(&finals),
         success,
         auc: spread(&aucs),
+        final_rewards: finals.clone(),
+        aucs: aucs.clone(),
         final_kl: spread(&kls),
         best_reward: done.iter().filter_map(|r| r.best_reward).reduce(f64::max),
         generations_to_half_best: spread(&reached).map(|s| s.mean),

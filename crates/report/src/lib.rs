@@ -21,6 +21,7 @@ pub mod compare;
 mod csv_rows;
 mod figures;
 mod groups;
+pub mod head_to_head;
 mod kl_tradeoff;
 mod load;
 pub mod plot;
@@ -84,6 +85,13 @@ pub fn write(dir: &Path, options: &ReportOptions) -> anyhow::Result<PathBuf> {
     )?;
     write_atomically(&dir.join("variance.csv"), &variance::variance_csv(&probes)?)?;
     write_atomically(&dir.join("answer.csv"), &answer::answer_csv(&claims)?)?;
+    let pairs = best_lr::best_lrs(&sweep, &groups)
+        .map(|best| head_to_head::rows(&best))
+        .unwrap_or_default();
+    write_atomically(
+        &dir.join("head_to_head.csv"),
+        &head_to_head::head_to_head_csv(&pairs)?,
+    )?;
     let contents = summary::Contents {
         sweep: &sweep,
         answer: &claims,

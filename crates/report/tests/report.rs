@@ -537,3 +537,54 @@ fn a_grid_of_tables_is_read_through_its_keys() {
     let rows = rows(&dir.join("report.csv"));
     assert!(rows.iter().all(|r| !r.contains_key("train")), "{rows:?}");
 }
+
+/// `head_to_head.csv`: rloo at 0.1 (final rewards 30, 34) against reinforce at 0.01 (10, 12,
+/// 14, 5): Welch's interval as the report's table has it (21.75 ± 11.962), a bootstrap interval
+/// that cannot leave what resampled means allow (rloo's means lie in [30, 34], reinforce's in
+/// [5, 14]: differences in [16, 29]), and Newcombe's interval of 2/2 − 2/4 by hand: from the
+/// Wilson intervals, 0.5 − √(0 + (0.8500 − 0.5)²)… = [−0.2449, 0.8500].
+#[test]
+fn head_to_head_csv_names_its_method_on_every_row() {
+    let (_tmp, dir) = fixture_copy();
+    pglab_report::write(&dir, &options()).unwrap();
+    let rows = rows(&dir.join("head_to_head.csv"));
+    let find = |endpoint: &str, method: &str| {
+        rows.iter()
+            .find(|r| {
+                r["comparison"] == "rloo (0.1) − reinforce (0.01)"
+                    && r["endpoint"] == endpoint
+                    && r["method"] == method
+            })
+            .unwrap_or_else(|| panic!("no {endpoint} {method} row in {rows:?}"))
+    };
+    let welch = find("final_reward", "welch_t");
+    assert_number(welch, "estimate", Some(21.75));
+    // se² = 8/2 + (44.75/3)/4, Welch's ν = 2.895 → 2 degrees of freedom, t = 4.302653.
+    let half = 4.302653 * (8.0 / 2.0 + 44.75 / 3.0 / 4.0f64).sqrt();
+    assert_interval(welch, "ci95", 21.75, half);
+    let boot = find("final_reward", "bootstrap_percentile");
+    assert_number(boot, "estimate", Some(21.75));
+    let (low, high): (f64, f64) = (
+        boot["ci95_low"].parse().unwrap(),
+        boot["ci95_high"].parse().unwrap(),
+    );
+    assert!(
+        (16.0..21.75).contains(&low) && (21.75..=29.0).contains(&high) && high > 21.75,
+        "[{low}, {high}]"
+    );
+    assert_eq!((boot["n_a"].as_str(), boot["n_b"].as_str()), ("2", "4"));
+    let newcombe = find("success_rate", "newcombe");
+    assert_number(newcombe, "estimate", Some(0.5));
+    let (low, high): (f64, f64) = (
+        newcombe["ci95_low"].parse().unwrap(),
+        newcombe["ci95_high"].parse().unwrap(),
+    );
+    assert!(
+        (low + 0.244_940_6).abs() < 1e-6 && (high - 0.849_961_0).abs() < 1e-6,
+        "[{low}, {high}]"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r["endpoint"] == "auc" && r["method"] == "bootstrap_percentile")
+    );
+}
