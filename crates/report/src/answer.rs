@@ -142,7 +142,7 @@ pub fn variance_claims(probes: &[ProbeSummary]) -> Vec<Claim> {
 
 /// The learning claims: every pair of estimators at their best rates, on both endpoints, the
 /// declared one first.
-pub fn learning_claims(best: &[BestLr], primary: Endpoint) -> Vec<Claim> {
+pub fn learning_claims(best: &[BestLr], primary: Endpoint, selection: &str) -> Vec<Claim> {
     let endpoints = match primary {
         Endpoint::Auc => [Endpoint::Auc, Endpoint::FinalReward],
         Endpoint::FinalReward => [Endpoint::FinalReward, Endpoint::Auc],
@@ -191,7 +191,7 @@ pub fn learning_claims(best: &[BestLr], primary: Endpoint) -> Vec<Claim> {
                     null: 0.0,
                     verdict: verdict(0.0, interval),
                     rests_on: format!(
-                        "{} and {} seeds; the percentile bootstrap of the difference of means (10,000 resamples, seeded; head_to_head.csv has Welch's t beside it); the best rates picked from the same seeds",
+                        "{} and {} seeds; the percentile bootstrap of the difference of means (10,000 resamples, seeded; head_to_head.csv has Welch's t beside it); {selection}",
                         a.len(),
                         b.len()
                     ),

@@ -8,7 +8,7 @@ use pglab_estimator::Estimator;
 use pglab_estimator::stats::{Spread, welch95};
 
 use crate::ReportOptions;
-use crate::groups::{GroupRow, success_cell};
+use crate::groups::{GroupRow, group_rows, success_cell};
 use crate::load::{Sweep, format_float, label_without, line_label};
 use crate::summary_csv::LR;
 use crate::table::{Cells, number, spread_cell};
@@ -95,6 +95,70 @@ pub fn best_lrs<'a>(sweep: &Sweep, rows: &'a [GroupRow]) -> Option<Vec<BestLr<'a
         })
         .collect();
     Some(best)
+}
+
+/// Which runs pick each estimator's best rate and which compare them. With
+/// `[report] selection_seeds`, the rate is picked on those seeds' runs and the head-to-head is
+/// computed on the other seeds' runs only: picking and comparing on the same runs flatters the
+/// winner (the best of three noisy rates is noisy upwards).
+pub struct Selection {
+    pub picked_on: Vec<GroupRow>,
+    pub compared_on: Vec<GroupRow>,
+    /// The seeds the rates were picked on; empty when every run does both.
+    pub selection_seeds: Vec<String>,
+}
+
+impl Selection {
+    pub fn of(sweep: &Sweep, options: &ReportOptions) -> Self {
+        let seeds: Vec<String> = options.selection_seeds.iter().map(u64::to_string).collect();
+        if seeds.is_empty() {
+            let rows = group_rows(sweep, options);
+            return Self {
+                picked_on: rows.clone(),
+                compared_on: rows,
+                selection_seeds: seeds,
+            };
+        }
+        let part = |selecting: bool| {
+            let mut part = sweep.clone();
+            part.runs.retain(|r| seeds.contains(&r.seed) == selecting);
+            group_rows(&part, options)
+        };
+        Self {
+            picked_on: part(true),
+            compared_on: part(false),
+            selection_seeds: seeds,
+        }
+    }
+
+    /// Each line's best rate as picked, with its row among the runs that compare.
+    pub fn best(&self, sweep: &Sweep) -> Option<Vec<BestLr<'_>>> {
+        let picked = best_lrs(sweep, &self.picked_on)?;
+        let best = picked
+            .into_iter()
+            .filter_map(|b| {
+                let row = self.compared_on.iter().find(|r| {
+                    r.estimator == b.row.estimator
+                        && r.panel_values == b.row.panel_values
+                        && r.lr == b.row.lr
+                })?;
+                Some(BestLr { row, ..b })
+            })
+            .collect();
+        Some(best)
+    }
+
+    /// What the head-to-head rests on, in words.
+    pub fn describe(&self) -> String {
+        if self.selection_seeds.is_empty() {
+            "the best rates picked from the same seeds".into()
+        } else {
+            format!(
+                "the best rates picked on seeds {} and compared on the other seeds only",
+                self.selection_seeds.join(", ")
+            )
+        }
+    }
 }
 
 pub fn cells(best: &[BestLr], options: &ReportOptions) -> Cells {

@@ -62,6 +62,10 @@ pub struct ReportOptions {
     /// The learning endpoint declared first (`"auc"`, the default, or `"final_reward"`): the
     /// answer section leads with it and labels every other claim secondary.
     pub primary: Endpoint,
+    /// Seeds whose runs pick each estimator's best learning rate; the head-to-head is then
+    /// computed on the other seeds' runs only (empty: every run does both, and the report says
+    /// the rates were picked from the same seeds).
+    pub selection_seeds: Vec<u64>,
 }
 
 /// Writes the report of the sweep in `dir`; returns the path of its `index.html`.
@@ -71,7 +75,7 @@ pub fn write(dir: &Path, options: &ReportOptions) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(&plots).with_context(|| format!("creating {}", plots.display()))?;
     let groups = group_rows(&sweep, options);
     let probes = probe_summaries(&sweep);
-    let claims = claims(&sweep, &groups, &probes, options);
+    let claims = claims(&sweep, &probes, options);
     let data = figures::Data {
         sweep: &sweep,
         groups: &groups,
@@ -85,7 +89,9 @@ pub fn write(dir: &Path, options: &ReportOptions) -> anyhow::Result<PathBuf> {
     )?;
     write_atomically(&dir.join("variance.csv"), &variance::variance_csv(&probes)?)?;
     write_atomically(&dir.join("answer.csv"), &answer::answer_csv(&claims)?)?;
-    let pairs = best_lr::best_lrs(&sweep, &groups)
+    let selection = best_lr::Selection::of(&sweep, options);
+    let pairs = selection
+        .best(&sweep)
         .map(|best| head_to_head::rows(&best))
         .unwrap_or_default();
     write_atomically(
@@ -111,21 +117,17 @@ pub fn write(dir: &Path, options: &ReportOptions) -> anyhow::Result<PathBuf> {
 /// anything (what `pglab compare` holds two sweeps against each other with).
 pub fn answer(dir: &Path, options: &ReportOptions) -> anyhow::Result<Vec<Claim>> {
     let sweep = load(dir)?;
-    let groups = group_rows(&sweep, options);
     let probes = probe_summaries(&sweep);
-    Ok(claims(&sweep, &groups, &probes, options))
+    Ok(claims(&sweep, &probes, options))
 }
 
 /// The answer section's claims: the declared learning endpoint first, then the variance ratios
 /// at the start, then the other learning endpoint.
-pub fn claims(
-    sweep: &Sweep,
-    groups: &[GroupRow],
-    probes: &[ProbeSummary],
-    options: &ReportOptions,
-) -> Vec<Claim> {
-    let learning = best_lr::best_lrs(sweep, groups)
-        .map(|best| answer::learning_claims(&best, options.primary))
+pub fn claims(sweep: &Sweep, probes: &[ProbeSummary], options: &ReportOptions) -> Vec<Claim> {
+    let selection = best_lr::Selection::of(sweep, options);
+    let learning = selection
+        .best(sweep)
+        .map(|best| answer::learning_claims(&best, options.primary, &selection.describe()))
         .unwrap_or_default();
     let (primary, secondary): (Vec<Claim>, Vec<Claim>) =
         learning.into_iter().partition(|c| c.role == "primary");

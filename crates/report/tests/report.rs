@@ -588,3 +588,47 @@ fn head_to_head_csv_names_its_method_on_every_row() {
             .any(|r| r["endpoint"] == "auc" && r["method"] == "bootstrap_percentile")
     );
 }
+
+/// `[report] selection_seeds`: each estimator's best rate is picked on those seeds' runs, and the
+/// head-to-head uses the other seeds' runs only. Picked on seeds 2 and 3, rloo's best rate is
+/// 0.01 (its 0.1 runs there are pending), where on every seed it was 0.1; the comparison then
+/// rests on seeds 0 and 1 of each side.
+#[test]
+fn held_out_seeds_pick_the_rates_and_the_others_compare_them() {
+    let (_tmp, dir) = fixture_copy();
+    let held_out = ReportOptions {
+        selection_seeds: vec![2, 3],
+        ..options()
+    };
+    pglab_report::write(&dir, &held_out).unwrap();
+    let claims = rows(&dir.join("answer.csv"));
+    let learning: Vec<_> = claims
+        .iter()
+        .filter(|c| c["question"] == "learning")
+        .collect();
+    assert_eq!(learning.len(), 2, "{claims:?}");
+    for claim in learning {
+        assert!(
+            claim["statement"].contains("rloo (lr 0.01) − reinforce (lr 0.01)"),
+            "{claim:?}"
+        );
+        assert!(claim["rests_on"].starts_with("2 and 2 seeds"), "{claim:?}");
+        assert!(
+            claim["rests_on"].contains("picked on seeds 2, 3 and compared on the other seeds only"),
+            "{claim:?}"
+        );
+    }
+    // Without held-out seeds the same sweep compares rloo at 0.1, picked from the same runs.
+    let (_tmp2, dir2) = fixture_copy();
+    pglab_report::write(&dir2, &options()).unwrap();
+    let claims = rows(&dir2.join("answer.csv"));
+    let primary = claims.iter().find(|c| c["role"] == "primary").unwrap();
+    assert!(
+        primary["statement"].contains("rloo (lr 0.1) − reinforce (lr 0.01)"),
+        "{primary:?}"
+    );
+    assert!(
+        primary["rests_on"].contains("picked from the same seeds"),
+        "{primary:?}"
+    );
+}
