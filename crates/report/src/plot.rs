@@ -222,11 +222,9 @@ struct Ranges {
 }
 
 impl Ranges {
-    /// The axes from the data: every point (and the reference line), and of the bands and
-    /// error bars only what lies within a decade of the points on a log axis (within the
-    /// points' span on a linear one). A wide interval from a few seeds once stretched an axis
-    /// to 1e−25..1e25 and squashed every line flat; now it runs to the axis's edge and is cut
-    /// there, and the caption says so.
+    /// The axes from the data: every point (and the reference line), and of the bands and bars
+    /// only what lies within `reach` of the points. A wide interval from a few seeds once made
+    /// an axis of 1e−25..1e25 and squashed every line flat; now it is cut at the axis's edge.
     fn of(figure: &Figure) -> Option<Self> {
         let x_ok = |x: f64| x.is_finite() && (!figure.log_x || x > 0.0);
         let y_ok = |y: f64| y.is_finite() && (!figure.log_y || y > 0.0);
@@ -276,8 +274,8 @@ impl Ranges {
     }
 }
 
-/// How far beyond the points `lo..hi` an interval may take the axis: a decade each way on a
-/// log axis, the points' span (at least half their size) each way on a linear one.
+/// How far past the points `lo..hi` an interval may take the axis: a decade on a log axis, the
+/// points' span (at least half their size) on a linear one.
 fn reach((lo, hi): (f64, f64), log: bool) -> (f64, f64) {
     if log {
         (lo / 10.0, hi * 10.0)
@@ -550,22 +548,18 @@ mod tests {
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
-    /// An interval from two seeds can run over fifty decades; the axis stays within a decade
-    /// of the points (and their 1.25× padding), so the points are not squashed into a line.
+    /// An interval of fifty decades: the axis stays a decade (and 1.25×) past the points.
     #[test]
     fn axes_come_from_the_points_and_reach_at_most_a_decade_past_them() {
         let mut line = Line::new(PALETTE[0], vec![(0.0, 2.0), (1.0, 20.0), (2.0, 5.0)]);
         line.band = vec![(0.0, -100.0, 1e25), (1.0, 1.0, 40.0), (2.0, 1e-3, 1e3)];
+        let panel = Panel {
+            title: String::new(),
+            lines: vec![line],
+        };
         let without_reference = |log_y| Figure {
             reference: None,
-            ..figure(
-                vec![Panel {
-                    title: String::new(),
-                    lines: vec![line.clone()],
-                }],
-                false,
-                log_y,
-            )
+            ..figure(vec![panel.clone()], false, log_y)
         };
         let log = without_reference(true);
         let (y0, y1) = Ranges::of(&log).unwrap().y;

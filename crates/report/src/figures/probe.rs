@@ -35,10 +35,17 @@ fn probe_panels(
             if runs.is_empty() {
                 continue;
             }
-            // Short enough for four panels abreast: "rloo runs, lr = 3e-3 (8 probed)".
+            // Short enough for four panels abreast: "rloo runs, lr = 3e-3 (8 probed)", and how
+            // many of those probes were saturated (every reward equal: no SNR or cosine), so a
+            // point missing from those figures is accounted for.
+            let saturated_runs = runs
+                .iter()
+                .filter(|r| r.probe.iter().any(|p| p.saturated))
+                .count();
             let probed = match runs.iter().filter(|r| !r.probe.is_empty()).count() {
                 0 if runs.is_empty() => "none run".to_string(),
                 0 => "none probed".to_string(),
+                n if saturated_runs > 0 => format!("{n} probed, {saturated_runs} saturated"),
                 n => format!("{n} probed"),
             };
             let title = match panel.as_str() {
@@ -201,7 +208,9 @@ pub fn snr(data: &Data) -> Result<(Figure, String), String> {
     let caption = format!(
         "The probe's signal-to-noise ratio (‖ḡ‖² − grad_var/M) ÷ grad_var of every probed \
          estimator, unclipped (negative where the mean gradient is within its noise): mean over \
-         seeds, {T_BAND}. Free of the gradient's scale, so it compares every estimator."
+         seeds, {T_BAND}. Free of the gradient's scale, so it compares every estimator. A \
+         saturated probe (every reward equal) defines no SNR: it is left out, and each panel's \
+         title counts the runs that had one."
     );
     Ok((finite(figure, "no finite snr in probe.csv")?, caption))
 }
