@@ -21,7 +21,7 @@ enables() {
     case $1 in
     tensorboard) echo "crates/runner/tests/tensorboard.rs" ;;
     slurm) echo "crates/runner/tests/slurm.rs (apt-get install slurm-wlm munge; run as root)" ;;
-    wgpu) echo "crates/runner/tests/wgpu.rs, gpu_script.rs (a Vulkan driver: apt-get install mesa-vulkan-drivers libvulkan1)" ;;
+    wgpu) echo "crates/runner/tests/wgpu.rs, gpu_script.rs in just test-optional, which builds the wgpu feature just test leaves out (a Vulkan driver: apt-get install mesa-vulkan-drivers libvulkan1)" ;;
     tmpfs) echo "crates/runner/tests/reliability.rs' full-disk and read-only tests (unshare -rm and a tmpfs mount)" ;;
     chromium) echo "crates/runner/tests/sweep.rs' report-in-a-browser test (apt-get install chromium)" ;;
     torch) echo "no test: tools/make_fixtures.py, tools/check_saved_model.py, the PyTorch side of just bench (pip install torch transformers)" ;;
