@@ -10,9 +10,7 @@ fn main() {
     // with a checkout elsewhere can reuse this script compiled there, whose path is gone.
     let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it");
     let root = Path::new(&manifest_dir).join("../..");
-    // `--no-optional-locks`: a plain `git status` refreshes and rewrites .git/index, which this
-    // script watches, so every build made the next one rerun it and recompile the runner (27 s
-    // between `just sweep`'s pretraining and its sweep).
+    // `--no-optional-locks`: the status below must not rewrite .git/index (git's own refresh).
     let git = |args: &[&str]| {
         Command::new("git")
             .arg("--no-optional-locks")
@@ -39,12 +37,19 @@ fn main() {
         .map_or("unknown".into(), |v| v.trim_matches('"').to_string());
     println!("cargo:rustc-env=PGLAB_COMMIT={commit}");
     println!("cargo:rustc-env=PGLAB_BURN_VERSION={burn}");
-    // A new commit or a changed Cargo.lock restamps; edits to tracked files between commits do
-    // not rerun this (the `+dirty` mark is as of the last rerun).
-    for path in [".git/HEAD", ".git/index", "Cargo.lock"] {
+    // A new commit (the branch's ref moves, or HEAD to another branch) or a changed Cargo.lock
+    // restamps; edits to tracked files between commits do not rerun this (the `+dirty` mark is
+    // as of the last rerun). Not .git/index: a plain `git status` rewrites it, and every build
+    // after one recompiled the runner (27 s between `just sweep`'s pretraining and its sweep).
+    let branch = git(&["symbolic-ref", "-q", "HEAD"]).map(|r| format!(".git/{r}"));
+    let watched = [".git/HEAD", ".git/packed-refs", "Cargo.lock"]
+        .map(String::from)
+        .into_iter()
+        .chain(branch);
+    for path in watched {
         // A path that does not exist would rerun this on every build.
-        if root.join(path).exists() {
-            println!("cargo:rerun-if-changed={}", root.join(path).display());
+        if root.join(&path).exists() {
+            println!("cargo:rerun-if-changed={}", root.join(&path).display());
         }
     }
     println!("cargo:rerun-if-changed=build.rs");

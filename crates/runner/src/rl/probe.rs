@@ -101,18 +101,11 @@ impl Probe {
         let mut batches = Vec::with_capacity(m);
         let mut kept = Vec::new();
         let mut reward_sum = 0.0;
-        let mut distinct_rewards: Option<(f32, bool)> = None;
         let mut all_rewards: Vec<f32> = Vec::new();
         for rollout in rollouts {
             let scores = environment.score(&rollout, step, Phase::Probe)?;
             reward_sum += mean(&scores);
             all_rewards.extend_from_slice(&scores);
-            for &r in &scores {
-                let (first, _) = *distinct_rewards.get_or_insert((r, false));
-                if r != first {
-                    distinct_rewards = Some((first, true));
-                }
-            }
             let greedy = greedy.as_ref().map(|by_prompt| {
                 let firsts = (0..rollout.len()).step_by(environment.config.train.k);
                 firsts
@@ -153,7 +146,7 @@ impl Probe {
         // Every completion earned the same reward: the centred estimators' gradients are exactly
         // zero (0/0), and the others' point wherever the samples collapsed; neither SNR nor a
         // direction measures an estimator here.
-        let saturated = !distinct_rewards.is_some_and(|(_, distinct)| distinct);
+        let saturated = all_rewards.windows(2).all(|pair| pair[0] == pair[1]);
         // What the rewards' first two moments alone predict for each variance ratio.
         let (mu, var) = {
             let mu = mean(&all_rewards);
