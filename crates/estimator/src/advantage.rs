@@ -28,6 +28,13 @@ pub enum Estimator {
     /// the step's advantages are computed, starting from b = 0 before the first step. The
     /// baseline depends on past steps only, so the estimator is unbiased.
     ReinforceEma,
+    /// REINFORCE with the batch's mean reward as baseline, left out by prompt: A_i = r_i − b_p,
+    /// b_p the mean reward of the other prompts' N − k completions of the step. Those were
+    /// sampled independently of completion i, so the estimator is unbiased; the baseline carries
+    /// no information about i's own prompt, which makes it the comparator that removes the
+    /// rewards' common offset and nothing else (RLOO also removes each prompt's). Needs P ≥ 2
+    /// prompts per step.
+    ReinforceMean,
     /// REINFORCE Leave-One-Out: A_i = r_i − (1/(k−1)) Σ_{j∈g, j≠i} r_j = k/(k−1)·(r_i − r̄_g).
     /// Unbiased; needs k ≥ 2.
     Rloo,
@@ -61,9 +68,10 @@ pub enum Estimator {
 
 impl Estimator {
     /// Every estimator, in declaration order.
-    pub const ALL: [Estimator; 9] = [
+    pub const ALL: [Estimator; 10] = [
         Estimator::Reinforce,
         Estimator::ReinforceEma,
+        Estimator::ReinforceMean,
         Estimator::Rloo,
         Estimator::Grpo,
         Estimator::DrGrpo,
@@ -78,6 +86,7 @@ impl Estimator {
         match self {
             Estimator::Reinforce => "reinforce",
             Estimator::ReinforceEma => "reinforce_ema",
+            Estimator::ReinforceMean => "reinforce_mean",
             Estimator::Rloo => "rloo",
             Estimator::Grpo => "grpo",
             Estimator::DrGrpo => "dr_grpo",
@@ -99,6 +108,7 @@ impl Estimator {
             | Estimator::OptimalBaseline => true,
             Estimator::Reinforce
             | Estimator::ReinforceEma
+            | Estimator::ReinforceMean
             | Estimator::ReinforcePp
             | Estimator::Remax => false,
         }
@@ -111,6 +121,7 @@ impl Estimator {
         match self {
             Estimator::Reinforce
             | Estimator::ReinforceEma
+            | Estimator::ReinforceMean
             | Estimator::Rloo
             | Estimator::Remax
             | Estimator::OptimalBaseline => true,
@@ -128,6 +139,7 @@ impl Estimator {
             Estimator::Remax => true,
             Estimator::Reinforce
             | Estimator::ReinforceEma
+            | Estimator::ReinforceMean
             | Estimator::Rloo
             | Estimator::Grpo
             | Estimator::DrGrpo
@@ -144,6 +156,7 @@ impl Estimator {
             Estimator::OptimalBaseline => true,
             Estimator::Reinforce
             | Estimator::ReinforceEma
+            | Estimator::ReinforceMean
             | Estimator::Rloo
             | Estimator::Grpo
             | Estimator::DrGrpo
@@ -160,6 +173,7 @@ impl Estimator {
             Estimator::Grpo | Estimator::ReinforcePp | Estimator::ReinforcePpBaseline => true,
             Estimator::Reinforce
             | Estimator::ReinforceEma
+            | Estimator::ReinforceMean
             | Estimator::Rloo
             | Estimator::DrGrpo
             | Estimator::Remax
@@ -331,6 +345,7 @@ impl Advantages {
         let a: Vec<f64> = match self.estimator {
             Estimator::Reinforce => r,
             Estimator::ReinforceEma => r.iter().map(|x| x - self.baseline).collect(),
+            Estimator::ReinforceMean => other_prompts_mean(&r, self.k),
             Estimator::Rloo => per_group(&r, self.k, |g| {
                 let k = g.len() as f64;
                 let sum: f64 = g.iter().sum();
@@ -443,6 +458,12 @@ impl Advantages {
         if estimator == Estimator::ReinforcePp && n < 2 {
             return Err(EstimatorError::BatchTooSmall { estimator, n });
         }
+        if estimator == Estimator::ReinforceMean && n < 2 * self.k {
+            return Err(EstimatorError::TooFewPrompts {
+                estimator,
+                prompts: n / self.k,
+            });
+        }
         Ok(())
     }
 }
@@ -462,6 +483,22 @@ fn optimal_leave_one_out(r: &[f64], q: &[f64]) -> Vec<f64> {
             } else {
                 others.map(|j| r[i] - r[j]).sum::<f64>() / (r.len() - 1) as f64
             }
+        })
+        .collect()
+}
+
+/// A_i = r_i − (mean of the rewards outside i's group): `reinforce_mean`. Computed as
+/// Σ_{j∉g} (r_i − r_j) / (N − k), the same number, so that a step whose rewards are all equal
+/// gets advantages of exactly 0.
+fn other_prompts_mean(r: &[f64], k: usize) -> Vec<f64> {
+    let others = (r.len() - k) as f64;
+    r.chunks(k)
+        .enumerate()
+        .flat_map(|(g, group)| {
+            group.iter().map(move |&x| {
+                let outside = r.chunks(k).enumerate().filter(|&(h, _)| h != g);
+                outside.flat_map(|(_, o)| o).map(|y| x - y).sum::<f64>() / others
+            })
         })
         .collect()
 }

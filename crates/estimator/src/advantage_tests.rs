@@ -33,6 +33,48 @@ fn reinforce_advantages_are_the_rewards() {
 }
 
 #[test]
+fn reinforce_mean_subtracts_the_mean_of_the_other_prompts_rewards() {
+    // Prompt 0's baseline is prompt 1's mean (2+2+5)/3 = 3, prompt 1's is prompt 0's, also 3.
+    assert_close(
+        &advantages(Estimator::ReinforceMean, 3, &R),
+        &[-3.0, 0.0, 3.0, -1.0, -1.0, 2.0],
+    );
+    // Three prompts of k = 2: (1, 3), (0, 2), (8, 10); means 2, 1, 9. Prompt 0's baseline is
+    // (0+2+8+10)/4 = 5, prompt 1's (1+3+8+10)/4 = 5.5, prompt 2's (1+3+0+2)/4 = 1.5.
+    assert_close(
+        &advantages(
+            Estimator::ReinforceMean,
+            2,
+            &[1.0, 3.0, 0.0, 2.0, 8.0, 10.0],
+        ),
+        &[-4.0, -2.0, -5.5, -3.5, 6.5, 8.5],
+    );
+    // Equal rewards everywhere: exactly 0, not a rounding error away from it.
+    let equal = advantages(Estimator::ReinforceMean, 2, &[0.1; 6]);
+    assert!(equal.iter().all(|&a| a == 0.0), "{equal:?}");
+}
+
+#[test]
+fn reinforce_mean_with_one_prompt_is_an_error_naming_the_count() {
+    let mean = Advantages::new(Estimator::ReinforceMean, 4, AdvantageOptions::default())
+        .expect("k = 4 is fine");
+    let err = mean
+        .advantages(&[1.0, 2.0, 3.0, 4.0])
+        .expect_err("one prompt");
+    assert_eq!(
+        err,
+        EstimatorError::TooFewPrompts {
+            estimator: Estimator::ReinforceMean,
+            prompts: 1
+        }
+    );
+    assert!(
+        err.to_string()
+            .contains("at least 2 prompts per step, got 1")
+    );
+}
+
+#[test]
 fn rloo_advantages_subtract_the_mean_of_the_other_completions() {
     // 0 − (3+6)/2 = −4.5, 3 − (0+6)/2 = 0, 6 − (0+3)/2 = 4.5;
     // 2 − (2+5)/2 = −1.5, again −1.5, 5 − (2+2)/2 = 3.

@@ -50,6 +50,16 @@ pub enum EstimatorError {
         /// Number of rewards given.
         n: usize,
     },
+    /// `reinforce_mean` with a single prompt per step: no other prompt to take a baseline from.
+    #[error(
+        "estimator `{estimator}` takes each completion's baseline from the other prompts of the step and needs at least 2 prompts per step, got {prompts}"
+    )]
+    TooFewPrompts {
+        /// The estimator.
+        estimator: Estimator,
+        /// Prompts per step given.
+        prompts: usize,
+    },
     /// A reward is NaN or infinite.
     #[error("estimator `{estimator}`: reward {index} is {value}, not a finite number")]
     NonFiniteReward {

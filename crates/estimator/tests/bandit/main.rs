@@ -144,6 +144,15 @@ fn advantages(
     match estimator {
         Estimator::Reinforce => r.to_vec(),
         Estimator::ReinforceEma => r.iter().map(|x| x - baseline).collect(),
+        // The mean of the other prompt's K rewards (P = 2).
+        Estimator::ReinforceMean => r
+            .chunks(K)
+            .enumerate()
+            .flat_map(|(g, group)| {
+                let other = mean(&r[(1 - g) * K..(2 - g) * K]);
+                group.iter().map(move |x| x - other)
+            })
+            .collect(),
         Estimator::Rloo => groups(|g| {
             let sum: f64 = g.iter().sum();
             g.iter().map(|x| x - (sum - x) / (K as f64 - 1.0)).collect()
@@ -396,6 +405,11 @@ fn reinforce_ema_matches_its_exact_mean_and_variance() {
 }
 
 #[test]
+fn reinforce_mean_matches_its_exact_mean_and_variance() {
+    check_both_reductions(Estimator::ReinforceMean);
+}
+
+#[test]
 fn rloo_matches_its_exact_mean_and_variance() {
     check_both_reductions(Estimator::Rloo);
 }
@@ -438,6 +452,7 @@ fn the_enumeration_agrees_with_the_closed_forms() {
     assert!(close(reinforce.var, reinforce_grad_var_closed_form()));
     for estimator in [
         Estimator::Reinforce,
+        Estimator::ReinforceMean,
         Estimator::Rloo,
         Estimator::Remax,
         Estimator::OptimalBaseline,

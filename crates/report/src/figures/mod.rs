@@ -54,6 +54,8 @@ pub fn color(estimator: Estimator) -> RGBColor {
     match estimator {
         Estimator::Reinforce => PALETTE[1],
         Estimator::ReinforceEma => PALETTE[4],
+        // Dark gold: warm like its REINFORCE siblings, apart from both in hue and lightness.
+        Estimator::ReinforceMean => RGBColor(140, 100, 20),
         Estimator::Rloo => PALETTE[0],
         Estimator::Grpo => PALETTE[2],
         Estimator::DrGrpo => PALETTE[3],
