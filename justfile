@@ -6,6 +6,13 @@ sweep FILE="experiments/reinforce_vs_rloo.toml" *ARGS:
     cargo run --release -p pglab-runner -- pretrain
     cargo run --release -p pglab-runner -- sweep {{FILE}} {{ARGS}}
 
+# The powered version of the default sweep, whose two replicates the README reports
+# (experiments/reinforce_vs_rloo_study.toml): `just study`, then the second replicate with other
+# seeds, `just study --grid seed=100..112 --out results/replicate`, and `just compare`.
+study *ARGS:
+    cargo run --release -p pglab-runner -- pretrain
+    cargo run --release -p pglab-runner -- sweep experiments/reinforce_vs_rloo_study.toml {{ARGS}}
+
 # Run every test of the workspace on the CPU backend; the last lines say which optional tools are
 # missing here and so which tests skipped (tools/optional-tools.sh). Built without the `wgpu`
 # feature: burn's GPU stack was half of the build from nothing, and its tests need a Vulkan

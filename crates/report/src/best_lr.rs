@@ -6,6 +6,7 @@
 
 use pglab_estimator::Estimator;
 use pglab_estimator::stats::{Spread, welch95};
+use serde::{Deserialize, Serialize};
 
 use crate::ReportOptions;
 use crate::groups::{GroupRow, group_rows, success_cell};
@@ -108,9 +109,87 @@ pub struct Selection {
     pub selection_seeds: Vec<String>,
 }
 
+/// A subset of a sweep's seeds, as an experiment file names it: `[0, 1]` (these seeds) or `2`
+/// (the sweep's two lowest, so that a replicate run with other seeds, `--grid seed=…`, takes as
+/// many). `[report] selection_seeds` and `[probe] seeds` are ones.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum SeedSubset {
+    /// `= 2`: the two lowest seeds the sweep runs.
+    Lowest(usize),
+    /// `= [0, 1]`: these seeds.
+    Listed(Vec<u64>),
+}
+
+impl Default for SeedSubset {
+    /// No seed.
+    fn default() -> Self {
+        SeedSubset::Listed(Vec::new())
+    }
+}
+
+impl SeedSubset {
+    /// The subset of `seeds` (the sweep's, in any order, repeats allowed), ascending. Err names
+    /// a listed seed the sweep does not run.
+    pub fn pick(&self, seeds: &[u64]) -> Result<Vec<u64>, String> {
+        let mut all = seeds.to_vec();
+        all.sort_unstable();
+        all.dedup();
+        match self {
+            SeedSubset::Lowest(n) => Ok(all.iter().take(*n).copied().collect()),
+            SeedSubset::Listed(list) => {
+                if let Some(missing) = list.iter().find(|s| !all.contains(s)) {
+                    return Err(format!(
+                        "seed {missing} is not one the sweep runs ({})",
+                        seed_list(&all)
+                    ));
+                }
+                let mut list = list.clone();
+                list.sort_unstable();
+                list.dedup();
+                Ok(list)
+            }
+        }
+    }
+
+    /// [`pick`](Self::pick) for `[report] selection_seeds`, which must also leave at least one
+    /// seed to compare the picked rates on.
+    pub fn pick_for_selection(&self, seeds: &[u64]) -> Result<Vec<u64>, String> {
+        let chosen = self.pick(seeds)?;
+        let mut all = seeds.to_vec();
+        all.sort_unstable();
+        all.dedup();
+        if !chosen.is_empty() && chosen.len() >= all.len() {
+            return Err(format!(
+                "{} of the sweep's {} seeds ({}) pick the rates, which leaves none to compare them on",
+                chosen.len(),
+                all.len(),
+                seed_list(&all)
+            ));
+        }
+        Ok(chosen)
+    }
+}
+
+fn seed_list(seeds: &[u64]) -> String {
+    let names: Vec<String> = seeds.iter().map(u64::to_string).collect();
+    names.join(", ")
+}
+
 impl Selection {
     pub fn of(sweep: &Sweep, options: &ReportOptions) -> Self {
-        let seeds: Vec<String> = options.selection_seeds.iter().map(u64::to_string).collect();
+        let ran: Vec<u64> = sweep
+            .runs
+            .iter()
+            .filter_map(|r| r.seed.parse().ok())
+            .collect();
+        // The runner refuses a selection that cannot work before the sweep starts; a directory
+        // that still has one (assembled by hand) is reported as if every run did both.
+        let chosen = options
+            .selection_seeds
+            .pick_for_selection(&ran)
+            .unwrap_or_default();
+        let seeds: Vec<String> = chosen.iter().map(u64::to_string).collect();
         if seeds.is_empty() {
             let rows = group_rows(sweep, options);
             return Self {
@@ -289,6 +368,30 @@ pub fn note(options: &ReportOptions) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seed_subsets_are_the_lowest_n_or_the_listed_ones_and_selections_leave_some() {
+        let ran = [5, 3, 9, 3, 7];
+        assert_eq!(SeedSubset::Lowest(2).pick(&ran), Ok(vec![3, 5]));
+        assert_eq!(SeedSubset::Listed(vec![9, 3]).pick(&ran), Ok(vec![3, 9]));
+        assert_eq!(SeedSubset::default().pick(&ran), Ok(vec![]));
+        assert_eq!(
+            SeedSubset::Listed(vec![4]).pick(&ran),
+            Err("seed 4 is not one the sweep runs (3, 5, 7, 9)".into())
+        );
+        // All of them is a subset, but not a selection: nothing would be left to compare.
+        assert_eq!(SeedSubset::Lowest(9).pick(&ran), Ok(vec![3, 5, 7, 9]));
+        assert_eq!(
+            SeedSubset::Lowest(4).pick_for_selection(&ran),
+            Err("4 of the sweep's 4 seeds (3, 5, 7, 9) pick the rates, which leaves none to compare them on".into())
+        );
+        let parse = |json: &str| serde_json::from_str::<ReportOptions>(json);
+        let lowest = parse(r#"{"selection_seeds": 2}"#).unwrap();
+        assert_eq!(lowest.selection_seeds, SeedSubset::Lowest(2));
+        let listed = parse(r#"{"selection_seeds": [0, 1]}"#).unwrap();
+        assert_eq!(listed.selection_seeds, SeedSubset::Listed(vec![0, 1]));
+        assert!(parse(r#"{"selection_seeds": "two"}"#).is_err());
+    }
 
     #[test]
     fn the_best_rate_has_the_highest_mean_and_ties_go_to_the_lower_rate() {

@@ -40,6 +40,7 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 pub use answer::{Claim, Endpoint, read_answer_csv};
+pub use best_lr::SeedSubset;
 pub use figures::color;
 pub use groups::{GroupRow, Success, group_rows};
 pub use load::{Sweep, format_float, load};
@@ -62,10 +63,12 @@ pub struct ReportOptions {
     /// The learning endpoint declared first (`"auc"`, the default, or `"final_reward"`): the
     /// answer section leads with it and labels every other claim secondary.
     pub primary: Endpoint,
-    /// Seeds whose runs pick each estimator's best learning rate; the head-to-head is then
-    /// computed on the other seeds' runs only (empty: every run does both, and the report says
-    /// the rates were picked from the same seeds).
-    pub selection_seeds: Vec<u64>,
+    /// The seeds whose runs pick each estimator's best learning rate; the head-to-head is then
+    /// computed on the other seeds' runs only. A list names them; a number n takes the sweep's
+    /// n lowest seeds, so that a replicate run with other seeds (`--grid seed=…`) holds out as
+    /// many. Empty (the default): every run does both, and the report says the rates were
+    /// picked from the same seeds.
+    pub selection_seeds: SeedSubset,
 }
 
 /// Writes the report of the sweep in `dir`; returns the path of its `index.html`.

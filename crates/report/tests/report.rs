@@ -14,8 +14,8 @@ mod common;
 use std::path::Path;
 
 use common::{assert_interval, assert_number, by_hand, fixture_copy, ink, pixels_near, rows};
-use pglab_report::ReportOptions;
 use pglab_report::plot::{PALETTE, figure_size, png_size};
+use pglab_report::{ReportOptions, SeedSubset};
 
 const FIGURES: [&str; 8] = [
     "reward.png",
@@ -597,7 +597,7 @@ fn head_to_head_csv_names_its_method_on_every_row() {
 fn held_out_seeds_pick_the_rates_and_the_others_compare_them() {
     let (_tmp, dir) = fixture_copy();
     let held_out = ReportOptions {
-        selection_seeds: vec![2, 3],
+        selection_seeds: SeedSubset::Listed(vec![2, 3]),
         ..options()
     };
     pglab_report::write(&dir, &held_out).unwrap();

@@ -32,6 +32,7 @@ use grid::{Point, expand_grid, run_id};
 pub use overrides::Overrides;
 use overrides::{get_dotted, parse_grid_override, parse_override, set_dotted};
 pub use schema::{LoggingConfig, OptimizerKind, ProbeConfig, RunConfig, SweepSection, TrainConfig};
+use validate::fits;
 pub use validate::validate;
 
 /// A parsed experiment: the base settings, the grid and where results go.
@@ -199,7 +200,7 @@ impl Experiment {
 
     /// Every grid point as a validated run, in a fixed order (first grid key slowest).
     pub fn expand(&self) -> anyhow::Result<Vec<RunSpec>> {
-        expand_grid(&self.grid)
+        let runs = expand_grid(&self.grid)
             .into_iter()
             .map(|point| {
                 let config = self.resolve(&point)?;
@@ -209,7 +210,43 @@ impl Experiment {
                     config,
                 })
             })
-            .collect()
+            .collect::<anyhow::Result<Vec<RunSpec>>>()?;
+        self.check_selection_seeds(&runs)?;
+        self.probe_only_the_chosen_seeds(runs)
+    }
+
+    /// `[probe] seeds`, a sweep-level choice, resolved into each run's settings: the runs of
+    /// other seeds do not probe, and no run carries the subset itself (a run's settings say what
+    /// it does, whichever sweep it belongs to).
+    fn probe_only_the_chosen_seeds(&self, mut runs: Vec<RunSpec>) -> anyhow::Result<Vec<RunSpec>> {
+        let seeds: Vec<u64> = runs.iter().map(|r| r.config.seed).collect();
+        for run in &mut runs {
+            let Some(subset) = run.config.probe.seeds.take() else {
+                continue;
+            };
+            let chosen = subset.pick(&seeds).map_err(|e| {
+                let key = "probe.seeds";
+                anyhow::anyhow!("{}: {key}: {e}", locate_key(&self.path, &self.text, key))
+            })?;
+            if !chosen.contains(&run.config.seed) {
+                run.config.probe.turn_off();
+            }
+        }
+        Ok(runs)
+    }
+
+    /// `[report] selection_seeds` must name seeds the grid runs and leave some to compare on:
+    /// a selection that matches nothing would drop the learning claims without a word.
+    fn check_selection_seeds(&self, runs: &[RunSpec]) -> anyhow::Result<()> {
+        let seeds: Vec<u64> = runs.iter().map(|r| r.config.seed).collect();
+        match self.report.selection_seeds.pick_for_selection(&seeds) {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let key = "report.selection_seeds";
+                let at = locate_key(&self.path, &self.text, key);
+                anyhow::bail!("{at}: {key}: {e}")
+            }
+        }
     }
 
     /// A value the grid replaces in every run is still read: `estimator = "rlooo"` under
@@ -265,6 +302,7 @@ impl Experiment {
         };
         let at =
             |key: &str| grid_note(key).unwrap_or_else(|| locate_key(&self.path, &self.text, key));
+        let estimators_given = get_dotted(&table, "probe.estimators").is_some();
         let mut config: RunConfig = match serde_path_to_error::deserialize(Value::Table(table)) {
             Ok(config) => config,
             Err(e) => {
@@ -272,6 +310,12 @@ impl Experiment {
                 anyhow::bail!("{}: {}", at(&key), describe(e.inner().message(), &key));
             }
         };
+        if !estimators_given {
+            // The default probes every estimator the step's shape allows (reinforce_mean needs
+            // two prompts a step, the group estimators k ≥ 2), not an error for those it does not.
+            let train = &config.train;
+            config.probe.estimators.retain(|&e| fits(e, train));
+        }
         if checked && let Err((key, message)) = validate(&config) {
             anyhow::bail!("{}: {key}: {message}", at(&key));
         }

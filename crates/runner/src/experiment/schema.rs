@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use pglab_estimator::{AdvantageOptions, Estimator, GroupReduction, LossOptions, TokenReduction};
 use pglab_model::SamplingConfig;
+use pglab_report::SeedSubset;
 use pglab_reward::RewardSpec;
 use serde::{Deserialize, Serialize};
 
@@ -84,24 +85,52 @@ pub enum OptimizerKind {
     Adamw,
 }
 
-/// The gradient-variance probe (docs/ARCHITECTURE.md, "One gradient-variance probe"): every `every` steps, M = `batches` fresh batches,
-/// every estimator's gradient from the same samples.
+/// The gradient-variance probe (docs/ARCHITECTURE.md, "One gradient-variance probe"): at the
+/// steps it names, M = `batches` fresh batches, every estimator's gradient from the same samples.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ProbeConfig {
-    /// Steps between probes; 0 turns the probe off.
+    /// Steps between probes, from step 0; 0 turns this schedule off.
     pub every: usize,
+    /// Steps to probe besides every `every`-th: `steps = [0]` with `every = 0` probes the start
+    /// only (the same weights in every run, so every run measures one estimand).
+    pub steps: Vec<usize>,
     pub batches: usize,
+    /// The estimators probed; by default every one the run's batch shape allows.
     pub estimators: Vec<Estimator>,
+    /// Probe only the runs of these seeds (`[0, 1]`) or of the sweep's n lowest (`2`); every run
+    /// when absent. A probe costs several training runs' time, and at the start one seed's
+    /// runs already measure what every run would.
+    pub seeds: Option<SeedSubset>,
 }
 
 impl Default for ProbeConfig {
     fn default() -> Self {
         Self {
             every: 0,
+            steps: Vec::new(),
             batches: 8,
             estimators: Estimator::ALL.to_vec(),
+            seeds: None,
         }
+    }
+}
+
+impl ProbeConfig {
+    /// Whether the probe runs before training step `step`.
+    pub fn at(&self, step: usize) -> bool {
+        (self.every > 0 && step.is_multiple_of(self.every)) || self.steps.contains(&step)
+    }
+
+    /// Whether it runs at all.
+    pub fn is_on(&self) -> bool {
+        self.every > 0 || !self.steps.is_empty()
+    }
+
+    /// Off: what a run whose seed `seeds` leaves out gets.
+    pub fn turn_off(&mut self) {
+        self.every = 0;
+        self.steps.clear();
     }
 }
 

@@ -270,6 +270,81 @@ fn reinforce_pp_needs_two_rewards_per_step() {
 }
 
 #[test]
+fn reinforce_mean_needs_two_prompts_per_step() {
+    let text = BASE.replace("estimator = \"rloo\"", "estimator = \"reinforce_mean\"");
+    let err = error(&text);
+    assert!(
+        err.starts_with("exp.toml:") && err.contains("reinforce_mean"),
+        "{err}"
+    );
+    assert!(
+        err.contains("at least 2 prompts per step, got 1 (prompts_per_step = 1 × k = 4)"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(runs(&format!("{text}prompts_per_step = 2\n"), &[]).is_ok());
+}
+
+#[test]
+fn selection_seeds_must_be_seeds_the_grid_runs_and_leave_some() {
+    let grid = "\n[grid]\nseed = [3, 4, 5]\n";
+    let with = |report: &str| format!("{BASE}\n[report]\n{report}\n{grid}");
+    assert!(runs(&with("selection_seeds = [3]"), &[]).is_ok());
+    assert!(runs(&with("selection_seeds = 2"), &[]).is_ok());
+    let err = format!(
+        "{:#}",
+        runs(&with("selection_seeds = [0, 1]"), &[]).unwrap_err()
+    );
+    assert_eq!(
+        err,
+        "exp.toml:11:1: report.selection_seeds: seed 0 is not one the sweep runs (3, 4, 5)"
+    );
+    let err = format!("{:#}", runs(&with("selection_seeds = 3"), &[]).unwrap_err());
+    assert!(err.ends_with("3 of the sweep's 3 seeds (3, 4, 5) pick the rates, which leaves none to compare them on"), "{err}");
+    // A replicate with other seeds keeps a count valid, and a list it no longer runs is named.
+    let replicate = |report: &str| gridded(&with(report), &["seed=10..13"], &[]);
+    assert!(replicate("selection_seeds = 1").is_ok());
+    assert!(replicate("selection_seeds = [3]").is_err());
+}
+
+#[test]
+fn probe_steps_and_seeds_choose_where_the_probe_runs() {
+    let text = format!(
+        "{BASE}\n[probe]\nsteps = [0, 5]\nbatches = 4\nseeds = 2\n\n[grid]\nseed = [7, 3, 5]\n"
+    );
+    let sweep = runs(&text, &[]).unwrap();
+    let probed: Vec<(u64, bool)> = sweep
+        .iter()
+        .map(|r| (r.config.seed, r.config.probe.is_on()))
+        .collect();
+    assert_eq!(probed, vec![(7, false), (3, true), (5, true)]);
+    let probe = &sweep[1].config.probe;
+    let at: Vec<usize> = (0..10).filter(|&s| probe.at(s)).collect();
+    assert_eq!(at, vec![0, 5]);
+    // Resolved: no run's settings carry the sweep-level subset.
+    assert!(sweep.iter().all(|r| r.config.probe.seeds.is_none()));
+    // `every` and `steps` together: their union.
+    let both = text.replace("steps = [0, 5]", "steps = [3]\nevery = 4");
+    let probe = runs(&both, &[]).unwrap()[1].config.probe.clone();
+    assert_eq!(
+        (0..10).filter(|&s| probe.at(s)).collect::<Vec<_>>(),
+        vec![0, 3, 4, 8]
+    );
+
+    let err = error(&text.replace("steps = [0, 5]", "steps = [0, 10]"));
+    assert!(
+        err.contains("probe.steps")
+            && err.contains("step 10 is never reached: the run has 10 steps"),
+        "{err}"
+    );
+    let err = error(&text.replace("seeds = 2", "seeds = [4]"));
+    assert!(
+        err.contains("probe.seeds: seed 4 is not one the sweep runs (3, 5, 7)"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_misspelt_value_the_grid_replaces_is_still_an_error() {
     let text = format!(
         "{}\n[grid]\n\"train.estimator\" = [\"reinforce\", \"rloo\"]\n",

@@ -120,12 +120,20 @@ fn validate_reward(reward: &RewardSpec) -> Result<(), Invalid> {
 
 fn validate_probe(probe: &ProbeConfig, train: &TrainConfig) -> Result<(), Invalid> {
     let ProbeConfig {
-        every,
         batches,
         estimators,
+        steps,
+        ..
     } = probe;
-    if *every == 0 {
+    if !probe.is_on() {
         return Ok(());
+    }
+    let total = train.total_steps();
+    if let Some(step) = steps.iter().find(|&&s| s >= total) {
+        return invalid(
+            "probe.steps",
+            format!("step {step} is never reached: the run has {total} steps, from step 0"),
+        );
     }
     if *batches < 2 {
         return invalid(
@@ -142,6 +150,11 @@ fn validate_probe(probe: &ProbeConfig, train: &TrainConfig) -> Result<(), Invali
         }
     }
     Ok(())
+}
+
+/// Whether `estimator` works with the run's batch shape and settings ([`check_estimator`]).
+pub fn fits(estimator: Estimator, train: &TrainConfig) -> bool {
+    check_estimator(estimator, train).is_ok()
 }
 
 /// Whether `estimator` works with the step's k completions of each of P prompts: the group

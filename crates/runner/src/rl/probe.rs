@@ -41,11 +41,11 @@ use crate::rl::environment::Environment;
 use crate::rl::gradient::ScoredBatch;
 
 /// Up to this many bytes of first-pass gradients are kept for the second pass rather than
-/// recomputed: per job, so a sweep holds up to jobs × this at once. 640 MiB keeps all nine
-/// estimators' gradients of the default model (995K parameters) at M = 16, 573 MB: at 512 MiB
-/// the default sweep's probe recomputed them and took 13.8 s instead of about 7 (BENCHMARKS.md,
-/// "The probe").
-pub const KEEP_GRADIENTS_BYTES: usize = 640 << 20;
+/// recomputed: per job, so a sweep holds up to jobs × this at once. 768 MiB keeps the default
+/// sweep's start probe (three estimators of the default model, 995K parameters, at M = 64:
+/// 764 MB) and all nine estimators at M = 16 (573 MB): recomputing them, at 512 MiB, made a
+/// probe of M = 16 take 13.8 s instead of about 7 (BENCHMARKS.md, "The probe").
+pub const KEEP_GRADIENTS_BYTES: usize = 768 << 20;
 
 /// One `Advantages` per probed estimator, each observing the run's rewards so that
 /// `reinforce_ema`'s baseline is the one it would have had in this run.
@@ -158,6 +158,7 @@ impl Probe {
             (mu, var)
         };
         let k = environment.config.train.k;
+        let prompts = environment.config.train.prompts_per_step;
         self.estimators
             .iter()
             .zip(&stats)
@@ -181,6 +182,7 @@ impl Probe {
                         mu,
                         var,
                         k,
+                        prompts,
                         f64::from(a.baseline()),
                     )
                     .unwrap_or(f64::NAN),

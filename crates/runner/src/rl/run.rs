@@ -1,5 +1,5 @@
-//! One run: the RL loop — one [`rl_step`] after another — with the probe every
-//! `probe.every` steps, writing `metrics.csv`, `probe.csv`, `samples.jsonl` and a TensorBoard
+//! One run: the RL loop — one [`rl_step`] after another — with the probe at the steps
+//! `[probe]` names, writing `metrics.csv`, `probe.csv`, `samples.jsonl` and a TensorBoard
 //! event file as it goes.
 
 use std::path::Path;
@@ -59,7 +59,7 @@ pub fn train(
         if stop.load(Ordering::Relaxed) {
             return Ok(None);
         }
-        if config.probe.every > 0 && step % config.probe.every == 0 {
+        if config.probe.at(step) {
             // Its own RNG stream: turning the probe on does not change the training run. The
             // stream depends on the run's whole settings, not only its seed, so runs that share
             // a seed (other estimators or learning rates) probe independent samples: the run
