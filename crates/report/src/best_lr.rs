@@ -1,6 +1,8 @@
 //! Each estimator at its own best learning rate: the head-to-head that a fixed learning rate
 //! would bias towards whichever estimator that rate suits. The best rate is the one with the
-//! highest mean final reward over seeds (ties go to the lower rate); when it is the smallest or
+//! highest mean over seeds of the declared primary endpoint (`[report] primary`: the mean reward
+//! over training by default, the final reward if declared; ties go to the lower rate), so that
+//! the rate is picked by the measure the answer leads with; when it is the smallest or
 //! largest rate of the grid the summary warns that the optimum may lie outside the grid.
 //! Only for sweeps whose `train.lr` takes at least two values.
 
@@ -9,6 +11,7 @@ use pglab_estimator::stats::{Spread, welch95};
 use serde::{Deserialize, Serialize};
 
 use crate::ReportOptions;
+use crate::answer::Endpoint;
 use crate::groups::{GroupRow, group_rows, success_cell};
 use crate::load::{Sweep, format_float, label_without, line_label};
 use crate::summary_csv::LR;
@@ -38,7 +41,7 @@ impl BestLr<'_> {
     }
 }
 
-/// The index of the best of (lr, mean final reward) pairs: the highest mean, the lower rate on
+/// The index of the best of (lr, mean of the endpoint) pairs: the highest mean, the lower rate on
 /// a tie; None when no mean is finite.
 pub fn best_index(points: &[(f64, f64)]) -> Option<usize> {
     points
@@ -58,7 +61,11 @@ pub fn best_index(points: &[(f64, f64)]) -> Option<usize> {
 
 /// Every line's best rate, in the groups' order; None when the sweep's `train.lr` has fewer
 /// than two values.
-pub fn best_lrs<'a>(sweep: &Sweep, rows: &'a [GroupRow]) -> Option<Vec<BestLr<'a>>> {
+pub fn best_lrs<'a>(
+    sweep: &Sweep,
+    rows: &'a [GroupRow],
+    endpoint: Endpoint,
+) -> Option<Vec<BestLr<'a>>> {
     let mut lrs: Vec<f64> = rows.iter().filter_map(|r| r.lr).collect();
     lrs.sort_by(f64::total_cmp);
     lrs.dedup();
@@ -79,7 +86,11 @@ pub fn best_lrs<'a>(sweep: &Sweep, rows: &'a [GroupRow]) -> Option<Vec<BestLr<'a
             let points: Vec<(f64, f64)> = group
                 .iter()
                 .map(|r| {
-                    let mean = r.final_reward.map_or(f64::NAN, |s| s.mean);
+                    let spread = match endpoint {
+                        Endpoint::Auc => r.auc,
+                        Endpoint::FinalReward => r.final_reward,
+                    };
+                    let mean = spread.map_or(f64::NAN, |s| s.mean);
                     (r.lr.unwrap_or(f64::NAN), mean)
                 })
                 .collect();
@@ -107,6 +118,8 @@ pub struct Selection {
     pub compared_on: Vec<GroupRow>,
     /// The seeds the rates were picked on; empty when every run does both.
     pub selection_seeds: Vec<String>,
+    /// What the rates were picked by: the primary endpoint.
+    pub endpoint: Endpoint,
 }
 
 /// A subset of a sweep's seeds, as an experiment file names it: `[0, 1]` (these seeds) or `2`
@@ -196,6 +209,7 @@ impl Selection {
                 picked_on: rows.clone(),
                 compared_on: rows,
                 selection_seeds: seeds,
+                endpoint: options.primary,
             };
         }
         let part = |selecting: bool| {
@@ -207,12 +221,13 @@ impl Selection {
             picked_on: part(true),
             compared_on: part(false),
             selection_seeds: seeds,
+            endpoint: options.primary,
         }
     }
 
     /// Each line's best rate as picked, with its row among the runs that compare.
     pub fn best(&self, sweep: &Sweep) -> Option<Vec<BestLr<'_>>> {
-        let picked = best_lrs(sweep, &self.picked_on)?;
+        let picked = best_lrs(sweep, &self.picked_on, self.endpoint)?;
         let best = picked
             .into_iter()
             .filter_map(|b| {
@@ -356,8 +371,12 @@ pub fn note(options: &ReportOptions) -> String {
         Some(_) => " (success rate: the Wilson 95 % interval)",
         None => "",
     };
+    let endpoint = match options.primary {
+        Endpoint::Auc => "mean reward over training (the primary endpoint)",
+        Endpoint::FinalReward => "final reward (the primary endpoint)",
+    };
     format!(
-        "Each estimator at the learning rate where its mean final reward over seeds is highest \
+        "Each estimator at the learning rate where its {endpoint} over seeds is highest \
          (ties: the lower rate), so that no estimator is judged at a rate that suits another. \
          Mean over the finished seeds with the 95 % Student-t interval of the mean in \
          brackets{success}. The best rate is picked from the same runs it is reported on, which \

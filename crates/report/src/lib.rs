@@ -155,7 +155,7 @@ fn sections(
         note: groups::training_note(groups::sweep_best(sweep), options),
         warnings: Vec::new(),
     }];
-    if let Some(best) = best_lr::best_lrs(sweep, groups) {
+    if let Some(best) = best_lr::best_lrs(sweep, groups, options.primary) {
         sections.push(summary::Section {
             title: "Each estimator at its own best learning rate".into(),
             cells: best_lr::cells(&best, options),
