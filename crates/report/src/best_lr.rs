@@ -80,6 +80,10 @@ pub fn best_lrs<'a>(
             None => lines.push((label, vec![row])),
         }
     }
+    // Lines in the sweep's estimator order (the grid's), not in the order their rates sort:
+    // the head-to-head's pairs, and so the sign of each difference, follow it.
+    let position = |e: Estimator| sweep.estimators.iter().position(|&x| x == e);
+    lines.sort_by_key(|(_, group)| position(group[0].estimator));
     let best = lines
         .into_iter()
         .filter_map(|(label, group)| {

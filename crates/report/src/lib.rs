@@ -20,6 +20,7 @@ mod best_lr;
 pub mod compare;
 mod csv_rows;
 mod figures;
+mod forest_chart;
 mod groups;
 pub mod head_to_head;
 mod kl_tradeoff;

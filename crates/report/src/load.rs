@@ -58,6 +58,21 @@ impl RunCurves {
     }
 }
 
+/// Grid values compared column by column: numerically where both parse as numbers, else as
+/// text.
+fn compare_values(a: &[String], b: &[String]) -> std::cmp::Ordering {
+    for (x, y) in a.iter().zip(b) {
+        let order = match (x.parse::<f64>(), y.parse::<f64>()) {
+            (Ok(x), Ok(y)) => x.total_cmp(&y),
+            _ => x.cmp(y),
+        };
+        if order.is_ne() {
+            return order;
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
 /// Reads the sweep in `dir` (a directory holding `summary.csv` and `runs/`).
 pub fn load(dir: &Path) -> anyhow::Result<Sweep> {
     let summary_path = dir.join("summary.csv");
@@ -102,7 +117,11 @@ pub fn load(dir: &Path) -> anyhow::Result<Sweep> {
             probe: read_probe(&run_dir.join("probe.csv"))?,
         });
     }
-    let mut panels = first_seen(runs.iter().map(|r| r.panel.as_str()));
+    // Panels in the order of their values, numbers as numbers (lr 3e-3 before 0.01), whatever
+    // order the grid lists them in.
+    let mut by_value: Vec<&RunCurves> = runs.iter().collect();
+    by_value.sort_by(|a, b| compare_values(&a.panel_values, &b.panel_values));
+    let mut panels = first_seen(by_value.iter().map(|r| r.panel.as_str()));
     if panels.is_empty() {
         panels.push(String::new());
     }

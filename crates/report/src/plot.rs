@@ -18,7 +18,7 @@ use plotters::style::{FontStyle, register_font};
 use crate::record::replace_atomically;
 
 /// The font family every figure uses.
-const FONT: &str = "sans-serif";
+pub(crate) const FONT: &str = "sans-serif";
 const FONT_BYTES: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 
 /// The smallest figure, in pixels; figures with several panels grow from it.
@@ -107,7 +107,7 @@ pub const PALETTE: [RGBColor; 9] = [
     RGBColor(136, 34, 85),
 ];
 
-fn register_fonts() -> anyhow::Result<()> {
+pub(crate) fn register_fonts() -> anyhow::Result<()> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| register_font(FONT, FontStyle::Normal, FONT_BYTES).is_ok());
     anyhow::ensure!(ok, "the embedded DejaVuSans.ttf is not a valid font");
@@ -309,7 +309,8 @@ fn min_max(values: &[f64]) -> (f64, f64) {
 /// Tick labels short enough not to collide: 3e-5, 0.25, 1200, 2e6.
 pub fn tick(v: f64) -> String {
     let a = v.abs();
-    if v == 0.0 {
+    // A linear axis's zero can arrive as −6e−17; no axis here has ticks that small.
+    if a < 1e-12 {
         "0".into()
     } else if !(1e-3..1e5).contains(&a) {
         let s = format!("{v:.0e}");

@@ -231,13 +231,21 @@ fn figures_have_their_size_and_show_the_data() {
         assert!(ink(&plots.join(file), grpo).1, "{file}");
     }
     assert!(!ink(&plots.join("variance_ratio.png"), grpo).1);
-    // The forest plots of the answer section: one panel each, REINFORCE's ratio to RLOO in its
-    // colour, the head-to-head rows in the primary endpoint's.
-    for file in ["forest_variance.png", "forest_learning.png"] {
+    // The forest plots of the answer section: a row per claim, as tall as their rows need;
+    // REINFORCE's rows in its colour, the head-to-head's primary rows in the primary colour.
+    for file in [
+        "forest_variance.png",
+        "forest_snr.png",
+        "forest_cosine.png",
+        "forest_learning.png",
+    ] {
         let bytes = std::fs::read(plots.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
-        assert_eq!(png_size(&bytes).unwrap(), figure_size(1, 1), "{file}");
+        let (width, height) = png_size(&bytes).unwrap();
+        assert!(width == 1600 && height > 300, "{file}: {width} × {height}");
     }
-    assert!(ink(&plots.join("forest_variance.png"), reinforce).1);
+    for file in ["forest_variance.png", "forest_snr.png", "forest_cosine.png"] {
+        assert!(ink(&plots.join(file), reinforce).1, "{file}");
+    }
     assert!(ink(&plots.join("forest_learning.png"), rloo).1);
 }
 /// The shade of a band of `color`: plotters fills it with the colour at 18 % opacity over white,

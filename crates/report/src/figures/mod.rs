@@ -20,6 +20,7 @@ use pglab_estimator::stats::{geometric_spread, spread};
 use plotters::style::RGBColor;
 
 use crate::answer::Claim;
+use crate::forest_chart::{self, Forest};
 use crate::groups::GroupRow;
 use crate::load::{RunCurves, Sweep};
 use crate::plot::{self, Figure, Line, PALETTE, Panel};
@@ -91,11 +92,19 @@ pub const GEOMETRIC_SUBTITLE: &str =
 /// A figure's file, its caption and how to build it (Err: why it cannot be drawn).
 type Build = fn(&Data) -> Result<(Figure, String), String>;
 
-/// Draws every figure into `dir`; a figure without data is skipped and says why.
+/// A forest figure's file, caption and builder (`forest.rs`, drawn by `forest_chart.rs`).
+type BuildForest = fn(&Data) -> Result<(Forest, String), String>;
+
+/// Draws every figure into `dir`, the answer's forest plots first; a figure without data is
+/// skipped and says why.
 pub fn draw_all(data: &Data, dir: &Path) -> anyhow::Result<Vec<Drawn>> {
-    let figures: [(&'static str, Build); 10] = [
+    let forests: [(&'static str, BuildForest); 4] = [
         ("forest_variance.png", forest::variance),
+        ("forest_snr.png", forest::snr),
+        ("forest_cosine.png", forest::cosine),
         ("forest_learning.png", forest::learning),
+    ];
+    let figures: [(&'static str, Build); 8] = [
         ("reward.png", learning::reward),
         ("reward_seeds.png", learning::reward_seeds),
         ("lr_sensitivity.png", learning::lr_sensitivity),
@@ -106,25 +115,40 @@ pub fn draw_all(data: &Data, dir: &Path) -> anyhow::Result<Vec<Drawn>> {
         ("kl_tradeoff.png", kl_tradeoff::figure),
     ];
     let mut drawn = Vec::new();
+    for (file, build) in forests {
+        let built = build(data);
+        drawn.push(draw_one(dir, file, built, forest_chart::draw)?);
+    }
     for (file, build) in figures {
-        let (caption, skipped) = match build(data) {
-            Ok((figure, caption)) => {
-                plot::draw(&dir.join(file), &figure)?;
-                (caption, None)
-            }
-            Err(why) => {
-                // A stale figure from an earlier report would contradict the tables.
-                let _ = std::fs::remove_file(dir.join(file));
-                (String::new(), Some(why))
-            }
-        };
-        drawn.push(Drawn {
-            file,
-            caption,
-            skipped,
-        });
+        let built = build(data);
+        drawn.push(draw_one(dir, file, built, plot::draw)?);
     }
     Ok(drawn)
+}
+
+/// Draws one built figure with `draw`, or removes a stale file when it has no data.
+fn draw_one<T>(
+    dir: &Path,
+    file: &'static str,
+    built: Result<(T, String), String>,
+    draw: fn(&Path, &T) -> anyhow::Result<()>,
+) -> anyhow::Result<Drawn> {
+    let (caption, skipped) = match built {
+        Ok((figure, caption)) => {
+            draw(&dir.join(file), &figure)?;
+            (caption, None)
+        }
+        Err(why) => {
+            // A stale figure from an earlier report would contradict the tables.
+            let _ = std::fs::remove_file(dir.join(file));
+            (String::new(), Some(why))
+        }
+    };
+    Ok(Drawn {
+        file,
+        caption,
+        skipped,
+    })
 }
 
 fn figure(title: &str, y_label: &str, panels: Vec<Panel>, estimators: &[Estimator]) -> Figure {

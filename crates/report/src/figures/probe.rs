@@ -14,7 +14,21 @@ use super::{
 };
 use crate::load::{RunCurves, Sweep};
 use crate::plot::{Figure, Line, Panel};
-use crate::variance::{REFERENCE, paired_ratios, same_expectation_as_rloo};
+use crate::variance::{REFERENCE, paired_ratios, probe_steps, same_expectation_as_rloo};
+
+/// These figures follow the probe over training; a sweep that probed at one step only (the
+/// start, say) has nothing to follow, and the answer's forest plots show that step.
+fn over_training(sweep: &Sweep) -> Result<(), String> {
+    if sweep.probed.is_empty() {
+        return Err("the sweep has no probe ([probe] every = 0)".into());
+    }
+    match probe_steps(sweep).as_slice() {
+        [step] => Err(format!(
+            "the probe ran at step {step} only: the forest plots (forest_*.png) show it"
+        )),
+        _ => Ok(()),
+    }
+}
 
 /// Panels for probe figures: one per (training estimator, grid point), a row per estimator,
 /// each titled with the estimator its runs were trained with and their number.
@@ -22,9 +36,7 @@ fn probe_panels(
     sweep: &Sweep,
     lines: impl Fn(&[&RunCurves]) -> Vec<Line>,
 ) -> Result<Vec<Panel>, String> {
-    if sweep.probed.is_empty() {
-        return Err("the sweep has no probe ([probe] every = 0)".into());
-    }
+    over_training(sweep)?;
     let mut panels = Vec::new();
     for &estimator in &sweep.estimators {
         for panel in &sweep.panels {
@@ -148,9 +160,7 @@ pub fn grad_variance(data: &Data) -> Result<(Figure, String), String> {
 
 pub fn variance_ratio(data: &Data) -> Result<(Figure, String), String> {
     let sweep = data.sweep;
-    if sweep.probed.is_empty() {
-        return Err("the sweep has no probe ([probe] every = 0)".into());
-    }
+    over_training(sweep)?;
     if !sweep.probed.contains(&REFERENCE) {
         return Err(format!("the probe did not include {REFERENCE}"));
     }
