@@ -8,7 +8,7 @@ sweep FILE="experiments/reinforce_vs_rloo.toml" *ARGS:
 
 # The powered version of the default sweep, whose two replicates the README reports
 # (experiments/reinforce_vs_rloo_study.toml): `just study`, then the second replicate with other
-# seeds, `just study --grid seed=100..112 --out results/replicate`, and `just compare`.
+# seeds, `just study --grid seed=100..124 --out results/replicate`, and `just compare`.
 study *ARGS:
     cargo run --release -p pglab-runner -- pretrain
     cargo run --release -p pglab-runner -- sweep experiments/reinforce_vs_rloo_study.toml {{ARGS}}
