@@ -370,7 +370,7 @@ pub fn warnings(best: &[BestLr]) -> Vec<String> {
         .collect()
 }
 
-pub fn note(options: &ReportOptions) -> String {
+pub fn note(options: &ReportOptions, selection: &Selection) -> String {
     let success = match options.success_reward {
         Some(_) => " (success rate: the Wilson 95 % interval)",
         None => "",
@@ -383,8 +383,18 @@ pub fn note(options: &ReportOptions) -> String {
         "Each estimator at the learning rate where its {endpoint} over seeds is highest \
          (ties: the lower rate), so that no estimator is judged at a rate that suits another. \
          Mean over the finished seeds with the 95 % Student-t interval of the mean in \
-         brackets{success}. The best rate is picked from the same runs it is reported on, which \
-         flatters it slightly."
+         brackets{success}. {}",
+        if selection.selection_seeds.is_empty() {
+            "The best rate is picked from the same runs it is reported on, which flatters it \
+             slightly."
+                .to_string()
+        } else {
+            format!(
+                "The best rates were picked on seeds {}; the rows are the other seeds' runs, \
+                 so the pick does not flatter them.",
+                selection.selection_seeds.join(", ")
+            )
+        }
     )
 }
 

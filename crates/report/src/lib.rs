@@ -156,11 +156,14 @@ fn sections(
         note: groups::training_note(groups::sweep_best(sweep), options),
         warnings: Vec::new(),
     }];
-    if let Some(best) = best_lr::best_lrs(sweep, groups, options.primary) {
+    // The same picks as the answer's: on the selection seeds when there are, shown on the
+    // others.
+    let selection = best_lr::Selection::of(sweep, options);
+    if let Some(best) = selection.best(sweep) {
         sections.push(summary::Section {
             title: "Each estimator at its own best learning rate".into(),
             cells: best_lr::cells(&best, options),
-            note: best_lr::note(options),
+            note: best_lr::note(options, &selection),
             warnings: best_lr::warnings(&best),
         });
         if let Some(cells) = best_lr::head_to_head(&best) {
