@@ -63,7 +63,13 @@ pub fn compare(a: &[Claim], b: &[Claim]) -> Vec<Comparison> {
         Comparison {
             id: first.id.clone(),
             role: first.role.clone(),
-            statement: first.statement.clone(),
+            // Each replicate picks its own best rates: where B's claim names other rates, say so.
+            statement: match (x, y) {
+                (Some(x), Some(y)) if x.statement != y.statement => {
+                    format!("{} (in B: {})", x.statement, y.statement)
+                }
+                _ => first.statement.clone(),
+            },
             a_estimate: x.and_then(|c| c.estimate),
             a_ci95_low: x.and_then(|c| c.ci95_low),
             a_ci95_high: x.and_then(|c| c.ci95_high),
@@ -195,6 +201,15 @@ mod tests {
             ]
         );
         assert_eq!(rows[1].b_ci95_low, Some(-0.67));
+        // The same claim about other rates in B: both statements shown.
+        let mut at_other_rates = claim("auc", 10.0, 5.0, 15.0);
+        at_other_rates.statement = "rloo (lr 0.03) − reinforce (lr 0.01)".into();
+        let mut at_a_rates = claim("auc", 10.0, 5.0, 15.0);
+        at_a_rates.statement = "rloo (lr 0.01) − reinforce (lr 0.03)".into();
+        assert_eq!(
+            compare(&[at_a_rates], &[at_other_rates])[0].statement,
+            "rloo (lr 0.01) − reinforce (lr 0.03) (in B: rloo (lr 0.03) − reinforce (lr 0.01))"
+        );
         let md = compare_markdown("a", "b", &rows);
         assert!(
             md.contains("| final | 47.8 [9.20, 86.5] (resolved) | 45.3 [-0.670, 91.2] (not resolved at 95 %) | **not held: resolved in A only** |"),
