@@ -149,9 +149,7 @@ impl SeedSubset {
     /// The subset of `seeds` (the sweep's, in any order, repeats allowed), ascending. Err names
     /// a listed seed the sweep does not run.
     pub fn pick(&self, seeds: &[u64]) -> Result<Vec<u64>, String> {
-        let mut all = seeds.to_vec();
-        all.sort_unstable();
-        all.dedup();
+        let all = distinct(seeds);
         match self {
             SeedSubset::Lowest(n) => Ok(all.iter().take(*n).copied().collect()),
             SeedSubset::Listed(list) => {
@@ -173,9 +171,7 @@ impl SeedSubset {
     /// seed to compare the picked rates on.
     pub fn pick_for_selection(&self, seeds: &[u64]) -> Result<Vec<u64>, String> {
         let chosen = self.pick(seeds)?;
-        let mut all = seeds.to_vec();
-        all.sort_unstable();
-        all.dedup();
+        let all = distinct(seeds);
         if !chosen.is_empty() && chosen.len() >= all.len() {
             return Err(format!(
                 "{} of the sweep's {} seeds ({}) pick the rates, which leaves none to compare them on",
@@ -186,6 +182,14 @@ impl SeedSubset {
         }
         Ok(chosen)
     }
+}
+
+/// `seeds` ascending, each once.
+fn distinct(seeds: &[u64]) -> Vec<u64> {
+    let mut all = seeds.to_vec();
+    all.sort_unstable();
+    all.dedup();
+    all
 }
 
 fn seed_list(seeds: &[u64]) -> String {

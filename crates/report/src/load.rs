@@ -288,6 +288,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn panel_values_sort_as_numbers_where_they_are_numbers() {
+        use std::cmp::Ordering::{Equal, Greater, Less};
+        let v = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        // As text "0.01" < "3e-3"; as numbers 0.003 < 0.01.
+        assert_eq!(compare_values(&v(&["3e-3"]), &v(&["0.01"])), Less);
+        assert_eq!(compare_values(&v(&["0.1"]), &v(&["0.03"])), Greater);
+        // Column by column: the first that differs decides; text where not numbers.
+        assert_eq!(compare_values(&v(&["4", "b"]), &v(&["4", "a"])), Greater);
+        assert_eq!(
+            compare_values(&v(&["sum", "1e-3"]), &v(&["mean", "0.1"])),
+            Greater
+        );
+        assert_eq!(compare_values(&v(&["1e-2"]), &v(&["0.01"])), Equal);
+    }
+
+    #[test]
     fn estimators_come_once_each_in_declaration_order() {
         use Estimator::{DrGrpo, Grpo, Reinforce, Rloo};
         let named = [Grpo, Rloo, Grpo, Reinforce, DrGrpo, Rloo];
