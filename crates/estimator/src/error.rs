@@ -160,6 +160,32 @@ pub enum EstimatorError {
         /// Position of the sequence.
         index: usize,
     },
+    /// A clip range that is not one: `clip_low` outside (0, 1), `clip_high` not finite and > 0.
+    #[error("objective `{objective}`: {key} = {value} must be {range}")]
+    BadClip {
+        /// The objective being configured (its serde name).
+        objective: &'static str,
+        /// `clip_low` or `clip_high`.
+        key: &'static str,
+        /// The value given.
+        value: f64,
+        /// What it must be.
+        range: &'static str,
+    },
+    /// A sequence's current and old log-probs cover different numbers of tokens.
+    #[error(
+        "{context}: sequence {index} has {got} old log-probs for {expected} tokens (π_old must score the same tokens)"
+    )]
+    TokenCountMismatch {
+        /// The function that received them.
+        context: &'static str,
+        /// Position of the sequence.
+        index: usize,
+        /// Old log-probs given.
+        got: usize,
+        /// Tokens of the current pass.
+        expected: usize,
+    },
     /// A gradient vector's length differs from the statistics' dimension.
     #[error("gradient statistics: gradient has {got} coordinates, expected {expected}")]
     DimensionMismatch {

@@ -10,7 +10,8 @@ const CONTEXT: &str = "KL reward shaping";
 /// KL_i = Σ_t (log π(y_t) − log π_ref(y_t)) = policy_logp_i − reference_logp_i
 ///
 /// with `TokenReduction::Sum`, and KL_i / n_tokens_i with `TokenReduction::Mean` (what the
-/// reference book's KL chapters do). The sum runs over the same tokens as the log-probs given
+/// reference book's KL chapters do): in general c_i·KL_i with the loss's own c_i
+/// ([`TokenReduction::scales`]; `max_new_tokens` is `MaxTokens`'s divisor). The sum runs over the same tokens as the log-probs given
 /// (the completion's, normally); `n_tokens` counts them. Plain numbers: no gradient flows
 /// through this term.
 ///
@@ -23,12 +24,14 @@ pub fn kl_estimates(
     reference_logp: &[f32],
     n_tokens: &[usize],
     reduction: TokenReduction,
+    max_new_tokens: usize,
 ) -> Result<Vec<f32>, EstimatorError> {
     let n = policy_logp.len();
     EstimatorError::check_len(CONTEXT, "reference_logp", reference_logp.len(), n)?;
     EstimatorError::check_len(CONTEXT, "n_tokens", n_tokens.len(), n)?;
     check_finite("policy_logp", policy_logp)?;
     check_finite("reference_logp", reference_logp)?;
+    let divisors = reduction.divisors(n_tokens, max_new_tokens);
     (0..n)
         .map(|i| {
             let kl = f64::from(policy_logp[i]) - f64::from(reference_logp[i]);
@@ -38,7 +41,8 @@ pub fn kl_estimates(
                     context: CONTEXT,
                     index: i,
                 }),
-                TokenReduction::Mean => Ok((kl / n_tokens[i] as f64) as f32),
+                _ if divisors[i] == 0.0 => Ok(0.0),
+                _ => Ok((kl / divisors[i]) as f32),
             }
         })
         .collect()
@@ -88,16 +92,48 @@ mod tests {
     #[test]
     fn kl_is_the_difference_of_summed_log_probs() {
         // Sequence 0: Σ log π = −2, Σ log π_ref = −3 → KL 1; sequence 1: −5 vs −4.5 → −0.5.
-        let kl = kl_estimates(&[-2.0, -5.0], &[-3.0, -4.5], &[4, 2], TokenReduction::Sum)
-            .expect("valid");
+        let kl = kl_estimates(
+            &[-2.0, -5.0],
+            &[-3.0, -4.5],
+            &[4, 2],
+            TokenReduction::Sum,
+            8,
+        )
+        .expect("valid");
         assert_eq!(kl, vec![1.0, -0.5]);
     }
 
     #[test]
     fn mean_reduction_divides_kl_by_token_count() {
-        let kl = kl_estimates(&[-2.0, -5.0], &[-3.0, -4.5], &[4, 2], TokenReduction::Mean)
-            .expect("valid");
+        let kl = kl_estimates(
+            &[-2.0, -5.0],
+            &[-3.0, -4.5],
+            &[4, 2],
+            TokenReduction::Mean,
+            8,
+        )
+        .expect("valid");
         assert_eq!(kl, vec![0.25, -0.25]);
+        // The batch's mean over tokens: 6 tokens over 2 sequences, so each KL_i / 3.
+        let kl = kl_estimates(
+            &[-2.0, -5.0],
+            &[-3.0, -4.5],
+            &[4, 2],
+            TokenReduction::BatchMean,
+            8,
+        )
+        .expect("valid");
+        assert_eq!(kl, vec![1.0 / 3.0, -0.5 / 3.0]);
+        // Over the sampling budget: KL_i / 8.
+        let kl = kl_estimates(
+            &[-2.0, -5.0],
+            &[-3.0, -4.5],
+            &[4, 2],
+            TokenReduction::MaxTokens,
+            8,
+        )
+        .expect("valid");
+        assert_eq!(kl, vec![0.125, -0.0625]);
     }
 
     #[test]
@@ -133,14 +169,14 @@ mod tests {
                 expected: 2
             }
         );
-        assert!(kl_estimates(&[1.0], &[1.0, 2.0], &[1], TokenReduction::Sum).is_err());
-        assert!(kl_estimates(&[1.0], &[1.0], &[], TokenReduction::Sum).is_err());
+        assert!(kl_estimates(&[1.0], &[1.0, 2.0], &[1], TokenReduction::Sum, 8).is_err());
+        assert!(kl_estimates(&[1.0], &[1.0], &[], TokenReduction::Sum, 8).is_err());
     }
 
     #[test]
     fn zero_tokens_under_mean_reduction_is_an_error() {
-        let err =
-            kl_estimates(&[0.0, 0.0], &[0.0, 0.0], &[3, 0], TokenReduction::Mean).expect_err("0");
+        let err = kl_estimates(&[0.0, 0.0], &[0.0, 0.0], &[3, 0], TokenReduction::Mean, 8)
+            .expect_err("0");
         assert_eq!(
             err,
             EstimatorError::NoTokens {
@@ -157,6 +193,7 @@ mod tests {
             &[0.0, 0.0],
             &[1, 1],
             TokenReduction::Sum,
+            8,
         )
         .expect_err("−inf");
         assert!(err.to_string().contains("policy_logp[1] is -inf"), "{err}");

@@ -8,7 +8,8 @@
 //!    [`Advantages`] (which carries `reinforce_ema`'s baseline);
 //! 3. turn them, with the per-sequence log-probs, into the loss with [`policy_loss`]: its
 //!    value and its weights ∂L/∂s_i, from which the model crate's backward pass gives the
-//!    gradient.
+//!    gradient; or, when a batch serves several updates, into per-token weights with an
+//!    [`Objective`] that corrects by the importance ratio ([`token_loss`]).
 //!
 //! The gradient-variance probe accumulates each estimator's flattened gradient in a
 //! [`GradStats`]; [`stats`] holds the summary statistics every crate uses.
@@ -24,6 +25,7 @@ pub mod bootstrap;
 mod error;
 mod kl;
 mod loss;
+mod objective;
 mod prediction;
 pub mod stats;
 mod variance;
@@ -32,5 +34,6 @@ pub use advantage::{AdvantageOptions, Advantages, BaselineInputs, Estimator};
 pub use error::EstimatorError;
 pub use kl::{kl_estimates, shape_rewards};
 pub use loss::{GroupReduction, LossOptions, PolicyLoss, TokenReduction, policy_loss};
+pub use objective::{ClipRange, Objective, RatioStats, TokenLoss, token_loss};
 pub use prediction::predicted_ratio_to_rloo;
 pub use variance::{GradStats, cosine};

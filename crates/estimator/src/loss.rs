@@ -6,27 +6,57 @@ use crate::EstimatorError;
 
 const CONTEXT: &str = "policy_loss";
 
-/// How a sequence's token log-probs become its ℓ_i.
+/// How a sequence's token log-probs become its ℓ_i = c_i·s_i (s_i the sum of its n_i token
+/// log-probs). The four are the aggregation modes of the RL frameworks (TRL's `loss_type`, verl's
+/// `loss_agg_mode`; the README maps the names); they differ in how a long completion weighs
+/// against a short one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenReduction {
-    /// ℓ_i = Σ_t log π(y_t): the sequence's log-probability (the default).
+    /// c_i = 1: the sequence's log-probability (the default).
     #[default]
     Sum,
-    /// ℓ_i = (1/n_i) Σ_t log π(y_t): the mean over its n_i tokens, i.e. minus the mean token
-    /// cross-entropy (the reference chapter's choice).
+    /// c_i = 1/n_i: the mean over its own tokens, i.e. minus the mean token cross-entropy (the
+    /// reference chapter's and GRPO's choice: a long completion's tokens each weigh less).
     Mean,
+    /// c_i = N/Σ_j n_j: every token of the batch weighs the same, so that the loss over the N
+    /// sequences is the mean over all the batch's tokens (DAPO's token-level mean).
+    BatchMean,
+    /// c_i = 1/`max_new_tokens`: the sum over the sequence divided by a constant (Dr. GRPO's),
+    /// so no sequence's length rescales its tokens.
+    MaxTokens,
 }
 
 impl TokenReduction {
-    /// ∂ℓ_i/∂s_i for a sequence of `n_tokens` counted tokens: 1 for `Sum`, 1/n_i for `Mean`
-    /// (0 for an empty sequence, whose s_i has no gradient), so that ∇ℓ_i = scale·∇s_i.
-    pub fn scale(self, n_tokens: usize) -> f64 {
-        match self {
-            TokenReduction::Sum => 1.0,
-            TokenReduction::Mean if n_tokens == 0 => 0.0,
-            TokenReduction::Mean => 1.0 / n_tokens as f64,
-        }
+    /// c_i = ∂ℓ_i/∂s_i for every sequence of a batch whose sequences count `n_tokens` tokens,
+    /// `max_new_tokens` the sampling budget (used by `MaxTokens` only). A sequence with no
+    /// tokens has no gradient, and gets 0 under `Mean`; a batch with no tokens at all gets 0
+    /// under `BatchMean`.
+    pub fn scales(self, n_tokens: &[usize], max_new_tokens: usize) -> Vec<f64> {
+        self.divisors(n_tokens, max_new_tokens)
+            .into_iter()
+            .map(|d| if d == 0.0 { 0.0 } else { 1.0 / d })
+            .collect()
+    }
+
+    /// 1/c_i (0 where c_i is 0): the loss divides by these, so that `Sum` and `Mean` weigh
+    /// exactly as they did before the batch-level reductions existed.
+    pub(crate) fn divisors(self, n_tokens: &[usize], max_new_tokens: usize) -> Vec<f64> {
+        let total: usize = n_tokens.iter().sum();
+        n_tokens
+            .iter()
+            .map(|&n| match self {
+                TokenReduction::Sum => 1.0,
+                TokenReduction::Mean => n as f64,
+                TokenReduction::BatchMean => total as f64 / n_tokens.len() as f64,
+                TokenReduction::MaxTokens => max_new_tokens.max(1) as f64,
+            })
+            .collect()
+    }
+
+    /// Whether a sequence with no tokens leaves ℓ_i undefined (a mean over nothing).
+    fn needs_tokens(self) -> bool {
+        matches!(self, TokenReduction::Mean)
     }
 }
 
@@ -47,10 +77,13 @@ pub enum GroupReduction {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LossOptions {
-    /// Sum or mean of each sequence's token log-probs.
+    /// How each sequence's token log-probs are reduced.
     pub token_reduction: TokenReduction,
     /// Mean over all sequences, or sum within groups and mean over prompts.
     pub group_reduction: GroupReduction,
+    /// The sampling budget `MaxTokens` divides by: `sampling.max_new_tokens`, not a loss key.
+    #[serde(skip)]
+    pub max_new_tokens: usize,
 }
 
 /// The policy-gradient loss of one step: its value, and its gradient with respect to each
@@ -65,14 +98,15 @@ pub struct PolicyLoss {
 
 /// The scalar policy-gradient loss of one step:
 ///
-/// L = −(1/D) Σ_i A_i ℓ_i,  ℓ_i = s_i (`Sum`) or s_i / n_i (`Mean`),
+/// L = −(1/D) Σ_i A_i ℓ_i,  ℓ_i = c_i·s_i ([`TokenReduction::scales`]: 1, 1/n_i, N/Σ_j n_j or
+/// 1/max_new_tokens),
 ///
 /// with s_i = `seq_logp[i]` the summed log-probs of sequence i's counted tokens, n_i =
 /// `n_tokens[i]` their number, A_i = `advantages[i]` (constants: no gradient flows through
 /// them) and D = N for `GroupReduction::Mean`, P = N/k for `GroupReduction::Sum`.
 ///
 /// L is linear in the s_i, so it is returned as its value and its weights w_i = ∂L/∂s_i =
-/// −A_i / (D·n_i): the gradient of L with respect to the weights of a model is Σ_i w_i ∇s_i,
+/// −c_i·A_i / D: the gradient of L with respect to the weights of a model is Σ_i w_i ∇s_i,
 /// which a log-prob pass cut into shards computes shard by shard (`pglab_model::shard`).
 /// Minimising L with SGD moves the weights by +lr·A_i·∇ℓ_i/D, so a completion with a positive
 /// advantage becomes more likely.
@@ -102,8 +136,8 @@ pub fn policy_loss(
     Ok(PolicyLoss { value, weights })
 }
 
-/// w_i = −A_i / (D·n_i) (n_i = 1 under `TokenReduction::Sum`), after checking the inputs.
-fn loss_weights(
+/// w_i = −c_i·A_i / D, after checking the inputs.
+pub(crate) fn loss_weights(
     n_tokens: &[usize],
     advantages: &[f32],
     k: usize,
@@ -133,20 +167,28 @@ fn loss_weights(
         GroupReduction::Mean => n as f64,
         GroupReduction::Sum => (n / k) as f64,
     };
-    let mut weights = Vec::with_capacity(n);
-    for (i, (&a, &tokens)) in advantages.iter().zip(n_tokens).enumerate() {
-        let per_token = match options.token_reduction {
-            TokenReduction::Sum => 1.0,
-            TokenReduction::Mean if tokens == 0 => {
-                return Err(EstimatorError::NoTokens {
-                    context: CONTEXT,
-                    index: i,
-                });
-            }
-            TokenReduction::Mean => tokens as f64,
-        };
-        weights.push((-f64::from(a) / (denominator * per_token)) as f32);
+    if options.token_reduction.needs_tokens()
+        && let Some(index) = n_tokens.iter().position(|&t| t == 0)
+    {
+        return Err(EstimatorError::NoTokens {
+            context: CONTEXT,
+            index,
+        });
     }
+    let divisors = options
+        .token_reduction
+        .divisors(n_tokens, options.max_new_tokens);
+    let weights = advantages
+        .iter()
+        .zip(divisors)
+        .map(|(&a, d)| {
+            if d == 0.0 {
+                0.0
+            } else {
+                (-f64::from(a) / (denominator * d)) as f32
+            }
+        })
+        .collect();
     Ok(weights)
 }
 
@@ -158,6 +200,7 @@ mod tests {
         LossOptions {
             token_reduction: token,
             group_reduction: group,
+            max_new_tokens: 8,
         }
     }
 
@@ -210,6 +253,34 @@ mod tests {
         let (loss, grad) = loss_and_grad(&options(TokenReduction::Mean, GroupReduction::Sum));
         assert_close(&[loss], &[1.25]);
         assert_close(&grad, &[-0.5, 0.25, -1.0 / 3.0, -0.0625]);
+    }
+
+    #[test]
+    fn batch_mean_weighs_every_token_of_the_batch_alike() {
+        // Σ n = 10 tokens: L = −(1/10) Σ A s = 0.7, whatever the group reduction's D would
+        // have been (c_i = N/Σn = 0.4, D = 4); ∂L/∂s_i = −A_i/10.
+        let (loss, grad) = loss_and_grad(&options(TokenReduction::BatchMean, GroupReduction::Mean));
+        assert_close(&[loss], &[0.7]);
+        assert_close(&grad, &[-0.1, 0.1, -0.2, -0.05]);
+        // Summed within groups (D = P = 2): k = 2 times that.
+        let (loss, _) = loss_and_grad(&options(TokenReduction::BatchMean, GroupReduction::Sum));
+        assert_close(&[loss], &[1.4]);
+    }
+
+    #[test]
+    fn max_tokens_divides_every_sequence_by_the_sampling_budget() {
+        // max_new_tokens = 8: L = −(1/4)(1/8) Σ A s = 7/32; ∂L/∂s_i = −A_i/32, the same divisor
+        // for a 1-token and a 4-token completion.
+        let (loss, grad) = loss_and_grad(&options(TokenReduction::MaxTokens, GroupReduction::Mean));
+        assert_close(&[loss], &[7.0 / 32.0]);
+        assert_close(&grad, &[-0.031_25, 0.031_25, -0.0625, -0.015_625]);
+        assert_eq!(
+            TokenReduction::MaxTokens.scales(&[1, 4], 8),
+            vec![0.125, 0.125]
+        );
+        assert_eq!(TokenReduction::BatchMean.scales(&[1, 3], 8), vec![0.5, 0.5]);
+        assert_eq!(TokenReduction::Mean.scales(&[0, 4], 8), vec![0.0, 0.25]);
+        assert_eq!(TokenReduction::BatchMean.scales(&[0, 0], 8), vec![0.0, 0.0]);
     }
 
     #[test]

@@ -113,6 +113,26 @@ impl ShardedLogprobs {
             .collect()
     }
 
+    /// Log-probs of each sequence's scored tokens, in order: one vector of n_i per sequence.
+    pub fn token_logprobs(&self) -> Vec<Vec<f32>> {
+        let mut out = Vec::new();
+        for shard in &self.shards {
+            let logprobs = &shard.logprobs;
+            let [rows, width] = logprobs.token_logprobs.dims();
+            let values: Vec<f32> = logprobs.token_logprobs.to_data().iter::<f32>().collect();
+            // Rows are left-padded and scored to their end: a row's n_i scored tokens are its
+            // last n_i columns.
+            for (row, &n) in values
+                .chunks(width.max(1))
+                .zip(&logprobs.n_scored)
+                .take(rows)
+            {
+                out.push(row[width - n..].to_vec());
+            }
+        }
+        out
+    }
+
     /// The gradient of L = Σ_i `weights[i]`·s_i (s_i the summed log-probs of sequence i) with
     /// respect to the model's parameters: every shard's backward pass in parallel, then the
     /// shards' gradients added in shard order.
@@ -120,22 +140,66 @@ impl ShardedLogprobs {
     /// # Errors
     /// [`ModelError::LossWeights`] unless `weights` has one entry per sequence.
     pub fn backward(self, weights: &[f32]) -> Result<GradientsParams> {
-        let n = self.shards.last().map_or(0, |s| s.rows.end);
-        if weights.len() != n {
+        self.check_rows(weights.len())?;
+        self.backward_with(|shard| {
+            let w = &weights[shard.rows.clone()];
+            let device = shard.logprobs.sum.device();
+            let w = Tensor::<1>::from_data(TensorData::new(w.to_vec(), [w.len()]), &device);
+            (shard.logprobs.sum.clone() * w).sum()
+        })
+    }
+
+    /// The gradient of L = Σ_{i,t} `weights[i][t]`·log π(y_{i,t}), one weight per scored token
+    /// (in the order of [`ShardedLogprobs::token_logprobs`]): what an objective with a ratio per
+    /// token needs. With every weight of sequence i equal to w_i it is bitwise
+    /// [`ShardedLogprobs::backward`]'s gradient.
+    ///
+    /// # Errors
+    /// [`ModelError::LossWeights`] unless `weights` has one entry per sequence and each entry
+    /// one weight per scored token.
+    pub fn backward_per_token(self, weights: &[Vec<f32>]) -> Result<GradientsParams> {
+        self.check_rows(weights.len())?;
+        let n_scored = self.n_scored();
+        if let Some((i, w)) = weights
+            .iter()
+            .enumerate()
+            .find(|(i, w)| w.len() != n_scored[*i])
+        {
             return Err(ModelError::LossWeights {
-                expected: n,
-                found: weights.len(),
+                expected: n_scored[i],
+                found: w.len(),
             });
         }
+        self.backward_with(|shard| {
+            let logprobs = &shard.logprobs;
+            let [rows, width] = logprobs.token_logprobs.dims();
+            let mut dense = vec![0.0f32; rows * width];
+            for (r, i) in shard.rows.clone().enumerate() {
+                let w = &weights[i];
+                dense[(r + 1) * width - w.len()..(r + 1) * width].copy_from_slice(w);
+            }
+            let device = logprobs.token_logprobs.device();
+            let w = Tensor::<2>::from_data(TensorData::new(dense, [rows, width]), &device);
+            (logprobs.token_logprobs.clone() * w).sum()
+        })
+    }
+
+    fn check_rows(&self, found: usize) -> Result<()> {
+        let expected = self.shards.last().map_or(0, |s| s.rows.end);
+        if found == expected {
+            Ok(())
+        } else {
+            Err(ModelError::LossWeights { expected, found })
+        }
+    }
+
+    /// Every shard's backward pass of its `loss` in parallel, the gradients added in shard order.
+    fn backward_with(self, loss: impl Fn(&Shard) -> Tensor<1> + Sync) -> Result<GradientsParams> {
         let grads: Vec<(Transformer, GradientsParams)> = self
             .shards
             .into_par_iter()
             .map(|shard| {
-                let w = &weights[shard.rows];
-                let device = shard.logprobs.sum.device();
-                let w = Tensor::<1>::from_data(TensorData::new(w.to_vec(), [w.len()]), &device);
-                let loss = (shard.logprobs.sum * w).sum();
-                let grads = GradientsParams::from_grads(loss.backward(), &shard.replica);
+                let grads = GradientsParams::from_grads(loss(&shard).backward(), &shard.replica);
                 (shard.replica, grads)
             })
             .collect();

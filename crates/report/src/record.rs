@@ -35,6 +35,30 @@ pub struct StepRecord {
     pub entropy: f64,
     pub tokens_per_s: f64,
     pub elapsed_s: f64,
+    // The columns below came with the clipped objectives and dynamic sampling; a file written
+    // before them loads with their defaults. `loss` and `grad_norm` above are means over the
+    // step's updates when there are several.
+    /// Share of the step's tokens whose ratio was clipped below 1 − ε_low / above 1 + ε_high
+    /// (`pglab_estimator::RatioStats`); empty under `policy_gradient`.
+    #[serde(default)]
+    pub clip_low_frac: Option<f64>,
+    #[serde(default)]
+    pub clip_high_frac: Option<f64>,
+    /// The importance ratio π_θ/π_old over the step's tokens and updates.
+    #[serde(default)]
+    pub ratio_mean: Option<f64>,
+    #[serde(default)]
+    pub ratio_min: Option<f64>,
+    #[serde(default)]
+    pub ratio_max: Option<f64>,
+    /// Mean k3 estimate per token of KL(π_old ‖ π_θ) at the updates.
+    #[serde(default)]
+    pub kl_old: Option<f64>,
+    /// Dynamic sampling: groups of equal rewards left out, and extra sampling rounds.
+    #[serde(default)]
+    pub groups_dropped: usize,
+    #[serde(default)]
+    pub resample_rounds: usize,
 }
 
 /// One estimator at one probe: a row of `probe.csv` (results/README.md).

@@ -133,6 +133,7 @@ fn rl_step_matches_the_step_by_hand(estimator: &str) {
         &mut advantages,
         &mut optimizer(t),
         0,
+        0,
         &mut StdRng::seed_from_u64(9),
         Instant::now(),
     )

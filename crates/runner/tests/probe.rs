@@ -60,6 +60,7 @@ fn setup(set: &[&str], train_steps: usize) -> (Environment, Transformer) {
             &mut advantages,
             &mut optimizer,
             step,
+            step * t.sequences_per_step(),
             &mut rng,
             Instant::now(),
         )
@@ -111,8 +112,14 @@ fn probe_matches_a_two_pass_recomputation(environment: &Environment, policy: &Tr
                     .into_data()
                     .try_into_vec_as::<f32>()
                     .unwrap();
-                let kl = kl_estimates(&seq_logp, &ref_logp, &logprobs.n_scored, t.token_reduction)
-                    .unwrap();
+                let kl = kl_estimates(
+                    &seq_logp,
+                    &ref_logp,
+                    &logprobs.n_scored,
+                    t.token_reduction,
+                    config.sampling.max_new_tokens,
+                )
+                .unwrap();
                 shape_rewards(&scores, &kl, t.kl_coef).unwrap()
             }
             None => scores.clone(),

@@ -253,6 +253,8 @@ fn step_tag(column: &str) -> String {
         c if c.starts_with("reward_") || c == "frac_zero_std_groups" => "reward",
         c if c.starts_with("adv_") => "advantage",
         "tokens_per_s" | "elapsed_s" => "speed",
+        c if c.starts_with("clip_") || c.starts_with("ratio_") || c == "kl_old" => "update",
+        "groups_dropped" | "resample_rounds" => "sampling",
         _ => "train",
     };
     let name = column
@@ -328,5 +330,9 @@ mod tests {
         assert_eq!(step_tag("kl"), "train/kl");
         assert_eq!(step_tag("step"), "train/step");
         assert_eq!(step_tag("tokens_per_s"), "speed/tokens_per_s");
+        assert_eq!(step_tag("clip_high_frac"), "update/clip_high_frac");
+        assert_eq!(step_tag("ratio_max"), "update/ratio_max");
+        assert_eq!(step_tag("kl_old"), "update/kl_old");
+        assert_eq!(step_tag("groups_dropped"), "sampling/groups_dropped");
     }
 }

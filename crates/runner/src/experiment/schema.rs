@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
-use pglab_estimator::{AdvantageOptions, Estimator, GroupReduction, LossOptions, TokenReduction};
+use pglab_estimator::{
+    AdvantageOptions, ClipRange, Estimator, GroupReduction, LossOptions, Objective, TokenReduction,
+};
 use pglab_model::SamplingConfig;
 use pglab_report::SeedSubset;
 use pglab_reward::RewardSpec;
@@ -74,6 +76,26 @@ pub struct TrainConfig {
     /// ε in grpo's and reinforce_pp's denominators.
     #[serde(default = "eps")]
     pub eps: f32,
+    // The keys below are left out of a run's saved settings at their defaults, so that the
+    // settings, hash and probe stream of every run written before they existed stay the same.
+    /// What each update minimises (`pglab_estimator::Objective`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub objective: Objective,
+    /// ε_low and ε_high of the objectives' clip range [1 − ε_low, 1 + ε_high].
+    #[serde(default = "clip", skip_serializing_if = "is_default_clip")]
+    pub clip_low: f64,
+    #[serde(default = "clip", skip_serializing_if = "is_default_clip")]
+    pub clip_high: f64,
+    /// Passes over each sampled batch.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub epochs: usize,
+    /// Optimiser steps per pass, each over a contiguous share of the step's prompt groups.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub minibatches: usize,
+    /// Dynamic sampling: at most this many extra sampling rounds per step to replace groups
+    /// whose k rewards are all equal (0: off).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub resample_constant_groups: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -174,6 +196,20 @@ fn default_backend() -> Backend {
 fn one() -> usize {
     1
 }
+/// PPO's usual ε.
+const DEFAULT_CLIP: f64 = 0.2;
+fn clip() -> f64 {
+    DEFAULT_CLIP
+}
+fn is_default_clip(x: &f64) -> bool {
+    *x == DEFAULT_CLIP
+}
+fn is_one(n: &usize) -> bool {
+    *n == 1
+}
+fn is_default<T: Default + PartialEq>(x: &T) -> bool {
+    *x == T::default()
+}
 fn ema_decay() -> f32 {
     AdvantageOptions::default().ema_decay
 }
@@ -202,11 +238,26 @@ impl TrainConfig {
         }
     }
 
-    pub fn loss_options(&self) -> LossOptions {
+    /// The loss's options; `max_new_tokens` is the sampling budget (`sampling.max_new_tokens`)
+    /// that `token_reduction = "max_tokens"` divides by.
+    pub fn loss_options(&self, max_new_tokens: usize) -> LossOptions {
         LossOptions {
             token_reduction: self.token_reduction,
             group_reduction: self.group_reduction,
+            max_new_tokens,
         }
+    }
+
+    pub fn clip_range(&self) -> ClipRange {
+        ClipRange {
+            low: self.clip_low,
+            high: self.clip_high,
+        }
+    }
+
+    /// Optimiser steps per sampled batch.
+    pub fn updates_per_batch(&self) -> usize {
+        self.epochs * self.minibatches
     }
 
     pub fn advantage_options(&self) -> AdvantageOptions {

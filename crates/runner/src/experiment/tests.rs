@@ -169,6 +169,106 @@ fn invalid_values_name_key_and_value() {
 }
 
 #[test]
+fn objectives_and_updates_per_batch_are_checked_together() {
+    let with = |extra: &str| BASE.replace("steps = 10", &format!("steps = 10\n{extra}"));
+    for (extra, expected) in [
+        (
+            "epochs = 2",
+            "train.epochs: epochs = 2 reuses a batch after the policy that sampled it has moved, \
+             and objective = \"policy_gradient\" has no off-policy correction",
+        ),
+        (
+            "minibatches = 2\nprompts_per_step = 2",
+            "train.minibatches: minibatches = 2",
+        ),
+        (
+            "objective = \"ppo_clip\"\nepochs = 0",
+            "train.epochs: 0 must be at least 1",
+        ),
+        (
+            "objective = \"ppo_clip\"\nclip_low = 0.0",
+            "train.clip_low: objective `ppo_clip`: clip_low = 0 must be in (0, 1)",
+        ),
+        (
+            "objective = \"cispo\"\nclip_low = 1.0",
+            "train.clip_low: objective `cispo`: clip_low = 1 must be in (0, 1)",
+        ),
+        ("objective = \"cispo\"\nclip_low = -0.2", "train.clip_low"),
+        (
+            "objective = \"ppo_clip\"\nclip_high = 0.0",
+            "train.clip_high: objective `ppo_clip`: clip_high = 0 must be finite and > 0",
+        ),
+        (
+            "objective = \"ppo_clip\"\nminibatches = 2\nprompts_per_step = 3",
+            "train.minibatches: 2 does not divide prompts_per_step = 3",
+        ),
+        (
+            "objective = \"gspo\"",
+            "train.token_reduction: objective = \"gspo\"",
+        ),
+        (
+            "objective = \"ppo_clip\"\nepochs = 2\nestimator = \"optimal_baseline\"",
+            "train.objective: estimator `optimal_baseline`",
+        ),
+        (
+            "resample_constant_groups = 2\nestimator = \"reinforce\"",
+            "train.resample_constant_groups",
+        ),
+        ("token_reduction = \"tokens\"", "token_reduction"),
+    ] {
+        let text = with(extra).replace("estimator = \"rloo\"\n", "");
+        let text = if text.contains("estimator =") {
+            text
+        } else {
+            text.replace("[train]", "[train]\nestimator = \"rloo\"")
+        };
+        let err = error(&text);
+        assert!(err.contains(expected), "{extra}: {err}");
+        assert!(err.starts_with("exp.toml:") && !err.contains('\n'), "{err}");
+    }
+    // What is allowed: several updates under a clipped objective, clip-higher, the four
+    // reductions, GSPO under the mean reduction, dynamic sampling with a group estimator.
+    for extra in [
+        "objective = \"ppo_clip\"\nepochs = 4\nminibatches = 2\nprompts_per_step = 4\nclip_high = 0.28",
+        "objective = \"cispo\"\nclip_low = 0.9\nclip_high = 4.0",
+        "objective = \"gspo\"\ntoken_reduction = \"mean\"\nclip_low = 3e-4\nclip_high = 4e-4",
+        "token_reduction = \"batch_mean\"",
+        "token_reduction = \"max_tokens\"",
+        "resample_constant_groups = 3",
+    ] {
+        assert!(
+            runs(&with(extra), &[]).is_ok(),
+            "{extra}: {:#}",
+            runs(&with(extra), &[]).unwrap_err()
+        );
+    }
+}
+
+#[test]
+fn a_clipped_objective_left_at_its_defaults_keeps_a_runs_saved_settings() {
+    // Runs written before the objectives existed keep their settings text (so their hash, and
+    // the probe's stream, which hashes it).
+    let run = &runs(BASE, &[]).unwrap()[0];
+    let saved = toml::to_string(&run.config).unwrap();
+    for key in [
+        "objective",
+        "clip_low",
+        "clip_high",
+        "epochs",
+        "minibatches",
+        "resample",
+    ] {
+        assert!(!saved.contains(key), "{key} in {saved}");
+    }
+    let run = &runs(BASE, &["train.objective=\"cispo\"", "train.epochs=2"]).unwrap()[0];
+    let saved = toml::to_string(&run.config).unwrap();
+    assert!(
+        saved.contains("objective = \"cispo\"") && saved.contains("epochs = 2"),
+        "{saved}"
+    );
+}
+
+#[test]
 fn k_below_two_names_the_group_estimator() {
     let err = error(&BASE.replace("k = 4", "k = 1"));
     assert!(err.contains("rloo") && err.contains('1'), "{err}");

@@ -2,7 +2,9 @@
 //! Each config struct is destructured field by field, so a new field is a compile error here
 //! until someone decides how to check it (or writes `field: _` to say it needs no check).
 
-use pglab_estimator::{Advantages, BaselineInputs, Estimator, EstimatorError};
+use pglab_estimator::{
+    Advantages, BaselineInputs, Estimator, EstimatorError, Objective, TokenReduction,
+};
 use pglab_model::{ModelError, SamplingConfig};
 use pglab_reward::RewardSpec;
 
@@ -62,6 +64,13 @@ fn validate_train(train: &TrainConfig) -> Result<(), Invalid> {
         // Checked with the estimator, which uses them.
         ema_decay: _,
         eps: _,
+        // Checked together in `validate_updates`.
+        objective: _,
+        clip_low: _,
+        clip_high: _,
+        epochs: _,
+        minibatches: _,
+        resample_constant_groups: _,
     } = train;
     if !(lr.is_finite() && *lr > 0.0) {
         return invalid("train.lr", format!("{lr} must be finite and > 0"));
@@ -90,6 +99,78 @@ fn validate_train(train: &TrainConfig) -> Result<(), Invalid> {
         return invalid(
             "train.weight_decay",
             format!("{weight_decay} must be finite and ≥ 0"),
+        );
+    }
+    validate_updates(train)
+}
+
+/// The objective, its clip range, the updates per batch and dynamic sampling, which only make
+/// sense together.
+fn validate_updates(train: &TrainConfig) -> Result<(), Invalid> {
+    let objective = train.objective;
+    if let Err(e) = train.clip_range().check(objective) {
+        let key = match e {
+            EstimatorError::BadClip { key, .. } => key,
+            _ => "clip_low",
+        };
+        return invalid(&format!("train.{key}"), e.to_string());
+    }
+    for (key, value) in [("epochs", train.epochs), ("minibatches", train.minibatches)] {
+        if value == 0 {
+            return invalid(&format!("train.{key}"), "0 must be at least 1");
+        }
+        if value > 1 && !objective.corrects_off_policy() {
+            return invalid(
+                &format!("train.{key}"),
+                format!(
+                    "{key} = {value} reuses a batch after the policy that sampled it has moved, \
+                     and objective = \"policy_gradient\" has no off-policy correction: use \
+                     \"ppo_clip\", \"gspo\" or \"cispo\""
+                ),
+            );
+        }
+    }
+    if !train.prompts_per_step.is_multiple_of(train.minibatches) {
+        return invalid(
+            "train.minibatches",
+            format!(
+                "{} does not divide prompts_per_step = {}: each minibatch holds whole prompt groups",
+                train.minibatches, train.prompts_per_step
+            ),
+        );
+    }
+    if objective == Objective::Gspo && train.token_reduction != TokenReduction::Mean {
+        return invalid(
+            "train.token_reduction",
+            "objective = \"gspo\" takes each sequence's ratio as a mean over its tokens; \
+             set token_reduction = \"mean\"",
+        );
+    }
+    if objective.corrects_off_policy() && train.estimator.needs_score_norms() {
+        return invalid(
+            "train.objective",
+            format!(
+                "estimator `{}` weighs each sequence by its own gradient's norm, computed \
+                 sequence by sequence; it trains with objective = \"policy_gradient\" only",
+                train.estimator.name()
+            ),
+        );
+    }
+    if train.resample_constant_groups > 0 && !train.estimator.is_group() {
+        let groups: Vec<&str> = Estimator::ALL
+            .iter()
+            .filter(|e| e.is_group())
+            .map(|e| e.name())
+            .collect();
+        return invalid(
+            "train.resample_constant_groups",
+            format!(
+                "estimator `{}` takes no baseline from a prompt's group, so a group of equal \
+                 rewards still carries signal; dynamic sampling is for the group estimators \
+                 ({})",
+                train.estimator.name(),
+                groups.join(", ")
+            ),
         );
     }
     Ok(())

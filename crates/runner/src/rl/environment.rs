@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
+use pglab_estimator::LossOptions;
 use pglab_model::{Checkpoint, Rollout, Tokenizer, Transformer, greedy};
 use pglab_reward::protocol::Phase;
 use pglab_reward::{Request, RewardFunction};
@@ -64,14 +65,27 @@ impl Environment {
         Ok((environment, policy))
     }
 
+    /// The loss's options, with the sampling budget `max_tokens` divides by.
+    pub fn loss_options(&self) -> LossOptions {
+        self.config
+            .train
+            .loss_options(self.config.sampling.max_new_tokens)
+    }
+
     /// The N = P·k prompt rows of `step`: prompts in turn, each repeated k times (prompt-major).
     pub fn prompts(&self, step: usize) -> Vec<Vec<u32>> {
-        let t = &self.config.train;
-        (0..t.prompts_per_step)
+        let p = self.config.train.prompts_per_step;
+        self.prompt_rows(step * p..(step + 1) * p)
+    }
+
+    /// The rows of the `indices`-th prompts in the run's order (the configured prompts in turn,
+    /// over and over), each repeated k times.
+    pub fn prompt_rows(&self, indices: std::ops::Range<usize>) -> Vec<Vec<u32>> {
+        let k = self.config.train.k;
+        indices
             .flat_map(|j| {
-                let prompt =
-                    &self.prompt_ids[(step * t.prompts_per_step + j) % self.prompt_ids.len()];
-                std::iter::repeat_n(prompt.clone(), t.k)
+                let prompt = &self.prompt_ids[j % self.prompt_ids.len()];
+                std::iter::repeat_n(prompt.clone(), k)
             })
             .collect()
     }

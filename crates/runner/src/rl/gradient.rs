@@ -19,6 +19,7 @@
 use std::ops::Range;
 
 use burn::optim::GradientsParams;
+use burn::prelude::*;
 use pglab_estimator::stats::mean;
 use pglab_estimator::{PolicyLoss, kl_estimates, policy_loss, shape_rewards};
 use pglab_model::{
@@ -69,9 +70,13 @@ impl ScoredBatch {
         scores: &[f32],
         with_entropy: bool,
     ) -> anyhow::Result<Self> {
-        Self::with_pass(environment, rollout, scores, |tokens| {
-            Ok(sharded_logprobs(policy, tokens, with_entropy)?)
-        })
+        Self::with_pass(
+            environment,
+            rollout,
+            scores,
+            &environment.device,
+            |tokens| Ok(sharded_logprobs(policy, tokens, with_entropy)?),
+        )
     }
 
     /// The same batch with every sequence on a graph of its own, for
@@ -83,19 +88,51 @@ impl ScoredBatch {
         scores: &[f32],
         with_entropy: bool,
     ) -> anyhow::Result<Self> {
-        Self::with_pass(environment, rollout, scores, |tokens| {
-            Ok(per_sequence_logprobs(policy, tokens, with_entropy)?)
+        Self::with_pass(
+            environment,
+            rollout,
+            scores,
+            &environment.device,
+            |tokens| Ok(per_sequence_logprobs(policy, tokens, with_entropy)?),
+        )
+    }
+
+    /// The same pass without autodiff (no graph, no gradient): the log-probs of the policy
+    /// that sampled a batch (π_old), which the ratio of a batch's later updates divides by.
+    pub fn frozen(
+        environment: &Environment,
+        policy: &Transformer,
+        rollout: &Rollout,
+        scores: &[f32],
+        with_entropy: bool,
+    ) -> anyhow::Result<Self> {
+        let policy = policy.valid();
+        let frozen = environment.device.clone().without_autodiff();
+        Self::with_pass(environment, rollout, scores, &frozen, |tokens| {
+            Ok(sharded_logprobs(&policy, tokens, with_entropy)?)
         })
+    }
+
+    /// Each sequence's scored tokens' log-probs, in order.
+    pub fn token_logprobs(&self) -> Vec<Vec<f32>> {
+        self.logprobs.token_logprobs()
+    }
+
+    /// The gradient of Σ_{i,t} `weights[i][t]`·log π(y_{i,t}) (an objective's per-token
+    /// weights, `pglab_estimator::token_loss`).
+    pub fn token_gradient(self, weights: &[Vec<f32>]) -> anyhow::Result<GradientsParams> {
+        Ok(self.logprobs.backward_per_token(weights)?)
     }
 
     fn with_pass(
         environment: &Environment,
         rollout: &Rollout,
         scores: &[f32],
+        device: &Device,
         pass: impl FnOnce(&TokenBatch) -> anyhow::Result<ShardedLogprobs>,
     ) -> anyhow::Result<Self> {
         let t = &environment.config.train;
-        let tokens = rollout.token_batch(t.loss_includes_prompt, &environment.device)?;
+        let tokens = rollout.token_batch(t.loss_includes_prompt, device)?;
         let logprobs = pass(&tokens)?;
         let seq_logp = logprobs.sum();
         let n_scored = logprobs.n_scored();
@@ -110,7 +147,13 @@ impl ScoredBatch {
                     .into_data()
                     .try_into_vec_as::<f32>()
                     .map_err(|e| anyhow::anyhow!("reading the reference's log-probs: {e:?}"))?;
-                let kl = kl_estimates(&seq_logp, &reference_logp, &n_scored, t.token_reduction)?;
+                let kl = kl_estimates(
+                    &seq_logp,
+                    &reference_logp,
+                    &n_scored,
+                    t.token_reduction,
+                    environment.config.sampling.max_new_tokens,
+                )?;
                 (shape_rewards(scores, &kl, t.kl_coef)?, Some(mean(&kl)))
             }
             None => (scores.to_vec(), None),
@@ -138,7 +181,7 @@ impl ScoredBatch {
             &self.n_scored,
             advantages,
             t.k,
-            &t.loss_options(),
+            &environment.loss_options(),
         )?;
         let grads = self.logprobs.backward(&loss.weights)?;
         Ok(PolicyGradient {
@@ -164,7 +207,7 @@ impl ScoredBatch {
         let losses = |advantages: &[Vec<f32>]| {
             advantages
                 .iter()
-                .map(|a| policy_loss(seq_logp, n_scored, a, t.k, &t.loss_options()))
+                .map(|a| policy_loss(seq_logp, n_scored, a, t.k, &environment.loss_options()))
                 .collect::<Result<Vec<PolicyLoss>, _>>()
         };
         let mut sums = Vec::new();
@@ -182,10 +225,13 @@ impl ScoredBatch {
                 gradients.push(gradient);
                 anyhow::Ok(())
             })?;
+            let scales = t
+                .token_reduction
+                .scales(n_scored, environment.config.sampling.max_new_tokens);
             let q: Vec<f64> = gradients
                 .iter()
-                .zip(n_scored)
-                .map(|(g, &n)| t.token_reduction.scale(n).powi(2) * squared_norm(g))
+                .zip(scales)
+                .map(|(g, c)| c.powi(2) * squared_norm(g))
                 .collect();
             let advantages = advantages(&self.rewards, Some(&q))?;
             let losses = losses(&advantages)?;

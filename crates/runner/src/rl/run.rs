@@ -55,9 +55,15 @@ pub fn train(
     let steps = t.total_steps();
     let mut rewards_by_step: Vec<f64> = Vec::with_capacity(steps);
     let mut outcome = (Status::Done, String::new());
+    // Completions sampled so far. With dynamic sampling a step may sample more than P·k, and a
+    // `generations` budget then ends the run in fewer steps than `steps` counts.
+    let mut generations = 0;
     for step in 0..steps {
         if stop.load(Ordering::Relaxed) {
             return Ok(None);
+        }
+        if t.generations.is_some_and(|budget| generations >= budget) {
+            break;
         }
         if config.probe.at(step) {
             // Its own RNG stream: turning the probe on does not change the training run. The
@@ -65,7 +71,6 @@ pub fn train(
             // a seed (other estimators or learning rates) probe independent samples: the run
             // is the unit of replication.
             let mut probe_rng = StdRng::seed_from_u64(run_key ^ step as u64);
-            let generations = step * t.sequences_per_step();
             for record in probe.run(&environment, &policy, step, generations, &mut probe_rng)? {
                 probes.write(&record)?;
                 if let Some(events) = &mut events {
@@ -85,10 +90,12 @@ pub fn train(
             &mut advantages,
             &mut optimizer,
             step,
+            generations,
             &mut rng,
             start,
         )?;
         policy = next;
+        generations = record.generations;
         probe.observe(&rewards)?;
         metrics.write(&record)?;
         if let Some(events) = &mut events {
@@ -140,7 +147,7 @@ pub fn train(
             .filter(|r| r.is_finite())
             .reduce(f64::max),
         steps: rewards_by_step.len(),
-        generations: rewards_by_step.len() * t.sequences_per_step(),
+        generations,
         wall_s: start.elapsed().as_secs_f64(),
         stderr_tail: Vec::new(),
     };

@@ -1,4 +1,5 @@
-//! The RL step, top to bottom (docs/ARCHITECTURE.md, "One RL step"): sample → score → advantages → loss → backward → step.
+//! The RL step, top to bottom (docs/ARCHITECTURE.md, "One RL step"): sample → score → advantages → loss → backward → step
+//! (or, under a clipped objective, several updates: `update.rs`).
 
 use std::time::Instant;
 
@@ -7,7 +8,7 @@ use burn::optim::GradientsParams;
 use burn::optim::{AdamConfig, AdamWConfig, SgdConfig};
 use burn::prelude::*;
 use pglab_estimator::stats::{mean, sample_std};
-use pglab_estimator::{Advantages, BaselineInputs};
+use pglab_estimator::{Advantages, BaselineInputs, RatioStats};
 use pglab_model::{Rollout, Transformer, flatten_gradients, sample, unflatten_gradients};
 use pglab_report::StepRecord;
 use pglab_reward::protocol::Phase;
@@ -16,6 +17,8 @@ use rand::rngs::StdRng;
 use crate::experiment::{OptimizerKind, TrainConfig};
 use crate::rl::environment::Environment;
 use crate::rl::gradient::{ScoredBatch, squared_norm};
+use crate::rl::resample::{Resampled, resample_constant_groups};
+use crate::rl::update::{Updates, update};
 
 pub type Optimizer = burn::optim::ModuleOptimizer;
 
@@ -42,13 +45,16 @@ pub struct Step {
     pub rewards: Vec<f32>,
 }
 
-/// One RL step at `step` (0-based) of a run that started at `run_start`.
+/// One RL step at `step` (0-based) of a run that started at `run_start`, after `generations`
+/// completions were sampled in the run's earlier steps.
+#[allow(clippy::too_many_arguments)]
 pub fn rl_step(
     environment: &Environment,
     policy: Transformer,
     advantages: &mut Advantages,
     optimizer: &mut Optimizer,
     step: usize,
+    generations: usize,
     rng: &mut StdRng,
     run_start: Instant,
 ) -> anyhow::Result<Step> {
@@ -58,45 +64,68 @@ pub fn rl_step(
     // 1. Sample N = P·k completions, without autodiff.
     let prompts = environment.prompts(step);
     let rollout = sample(&policy.valid(), &prompts, &config.sampling, rng)?;
-    // 2. Score them (and, for ReMax, each prompt's greedy completion: its baseline).
+    // 2. Score them (with dynamic sampling, replacing groups of equal rewards; and, for ReMax,
+    // scoring each prompt's greedy completion: its baseline).
     let scores = environment.score(&rollout, step, Phase::Train)?;
+    let batch = if t.resample_constant_groups > 0 {
+        resample_constant_groups(environment, &policy, rollout, scores, step, rng)?
+    } else {
+        Resampled {
+            sampled: rollout.len(),
+            rollout,
+            scores,
+            groups_dropped: 0,
+            rounds: 0,
+        }
+    };
+    let (rollout, scores) = (batch.rollout, batch.scores);
     let greedy = if t.estimator.needs_greedy() {
         Some(environment.greedy_scores(&policy, &rollout, step)?)
     } else {
         None
     };
-    // 3–4. Advantages (reinforce_ema's baseline then observes this step's rewards), the policy
-    // loss and its gradient.
-    let trained = if t.estimator.needs_score_norms() {
-        per_sequence_gradient(environment, &policy, &rollout, &scores, advantages)?
-    } else {
-        batch_gradient(
+    // 3–5. Advantages (reinforce_ema's baseline then observes this step's rewards), the loss,
+    // its gradient and the optimiser's step; or, under a clipped objective, its updates.
+    let updated = if t.objective.corrects_off_policy() {
+        update(
             environment,
-            &policy,
+            policy,
             &rollout,
             &scores,
             greedy.as_deref(),
             advantages,
+            optimizer,
+        )?
+    } else {
+        policy_gradient_step(
+            environment,
+            policy,
+            &rollout,
+            &scores,
+            greedy.as_deref(),
+            advantages,
+            optimizer,
         )?
     };
-    let Backward {
+    let Updates {
+        policy,
         rewards,
         kl,
         entropy,
         advantages: advantage,
         loss,
-        grads,
         grad_norm,
-    } = trained;
-    // 5. One optimiser step.
-    let policy = optimizer.step(t.lr, policy, grads);
+        ratios,
+    } = updated;
 
     let new_tokens: usize = (0..rollout.len())
         .map(|i| rollout.completion(i).len())
         .sum();
+    let ratios = t.objective.corrects_off_policy().then_some(ratios);
+    let ratio = |f: fn(&RatioStats) -> f64| ratios.as_ref().map(f);
     let record = StepRecord {
         step,
-        generations: (step + 1) * t.sequences_per_step(),
+        generations: generations + batch.sampled + greedy.as_ref().map_or(0, Vec::len),
         reward_mean: mean(&scores),
         reward_std: sample_std(&scores),
         reward_min: scores.iter().copied().fold(f32::INFINITY, f32::min) as f64,
@@ -110,6 +139,14 @@ pub fn rl_step(
         entropy,
         tokens_per_s: new_tokens as f64 / start.elapsed().as_secs_f64(),
         elapsed_s: run_start.elapsed().as_secs_f64(),
+        clip_low_frac: ratio(RatioStats::clip_low_frac),
+        clip_high_frac: ratio(RatioStats::clip_high_frac),
+        ratio_mean: ratio(RatioStats::ratio_mean),
+        ratio_min: ratio(|r| r.ratio_min),
+        ratio_max: ratio(|r| r.ratio_max),
+        kl_old: ratio(RatioStats::approx_kl),
+        groups_dropped: batch.groups_dropped,
+        resample_rounds: batch.rounds,
     };
     Ok(Step {
         policy,
@@ -117,6 +154,34 @@ pub fn rl_step(
         rollout,
         scores,
         rewards,
+    })
+}
+
+/// One optimiser step on the policy gradient of the batch (`objective = "policy_gradient"`).
+fn policy_gradient_step(
+    environment: &Environment,
+    policy: Transformer,
+    rollout: &Rollout,
+    scores: &[f32],
+    greedy: Option<&[f32]>,
+    advantages: &mut Advantages,
+    optimizer: &mut Optimizer,
+) -> anyhow::Result<Updates> {
+    let t = &environment.config.train;
+    let trained = if t.estimator.needs_score_norms() {
+        per_sequence_gradient(environment, &policy, rollout, scores, advantages)?
+    } else {
+        batch_gradient(environment, &policy, rollout, scores, greedy, advantages)?
+    };
+    Ok(Updates {
+        policy: optimizer.step(t.lr, policy, trained.grads),
+        rewards: trained.rewards,
+        kl: trained.kl,
+        entropy: trained.entropy,
+        advantages: trained.advantages,
+        loss: trained.loss,
+        grad_norm: trained.grad_norm,
+        ratios: RatioStats::default(),
     })
 }
 

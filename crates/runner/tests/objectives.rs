@@ -1,0 +1,220 @@
+//! The clipped objectives and dynamic sampling through the RL step itself (`rl_step`), on the
+//! tiny GPT-2 fixture: one update of `ppo_clip`, `cispo` (and `gspo` under the mean reduction)
+//! is the policy gradient's step bit for bit; a batch's later updates divide by the policy
+//! that sampled it; a resampled step counts every completion it sampled.
+
+use std::path::Path;
+use std::time::Instant;
+
+use burn::prelude::*;
+use pglab_estimator::Advantages;
+use pglab_model::{Rollout, Transformer, sequence_logprobs};
+use pglab_runner::experiment;
+use pglab_runner::rl::environment::Environment;
+use pglab_runner::rl::step::{Step, optimizer, rl_step};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+/// The smoke experiment's first run (RLOO, 2 prompts × k = 3) with `set` applied; with a
+/// `[reward]` table of its own when `reward` is given.
+fn environment(set: &[&str], reward: Option<&str>) -> (Environment, Transformer) {
+    let root = Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo")).join("../..");
+    std::env::set_current_dir(&root).unwrap();
+    let mut set: Vec<String> = set.iter().map(|s| s.to_string()).collect();
+    set.push("probe.every=0".into());
+    let smoke = std::fs::read_to_string("experiments/smoke.toml").unwrap();
+    let file = match reward {
+        Some(reward) => {
+            let own = smoke.replace(
+                "[reward]\nkind = \"starts_with\"\nletters = \"abc\"",
+                reward,
+            );
+            assert_ne!(own, smoke, "the smoke file's [reward] table");
+            let dir = std::env::temp_dir().join(format!("pglab-objectives-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let file = dir.join("smoke.toml");
+            std::fs::write(&file, own).unwrap();
+            file
+        }
+        None => Path::new("experiments/smoke.toml").to_path_buf(),
+    };
+    let (_, runs) = experiment::load(&file, &experiment::Overrides::set(&set)).unwrap();
+    Environment::load(&runs[0].config, &Device::flex(), Path::new("unused")).unwrap()
+}
+
+/// Step 0 of a run with `set`, sampled with seed 9.
+fn first_step(set: &[&str]) -> (Environment, Transformer, Step) {
+    first_step_rewarded(set, None)
+}
+
+fn first_step_rewarded(set: &[&str], reward: Option<&str>) -> (Environment, Transformer, Step) {
+    let (environment, policy) = environment(set, reward);
+    let t = &environment.config.train;
+    let mut advantages = Advantages::new(t.estimator, t.k, t.advantage_options()).unwrap();
+    let step = rl_step(
+        &environment,
+        policy.clone(),
+        &mut advantages,
+        &mut optimizer(t),
+        0,
+        0,
+        &mut StdRng::seed_from_u64(9),
+        Instant::now(),
+    )
+    .unwrap();
+    (environment, policy, step)
+}
+
+/// Each sequence's completion tokens' log-probs under `policy`, flattened.
+fn token_logprobs(policy: &Transformer, rollout: &Rollout, device: &Device) -> Vec<f32> {
+    let tokens = rollout.token_batch(false, device).unwrap();
+    let logprobs = sequence_logprobs(policy, &tokens, false).unwrap();
+    let [_, width] = logprobs.token_logprobs.dims();
+    let values: Vec<f32> = logprobs.token_logprobs.into_data().iter::<f32>().collect();
+    values
+        .chunks(width)
+        .zip(&tokens.n_scored)
+        .flat_map(|(row, &n)| row[width - n..].to_vec())
+        .collect()
+}
+
+#[test]
+fn one_update_of_each_clipped_objective_is_the_policy_gradients_step() {
+    for (objective, reduction) in [
+        ("ppo_clip", "sum"),
+        ("cispo", "sum"),
+        ("ppo_clip", "batch_mean"),
+        ("cispo", "max_tokens"),
+        ("gspo", "mean"),
+    ] {
+        let reduction = format!("train.token_reduction=\"{reduction}\"");
+        let (environment, before, reference) = first_step(&[&reduction]);
+        let objective_key = format!("train.objective=\"{objective}\"");
+        let (_, _, clipped) = first_step(&[&reduction, &objective_key]);
+        let what = format!("{objective} under {reduction}");
+        assert_eq!(
+            clipped.rollout, reference.rollout,
+            "{what}: the same samples"
+        );
+        assert_eq!(clipped.rewards, reference.rewards);
+        let (a, b) = (&clipped.record, &reference.record);
+        assert!(
+            (a.loss - b.loss).abs() <= 1e-6 * b.loss.abs().max(1.0),
+            "{what}: loss {} vs {}",
+            a.loss,
+            b.loss
+        );
+        assert_eq!(a.grad_norm, b.grad_norm, "{what}: the same gradient");
+        assert!(b.grad_norm > 0.0);
+        // Every ratio exactly 1; the policy gradient's record has no ratio at all.
+        assert_eq!((a.ratio_min, a.ratio_max), (Some(1.0), Some(1.0)), "{what}");
+        assert_eq!((a.clip_low_frac, a.clip_high_frac), (Some(0.0), Some(0.0)));
+        assert_eq!(a.kl_old, Some(0.0));
+        assert_eq!(b.ratio_mean, None);
+        // The weights after the step, seen through every token's log-prob: bitwise equal, and
+        // moved.
+        let device = &environment.device;
+        let after = token_logprobs(&clipped.policy, &reference.rollout, device);
+        assert_eq!(
+            after,
+            token_logprobs(&reference.policy, &reference.rollout, device),
+            "{what}"
+        );
+        assert_ne!(after, token_logprobs(&before, &reference.rollout, device));
+    }
+}
+
+#[test]
+fn a_batchs_second_epoch_divides_by_the_policy_that_sampled_it() {
+    // Two epochs of CISPO: the second update's ratios are π_θ1/π_old, θ1 the weights after the
+    // first. By hand: θ1 is one CISPO update (which at ratio 1 is the policy gradient's), and
+    // its ratios on the batch are recomputed here. The step's mean ratio averages the first
+    // update's (1 up to the last bits: π_old comes from a pass without autodiff) with those.
+    let lr = "train.lr=0.2";
+    let (environment, before, one) = first_step(&[lr, "train.objective=\"cispo\""]);
+    let (_, _, two) = first_step(&[lr, "train.objective=\"cispo\"", "train.epochs=2"]);
+    assert_eq!(one.rollout, two.rollout);
+    let device = &environment.device;
+    let old = token_logprobs(&before, &one.rollout, device);
+    let after_one = token_logprobs(&one.policy, &one.rollout, device);
+    let ratios: Vec<f64> = after_one
+        .iter()
+        .zip(&old)
+        .map(|(&new, &old)| (f64::from(new) - f64::from(old)).exp())
+        .collect();
+    let n = ratios.len() as f64;
+    let want_mean = (n + ratios.iter().sum::<f64>()) / (2.0 * n);
+    let record = &two.record;
+    let got_mean = record.ratio_mean.unwrap();
+    let close = |got: f64, want: f64| (got - want).abs() <= 1e-4 * want.abs().max(1.0);
+    assert!(close(got_mean, want_mean), "{got_mean} vs {want_mean}");
+    let (lowest, highest) = ratios
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &r| {
+            (lo.min(r), hi.max(r))
+        });
+    assert!(
+        highest - lowest > 1e-3,
+        "the first update moved the ratios: {lowest}..{highest}"
+    );
+    let (got_min, got_max) = (record.ratio_min.unwrap(), record.ratio_max.unwrap());
+    assert!(close(got_min, lowest.min(1.0)), "{got_min} vs {lowest}");
+    assert!(close(got_max, highest.max(1.0)), "{got_max} vs {highest}");
+    assert!(record.kl_old.unwrap() > 0.0);
+    // The second update moved the weights further than the first alone.
+    assert_ne!(token_logprobs(&two.policy, &one.rollout, device), after_one);
+}
+
+#[test]
+fn minibatches_split_the_step_into_updates_over_whole_groups() {
+    // 2 prompts, 2 minibatches: two updates of one group each. The second's ratios are those of
+    // its group after the first update, so they are not all 1.
+    let (_, _, step) = first_step(&[
+        "train.lr=0.5",
+        "train.objective=\"ppo_clip\"",
+        "train.minibatches=2",
+    ]);
+    let record = &step.record;
+    assert!(record.ratio_max.unwrap() > record.ratio_min.unwrap());
+    assert!(record.loss.is_finite() && record.grad_norm > 0.0);
+}
+
+#[test]
+fn a_step_that_resamples_counts_every_completion_it_sampled() {
+    // A reward no completion earns: every group's rewards are equal (all 0), so each of the 2
+    // extra rounds resamples both groups, and the batch is refilled with the first dropped.
+    let (_, _, step) = first_step_rewarded(
+        &[
+            "train.resample_constant_groups=2",
+            "train.estimator=\"rloo\"",
+        ],
+        Some("[reward]\nkind = \"word_count\"\nwords = [\"zzzzqqqq\"]"),
+    );
+    let record = &step.record;
+    assert_eq!(
+        record.generations,
+        3 * 6,
+        "three rounds of 2 prompts × k = 3"
+    );
+    assert_eq!(record.resample_rounds, 2);
+    assert_eq!(
+        record.groups_dropped, 4,
+        "6 constant groups drawn, 2 kept to fill the batch"
+    );
+    assert_eq!(step.rollout.len(), 6);
+    assert_eq!(record.frac_zero_std_groups, 1.0);
+
+    // On the smoke reward, a step either ended with no constant group or ran out of rounds.
+    let (_, _, step) = first_step(&[
+        "train.resample_constant_groups=3",
+        "train.estimator=\"rloo\"",
+    ]);
+    let record = &step.record;
+    assert!(record.frac_zero_std_groups == 0.0 || record.resample_rounds == 3);
+    assert!(record.generations >= 6 && record.generations % 3 == 0);
+    assert_eq!(
+        record.generations - 6 > 0,
+        record.resample_rounds > 0,
+        "every extra round sampled"
+    );
+}
