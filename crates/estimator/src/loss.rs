@@ -28,6 +28,24 @@ pub enum TokenReduction {
 }
 
 impl TokenReduction {
+    /// Every reduction, in the order the README lists them.
+    pub const ALL: [TokenReduction; 4] = [
+        TokenReduction::Sum,
+        TokenReduction::Mean,
+        TokenReduction::BatchMean,
+        TokenReduction::MaxTokens,
+    ];
+
+    /// Its name as the experiment file writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            TokenReduction::Sum => "sum",
+            TokenReduction::Mean => "mean",
+            TokenReduction::BatchMean => "batch_mean",
+            TokenReduction::MaxTokens => "max_tokens",
+        }
+    }
+
     /// c_i = ∂ℓ_i/∂s_i for every sequence of a batch whose sequences count `n_tokens` tokens,
     /// `max_new_tokens` the sampling budget (used by `MaxTokens` only). A sequence with no
     /// tokens has no gradient, and gets 0 under `Mean`; a batch with no tokens at all gets 0
@@ -402,6 +420,11 @@ mod tests {
         // pass's business, not the loss's.
         assert!(toml::from_str::<LossOptions>("loss_includes_prompt = true\n").is_err());
         assert!(toml::from_str::<LossOptions>("group_reduction = \"max\"\n").is_err());
+        for reduction in TokenReduction::ALL {
+            let text = format!("token_reduction = \"{}\"\n", reduction.name());
+            let o: LossOptions = toml::from_str(&text).expect("parses");
+            assert_eq!(o.token_reduction, reduction);
+        }
         assert!(toml::from_str::<LossOptions>("reduction = \"sum\"\n").is_err());
     }
 }

@@ -78,7 +78,10 @@ pub fn write(dir: &Path, options: &ReportOptions) -> anyhow::Result<PathBuf> {
     let plots = dir.join("plots");
     std::fs::create_dir_all(&plots).with_context(|| format!("creating {}", plots.display()))?;
     let groups = group_rows(&sweep, options);
-    let probes = probe_summaries(&sweep);
+    // Every reduction the probe measured goes into variance.csv and its table; the answer and
+    // the figures compare estimators under one.
+    let all_probes = probe_summaries(&sweep);
+    let probes = variance::primary_summaries(&all_probes);
     let claims = claims(&sweep, &probes, options);
     let data = figures::Data {
         sweep: &sweep,
@@ -91,7 +94,10 @@ pub fn write(dir: &Path, options: &ReportOptions) -> anyhow::Result<PathBuf> {
         &dir.join("report.csv"),
         &groups::report_csv(&sweep, &groups)?,
     )?;
-    write_atomically(&dir.join("variance.csv"), &variance::variance_csv(&probes)?)?;
+    write_atomically(
+        &dir.join("variance.csv"),
+        &variance::variance_csv(&all_probes)?,
+    )?;
     write_atomically(&dir.join("answer.csv"), &answer::answer_csv(&claims)?)?;
     let selection = best_lr::Selection::of(&sweep, options);
     let pairs = selection
@@ -105,7 +111,7 @@ pub fn write(dir: &Path, options: &ReportOptions) -> anyhow::Result<PathBuf> {
     let contents = summary::Contents {
         sweep: &sweep,
         answer: &claims,
-        sections: sections(&sweep, &groups, &probes, options),
+        sections: sections(&sweep, &groups, &all_probes, options),
         figures: &figures,
     };
     write_atomically(
@@ -121,7 +127,7 @@ pub fn write(dir: &Path, options: &ReportOptions) -> anyhow::Result<PathBuf> {
 /// anything (what `pglab compare` holds two sweeps against each other with).
 pub fn answer(dir: &Path, options: &ReportOptions) -> anyhow::Result<Vec<Claim>> {
     let sweep = load(dir)?;
-    let probes = probe_summaries(&sweep);
+    let probes = variance::primary_summaries(&probe_summaries(&sweep));
     Ok(claims(&sweep, &probes, options))
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::bail;
-use pglab_estimator::Estimator;
+use pglab_estimator::{Estimator, TokenReduction};
 
 use crate::csv_rows;
 use crate::record::{ProbeRecord, Status, StepRecord};
@@ -52,9 +52,26 @@ pub struct RunCurves {
 }
 
 impl RunCurves {
-    /// `estimator`'s probe figures at each probe step.
+    /// `estimator`'s probe figures at each probe step, under the run's own token reduction.
     pub fn probe_of(&self, estimator: Estimator) -> impl Iterator<Item = &ProbeRecord> {
-        self.probe.iter().filter(move |p| p.estimator == estimator)
+        self.probe_under(estimator, self.own_reduction())
+    }
+
+    /// `estimator`'s probe figures under `reduction` (as `probe.csv` records it).
+    pub fn probe_under(
+        &self,
+        estimator: Estimator,
+        reduction: Option<TokenReduction>,
+    ) -> impl Iterator<Item = &ProbeRecord> {
+        self.probe
+            .iter()
+            .filter(move |p| p.estimator == estimator && p.token_reduction == reduction)
+    }
+
+    /// The run's own token reduction, which the probe writes first at every step (None in a
+    /// file written before reductions were recorded, or when the run did not probe).
+    pub fn own_reduction(&self) -> Option<TokenReduction> {
+        self.probe.first().and_then(|p| p.token_reduction)
     }
 }
 

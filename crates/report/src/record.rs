@@ -9,7 +9,7 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use anyhow::Context;
-use pglab_estimator::Estimator;
+use pglab_estimator::{Estimator, TokenReduction};
 use serde::{Deserialize, Serialize};
 
 /// One optimiser step: a row of `metrics.csv` (results/README.md).
@@ -68,6 +68,11 @@ pub struct ProbeRecord {
     pub generations: usize,
     /// Written as serde names it (`rloo`); an unknown name does not load.
     pub estimator: Estimator,
+    /// The token reduction the gradients were taken under: the run's own in a run's first rows
+    /// at each probe, then those `probe.token_reductions` adds; empty in a file written before
+    /// it was recorded (the run's own).
+    #[serde(default)]
+    pub token_reduction: Option<TokenReduction>,
     pub batches: usize,
     pub grad_var: f64,
     pub grad_mean_sqnorm: f64,

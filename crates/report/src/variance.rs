@@ -12,8 +12,8 @@
 
 use std::collections::BTreeMap;
 
-use pglab_estimator::Estimator;
 use pglab_estimator::stats::{GeometricSpread, Spread, geometric_spread, median, spread};
+use pglab_estimator::{Estimator, TokenReduction};
 use serde::{Deserialize, Serialize};
 
 use crate::csv_rows::{self, field_names, format};
@@ -34,12 +34,21 @@ pub fn same_expectation_as_rloo(estimator: Estimator) -> bool {
 /// Paired: both come from the same samples at the same weights. Probes where either variance
 /// is zero or not finite give no ratio (its log is undefined).
 pub fn paired_ratios(run: &RunCurves, estimator: Estimator) -> Vec<(u64, f64)> {
+    paired_ratios_under(run, estimator, run.own_reduction())
+}
+
+/// The same under token reduction `reduction`: both variances under it.
+fn paired_ratios_under(
+    run: &RunCurves,
+    estimator: Estimator,
+    reduction: Option<TokenReduction>,
+) -> Vec<(u64, f64)> {
     let reference: BTreeMap<usize, f64> = run
-        .probe_of(REFERENCE)
+        .probe_under(REFERENCE, reduction)
         .map(|p| (p.step, p.grad_var))
         .collect();
     let positive = |v: f64| v > 0.0 && v.is_finite();
-    run.probe_of(estimator)
+    run.probe_under(estimator, reduction)
         .filter_map(|p| {
             let r = *reference.get(&p.step)?;
             (positive(r) && positive(p.grad_var)).then(|| (p.generations as u64, p.grad_var / r))
@@ -65,12 +74,19 @@ pub struct RunProbe {
     pub predicted: Option<f64>,
 }
 
-/// `estimator`'s figures in `run` at probe step `step`; None when the run did not probe it
-/// there.
-pub fn run_probe(run: &RunCurves, estimator: Estimator, step: usize) -> Option<RunProbe> {
-    let probe = run.probe_of(estimator).find(|p| p.step == step)?;
+/// `estimator`'s figures in `run` at probe step `step` under token reduction `reduction`; None
+/// when the run did not probe it there.
+fn run_probe_under(
+    run: &RunCurves,
+    estimator: Estimator,
+    reduction: Option<TokenReduction>,
+    step: usize,
+) -> Option<RunProbe> {
+    let probe = run
+        .probe_under(estimator, reduction)
+        .find(|p| p.step == step)?;
     let finite = |x: f64| x.is_finite().then_some(x);
-    let ratio = paired_ratios(run, estimator)
+    let ratio = paired_ratios_under(run, estimator, reduction)
         .into_iter()
         .find(|&(generations, _)| generations == probe.generations as u64)
         .map(|(_, ratio)| ratio);
@@ -102,6 +118,8 @@ pub fn probe_steps(sweep: &Sweep) -> Vec<usize> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProbeSummary {
     pub estimator: Estimator,
+    /// The token reduction its gradients were taken under (None: not recorded, a run's own).
+    pub token_reduction: Option<TokenReduction>,
     pub probe_step: usize,
     /// Runs that probed it at this step.
     pub runs: usize,
@@ -124,18 +142,26 @@ pub struct ProbeSummary {
     pub median_grad_var: Option<f64>,
 }
 
-/// Every (probed estimator, probe step) pair, estimators in the sweep's order, steps ascending.
+/// Every (token reduction, probed estimator, probe step) the sweep's probes recorded: the
+/// reductions in the order they first appear (a run's own first, so a sweep of one reduction
+/// gives one row per estimator and step), estimators in the sweep's order, steps ascending.
 pub fn probe_summaries(sweep: &Sweep) -> Vec<ProbeSummary> {
     let steps = probe_steps(sweep);
-    sweep
-        .probed
+    let mut reductions: Vec<Option<TokenReduction>> = Vec::new();
+    for p in sweep.runs.iter().flat_map(|r| &r.probe) {
+        if !reductions.contains(&p.token_reduction) {
+            reductions.push(p.token_reduction);
+        }
+    }
+    reductions
         .iter()
-        .flat_map(|&estimator| steps.iter().map(move |&step| (estimator, step)))
-        .filter_map(|(estimator, step)| {
+        .flat_map(|&reduction| sweep.probed.iter().map(move |&e| (reduction, e)))
+        .flat_map(|(reduction, e)| steps.iter().map(move |&step| (reduction, e, step)))
+        .filter_map(|(reduction, estimator, step)| {
             let per_run: Vec<RunProbe> = sweep
                 .runs
                 .iter()
-                .filter_map(|r| run_probe(r, estimator, step))
+                .filter_map(|r| run_probe_under(r, estimator, reduction, step))
                 .collect();
             if per_run.is_empty() {
                 return None;
@@ -150,11 +176,13 @@ pub fn probe_summaries(sweep: &Sweep) -> Vec<ProbeSummary> {
             let grad_vars = sweep
                 .runs
                 .iter()
-                .flat_map(|r| r.probe_of(estimator).filter(|p| p.step == step))
+                .flat_map(|r| r.probe_under(estimator, reduction))
+                .filter(|p| p.step == step)
                 .map(|p| p.grad_var);
             let defined = per_run.iter().filter(|r| r.snr.is_some()).count();
             Some(ProbeSummary {
                 estimator,
+                token_reduction: reduction,
                 probe_step: step,
                 runs: per_run.len(),
                 probes: defined,
@@ -179,12 +207,25 @@ pub fn probe_summaries(sweep: &Sweep) -> Vec<ProbeSummary> {
         .collect()
 }
 
+/// The summaries the answer and the forest charts compare estimators on: those under the
+/// sweep's first reduction (its runs' own, when they share one).
+pub fn primary_summaries(summaries: &[ProbeSummary]) -> Vec<ProbeSummary> {
+    let primary = summaries.first().map(|s| s.token_reduction);
+    summaries
+        .iter()
+        .filter(|s| Some(s.token_reduction) == primary)
+        .cloned()
+        .collect()
+}
+
 /// A row of `variance.csv`, every figure at full precision (`format::exact`), empty where
 /// there is none: no ratio for an estimator without RLOO's expectation, no interval from a
 /// single run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VarianceRow {
     pub estimator: Estimator,
+    /// Empty in a sweep whose probe files did not record it.
+    pub token_reduction: Option<TokenReduction>,
     pub probe_step: usize,
     pub runs: usize,
     pub probes: usize,
@@ -227,6 +268,7 @@ impl From<&ProbeSummary> for VarianceRow {
         };
         Self {
             estimator: s.estimator,
+            token_reduction: s.token_reduction,
             probe_step: s.probe_step,
             runs: s.runs,
             probes: s.probes,
@@ -267,16 +309,25 @@ pub fn variance_cells(summaries: &[ProbeSummary]) -> Cells {
     ]
     .map(String::from)
     .to_vec();
+    // Several reductions: each row says which.
+    let reductions = summaries
+        .iter()
+        .filter(|s| s.token_reduction != summaries[0].token_reduction)
+        .count();
     let rows = summaries
         .iter()
         .map(|s| {
+            let estimator = match (reductions, s.token_reduction) {
+                (0, _) | (_, None) => s.estimator.to_string(),
+                (_, Some(r)) => format!("{} (token_reduction {})", s.estimator, r.name()),
+            };
             let step = if s.probe_step == 0 {
                 "0 (start: the same weights in every run)".to_string()
             } else {
                 s.probe_step.to_string()
             };
             vec![
-                s.estimator.to_string(),
+                estimator,
                 step,
                 format!("{} ({}; {})", s.runs, s.probes, s.left_out),
                 if s.same_expectation_as_rloo {
@@ -323,7 +374,10 @@ Cos to reference: the cosine between one batch's gradient and a held-out referen
 mean gradient, over the probe's other batches, of the unbiased estimator with the lowest variance \
 at that probe), averaged over the batches where it is defined (their number in variance.csv's \
 `batches`). Median grad var: in the gradient's squared-norm units, \
-comparable only between estimators with the same expectation.";
+comparable only between estimators with the same expectation. With `probe.token_reductions`, every estimator is also measured \
+under each listed token reduction from the same samples: a reduction rescales the gradient (and \
+reweighs sequences by their lengths), so reductions are compared by SNR and by the cosine to the \
+run's own reference direction; a variance ratio is to RLOO under the same reduction.";
 
 #[cfg(test)]
 mod tests {
@@ -335,6 +389,7 @@ mod tests {
             field_names::<VarianceRow>(),
             [
                 "estimator",
+                "token_reduction",
                 "probe_step",
                 "runs",
                 "probes",

@@ -126,6 +126,92 @@ fn variance_csv_is_one_row_per_estimator_and_probe_step_by_hand() {
     assert_number(r, "median_grad_var", Some(1.5));
 }
 
+/// A probe that measured two token reductions (`probe.token_reductions`): variance.csv has a
+/// row per (reduction, estimator, step), each variance ratio to RLOO under the same reduction;
+/// the answer compares estimators under the runs' own reduction only.
+#[test]
+fn each_probed_token_reduction_gets_its_own_rows() {
+    let (_tmp, dir) = fixture_copy();
+    let header = "step,generations,estimator,token_reduction,batches,grad_var,grad_mean_sqnorm,snr,cos_to_ref,cos_batches,reward_mean,saturated,var_ratio_predicted";
+    // Per run: (reinforce, rloo) grad_var and SNR under sum, then under mean.
+    for (run, sum, mean) in [
+        (
+            "s0-reinforce-lr0.01",
+            [(100.0, 0.5), (10.0, 0.1)],
+            [(0.02, 0.6), (0.004, 0.2)],
+        ),
+        (
+            "s1-reinforce-lr0.01",
+            [(200.0, 1.0), (10.0, 0.3)],
+            [(0.03, 0.9), (0.001, 0.4)],
+        ),
+        (
+            "s0-rloo-lr0.01",
+            [(40.0, 2.0), (4.0, 0.5)],
+            [(0.01, 1.2), (0.002, 0.7)],
+        ),
+    ] {
+        let mut text = format!("{header}\n");
+        for (reduction, figures) in [("sum", sum), ("mean", mean)] {
+            for (estimator, (var, snr)) in ["reinforce", "rloo"].iter().zip(figures) {
+                text += &format!(
+                    "0,0,{estimator},{reduction},4,{var},1.0,{snr},0.5,4,12.0,false,NaN\n"
+                );
+            }
+        }
+        std::fs::write(dir.join("runs").join(run).join("probe.csv"), text).unwrap();
+    }
+    for run in [
+        "s1-rloo-lr0.01",
+        "s0-reinforce-lr0.1",
+        "s1-reinforce-lr0.1",
+        "s0-rloo-lr0.1",
+        "s1-rloo-lr0.1",
+        "s2-reinforce-lr0.01",
+        "s2-rloo-lr0.01",
+    ] {
+        let _ = std::fs::remove_file(dir.join("runs").join(run).join("probe.csv"));
+    }
+    pglab_report::write(&dir, &options()).unwrap();
+    let variance = rows(&dir.join("variance.csv"));
+    let keys: Vec<(&str, &str)> = variance
+        .iter()
+        .map(|r| (r["token_reduction"].as_str(), r["estimator"].as_str()))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            ("sum", "reinforce"),
+            ("sum", "rloo"),
+            ("mean", "reinforce"),
+            ("mean", "rloo")
+        ]
+    );
+    // Under sum: ratios 10, 20, 10, as without reductions. Under mean: 5, 30, 5.
+    let (mean, _, _) = by_hand(&[10f64.ln(), 20f64.ln(), 10f64.ln()]);
+    assert_number(&variance[0], "var_ratio_to_rloo", Some(mean.exp()));
+    let (mean, _, half) = by_hand(&[5f64.ln(), 30f64.ln(), 5f64.ln()]);
+    assert_number(&variance[2], "var_ratio_to_rloo", Some(mean.exp()));
+    assert_number(
+        &variance[2],
+        "var_ratio_to_rloo_ci95_high",
+        Some((mean + half).exp()),
+    );
+    let (mean, _, half) = by_hand(&[0.6, 0.9, 1.2]);
+    assert_number(&variance[2], "snr", Some(mean));
+    assert_interval(&variance[2], "snr_ci95", mean, half);
+    // The answer's variance claim is the sum's (geometric mean 2000^(1/3) ≈ 12.6), never the
+    // mean's (750^(1/3) ≈ 9.09).
+    let answer = rows(&dir.join("answer.csv"));
+    let estimates: Vec<f64> = answer
+        .iter()
+        .filter_map(|r| r["estimate"].parse::<f64>().ok())
+        .collect();
+    let near = |x: f64| estimates.iter().any(|e| (e - x).abs() < 1e-6 * x);
+    assert!(near(2000f64.powf(1.0 / 3.0)), "{estimates:?}");
+    assert!(!near(750f64.powf(1.0 / 3.0)), "{estimates:?}");
+}
+
 /// A saturated probe (every reward of its batches equal: RLOO's gradient is exactly zero, its
 /// SNR 0/0, and REINFORCE's samples have collapsed) defines no SNR or cosine: the report leaves
 /// it out of both, counts it, and never averages it in as 0.

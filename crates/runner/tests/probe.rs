@@ -70,9 +70,47 @@ fn setup(set: &[&str], train_steps: usize) -> (Environment, Transformer) {
     (environment, policy)
 }
 
+/// c_i of each sequence under the reduction named `reduction`, written out: 1 (sum), 1/n_i
+/// (mean), N/Σ_j n_j (batch_mean), 1/max_new_tokens (max_tokens).
+fn by_hand_scales(reduction: &str, n_tokens: &[usize], max_new_tokens: usize) -> Vec<f64> {
+    let total: usize = n_tokens.iter().sum();
+    n_tokens
+        .iter()
+        .map(|&n| match reduction {
+            "sum" => 1.0,
+            "mean" => 1.0 / n as f64,
+            "batch_mean" => n_tokens.len() as f64 / total as f64,
+            "max_tokens" => 1.0 / max_new_tokens as f64,
+            other => panic!("no reduction {other}"),
+        })
+        .collect()
+}
+
 /// Runs the probe and checks its records against the by-hand computation; returns the largest
-/// |shaped − score| seen, so a caller can tell the KL penalty was in play.
+/// |shaped − score| seen, so a caller can tell the KL penalty was in play. `reductions`: the
+/// run's own (sum) and those `probe.token_reductions` adds, in order.
 fn probe_matches_a_two_pass_recomputation(environment: &Environment, policy: &Transformer) -> f32 {
+    // The smoke file's: its own sum, then the listed others.
+    let t = &environment.config.train;
+    let reductions: Vec<&str> = environment
+        .config
+        .probe
+        .reductions(t.token_reduction)
+        .iter()
+        .map(|r| r.name())
+        .collect();
+    assert!(
+        reductions.len() >= 2,
+        "the smoke grid probes two reductions"
+    );
+    probe_matches_by_hand_under(environment, policy, &reductions)
+}
+
+fn probe_matches_by_hand_under(
+    environment: &Environment,
+    policy: &Transformer,
+    reductions: &[&str],
+) -> f32 {
     let config = &environment.config;
     let t = &config.train;
     let probe = Probe::new(config).unwrap();
@@ -84,7 +122,8 @@ fn probe_matches_a_two_pass_recomputation(environment: &Environment, policy: &Tr
     // steps 0, 1 and 2, in one call), each estimator's gradient from its own loss.
     let mut rng = StdRng::seed_from_u64(5);
     let estimators = PROBED.len();
-    let mut gradients: Vec<Vec<Vec<f64>>> = vec![vec![]; estimators];
+    let measured = estimators * reductions.len();
+    let mut gradients: Vec<Vec<Vec<f64>>> = vec![vec![]; measured];
     let mut largest_penalty = 0.0f32;
     let device = &environment.device;
     let prompts: Vec<Vec<u32>> = (0..3).flat_map(|b| environment.prompts(b)).collect();
@@ -93,7 +132,7 @@ fn probe_matches_a_two_pass_recomputation(environment: &Environment, policy: &Tr
         .chunks(prompts.len() / 3);
     for (b, rollout) in rollouts.into_iter().enumerate() {
         let scores = environment.score(&rollout, 0, Phase::Probe).unwrap();
-        let batch = rollout.token_batch(false, device).unwrap();
+        let batch = rollout.token_batch(t.loss_includes_prompt, device).unwrap();
         let logprobs = sequence_logprobs(policy, &batch, false).unwrap();
         let seq_logp = logprobs
             .sum
@@ -104,7 +143,7 @@ fn probe_matches_a_two_pass_recomputation(environment: &Environment, policy: &Tr
         let rewards = match &environment.reference {
             Some(reference) => {
                 let frozen = rollout
-                    .token_batch(false, &device.clone().without_autodiff())
+                    .token_batch(t.loss_includes_prompt, &device.clone().without_autodiff())
                     .unwrap();
                 let ref_logp = sequence_logprobs(reference, &frozen, false)
                     .unwrap()
@@ -129,26 +168,32 @@ fn probe_matches_a_two_pass_recomputation(environment: &Environment, policy: &Tr
         }
         let n = rewards.len() as f64;
         let greedy_rewards = greedy_rewards(environment, policy, &environment.prompts(b));
-        let q: Vec<f64> = (0..rewards.len())
+        let sqnorms: Vec<f64> = (0..rewards.len())
             .map(|i| squared_norm(&sequence_gradient(policy, &batch, i)))
             .collect();
-        let inputs = BaselineInputs {
-            greedy_rewards: Some(&greedy_rewards),
-            score_sqnorms: Some(&q),
-        };
-        for (e, estimator) in probe.estimators.iter().enumerate() {
-            let advantages = estimator.advantages_with(&rewards, &inputs).unwrap();
-            // The default loss: L = −(1/N) Σ_i A_i s_i.
-            let weights: Vec<f32> = advantages
-                .iter()
-                .map(|&a| (-f64::from(a) / n) as f32)
-                .collect();
-            let logprobs = sequence_logprobs(policy, &batch, false).unwrap();
-            let weights = Tensor::<1>::from_data(TensorData::new(weights, [rewards.len()]), device);
-            let loss = (logprobs.sum * weights).sum();
-            let grads = GradientsParams::from_grads(loss.backward(), policy);
-            let g = flatten_gradients(policy, &grads).unwrap();
-            gradients[e].push(g.iter().map(|&x| x as f64).collect());
+        for (r, reduction) in reductions.iter().enumerate() {
+            let c = by_hand_scales(reduction, &batch.n_scored, config.sampling.max_new_tokens);
+            let q: Vec<f64> = sqnorms.iter().zip(&c).map(|(g, c)| c * c * g).collect();
+            let inputs = BaselineInputs {
+                greedy_rewards: Some(&greedy_rewards),
+                score_sqnorms: Some(&q),
+            };
+            for (e, estimator) in probe.estimators.iter().enumerate() {
+                let advantages = estimator.advantages_with(&rewards, &inputs).unwrap();
+                // L = −(1/N) Σ_i A_i c_i s_i.
+                let weights: Vec<f32> = advantages
+                    .iter()
+                    .zip(&c)
+                    .map(|(&a, c)| (-f64::from(a) * c / n) as f32)
+                    .collect();
+                let logprobs = sequence_logprobs(policy, &batch, false).unwrap();
+                let weights =
+                    Tensor::<1>::from_data(TensorData::new(weights, [rewards.len()]), device);
+                let loss = (logprobs.sum * weights).sum();
+                let grads = GradientsParams::from_grads(loss.backward(), policy);
+                let g = flatten_gradients(policy, &grads).unwrap();
+                gradients[r * estimators + e].push(g.iter().map(|&x| x as f64).collect());
+            }
         }
     }
     let mean = |gs: &[Vec<f64>]| -> Vec<f64> {
@@ -158,7 +203,7 @@ fn probe_matches_a_two_pass_recomputation(environment: &Environment, policy: &Tr
     };
     let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
     let means: Vec<Vec<f64>> = gradients.iter().map(|g| mean(g)).collect();
-    let vars: Vec<f64> = (0..estimators)
+    let vars: Vec<f64> = (0..measured)
         .map(|e| {
             gradients[e]
                 .iter()
@@ -172,8 +217,9 @@ fn probe_matches_a_two_pass_recomputation(environment: &Environment, policy: &Tr
                 / 2.0
         })
         .collect();
-    // Every estimator here is unbiased: the reference is the one with the lowest variance, and
-    // each batch is compared with its mean gradient over the two other batches.
+    // Every estimator here is unbiased: the reference is the one with the lowest variance under
+    // the run's own reduction, and each batch (under every reduction) is compared with its mean
+    // gradient over the two other batches.
     let r = (0..estimators)
         .min_by(|&a, &b| vars[a].total_cmp(&vars[b]))
         .unwrap();
@@ -224,7 +270,16 @@ fn probe_matches_a_two_pass_recomputation(environment: &Environment, policy: &Tr
         );
     }
     let names: Vec<String> = records.iter().map(|r| r.estimator.to_string()).collect();
-    assert_eq!(names, PROBED);
+    assert_eq!(names, PROBED.repeat(reductions.len()));
+    let recorded: Vec<&str> = records
+        .iter()
+        .map(|r| r.token_reduction.expect("recorded").name())
+        .collect();
+    let expected: Vec<&str> = reductions
+        .iter()
+        .flat_map(|&r| std::iter::repeat_n(r, estimators))
+        .collect();
+    assert_eq!(recorded, expected);
     largest_penalty
 }
 
@@ -235,6 +290,26 @@ fn probe_figures_match_a_two_pass_recomputation_from_the_same_samples() {
     assert_eq!(
         probe_matches_a_two_pass_recomputation(&environment, &policy),
         0.0
+    );
+}
+
+#[test]
+fn probe_measures_every_listed_token_reduction_from_the_same_samples() {
+    // The run's own `sum` first, then the three others, each against its own loss weights by
+    // hand (the optimal baseline's norms rescaled by c_i²), every cosine against the sum's
+    // reference.
+    let (environment, policy) = setup(
+        &[
+            "probe.token_reductions=[\"mean\", \"batch_mean\", \"max_tokens\", \"sum\"]",
+            // Prompts of different lengths counted in: the reductions weigh sequences apart.
+            "train.loss_includes_prompt=true",
+        ],
+        0,
+    );
+    probe_matches_by_hand_under(
+        &environment,
+        &policy,
+        &["sum", "mean", "batch_mean", "max_tokens"],
     );
 }
 

@@ -142,8 +142,8 @@ fn the_python_a_word_reward_trains_exactly_as_the_built_in_one() {
         );
         assert_eq!(
             probe.lines().count(),
-            1 + 2 * 9,
-            "{id}: two probes of nine estimators"
+            1 + 2 * 9 * 3,
+            "{id}: two probes of nine estimators under three reductions"
         );
         let log = tmp
             .path()

@@ -38,14 +38,15 @@ fn smoke_sweep_writes_every_runs_files_and_a_summary() {
             assert!(run.join(file).is_file(), "{id}/{file}");
         }
         assert!(summary.contains(&format!("{id},")), "{summary}");
-        // 4 steps, one row each; probes at steps 0 and 2, every estimator (nine) each.
+        // 4 steps, one row each; probes at steps 0 and 2, every estimator (nine) each under
+        // three token reductions (the run's own sum, and mean and batch_mean).
         assert_eq!(
             text(&run.join("metrics.csv")).lines().count(),
             1 + 4,
             "{id}"
         );
         let probe = text(&run.join("probe.csv"));
-        assert_eq!(probe.lines().count(), 1 + 2 * 9, "{id}");
+        assert_eq!(probe.lines().count(), 1 + 2 * 9 * 3, "{id}");
         assert!(probe.contains(",reinforce_pp,"), "{probe}");
         assert!(probe.contains(",reinforce_pp_baseline,"), "{probe}");
     }
@@ -304,7 +305,11 @@ fn smoke_sweep_trains_the_rotary_fixtures() {
                 "{name} {id}"
             );
             let probe = text(&run.join("probe.csv"));
-            assert_eq!(probe.lines().count(), 1 + 2 * 9, "{name} {id}: two probes");
+            assert_eq!(
+                probe.lines().count(),
+                1 + 2 * 9 * 3,
+                "{name} {id}: two probes, three reductions"
+            );
             let config = text(&run.join("config.toml"));
             assert!(config.contains(name), "{name} {id}: {config}");
         }
@@ -528,8 +533,8 @@ fn every_estimator_trains_and_the_report_lists_all_nine() {
         for e in ALL {
             assert_eq!(
                 probe.matches(&format!(",{e},")).count(),
-                2,
-                "{estimator}: {e} in {probe}"
+                2 * 3,
+                "{estimator}: {e} in {probe} (two probes, three reductions)"
             );
         }
     }
@@ -541,8 +546,8 @@ fn every_estimator_trains_and_the_report_lists_all_nine() {
                 .lines()
                 .filter(|l| l.starts_with(&format!("{e},")))
                 .count(),
-            2,
-            "{e}: {variance}"
+            2 * 3,
+            "{e}: {variance} (two steps, three reductions)"
         );
     }
     let summary = text(&dir.join("summary.md"));
@@ -581,7 +586,7 @@ fn adding_estimators_to_the_probe_leaves_the_others_figures_alone() {
             .into_iter()
             .filter(|r| r[2] == "estimator" || r[2] == "reinforce" || r[2] == "rloo")
             .collect();
-        assert_eq!(shared.len(), 1 + 2 * 2, "{id}");
+        assert_eq!(shared.len(), 1 + 2 * 2 * 3, "{id}");
         assert_eq!(shared, two, "{id}");
     }
 }

@@ -108,13 +108,20 @@ fn every_run_s_event_file_matches_its_csv_files_and_carries_its_grid_values() {
             "remax",
             "optimal_baseline",
         ] {
+            // The run's own reduction under the plain tag, the smoke file's others
+            // (`probe.token_reductions`) under their own.
             for figure in ["grad_var", "snr", "cos_to_ref"] {
-                let tag = format!("probe/{figure}/{estimator}");
-                let steps: Vec<i64> = pairs(scalars, &tag).iter().map(|p| p.0).collect();
-                assert_eq!(steps, vec![0, 12], "{id} {tag}");
+                for tag in [
+                    format!("probe/{figure}/{estimator}"),
+                    format!("probe/{figure}/{estimator}/mean"),
+                    format!("probe/{figure}/{estimator}/batch_mean"),
+                ] {
+                    let steps: Vec<i64> = pairs(scalars, &tag).iter().map(|p| p.0).collect();
+                    assert_eq!(steps, vec![0, 12], "{id} {tag}");
+                }
             }
         }
-        assert_eq!(probed.len(), 2 * 9, "{id}");
+        assert_eq!(probed.len(), 2 * 9 * 3, "{id}");
         assert_eq!(run["texts"], serde_json::json!(["samples"]), "{id}");
         // The hparams session: the grid's values (estimator, seed) and the run's rate.
         let hparams = &run["session_start"]["sessionStartInfo"]["hparams"];

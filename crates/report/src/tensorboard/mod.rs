@@ -23,6 +23,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use prost::Message;
 
+use pglab_estimator::TokenReduction;
+
 use crate::{ProbeRecord, StepRecord};
 use proto::{
     Event, HParamsData, HParamsPluginData, Kind, Payload, PluginData, Summary, SummaryMetadata,
@@ -44,6 +46,9 @@ pub const FINAL_METRICS: [&str; 2] = ["final/reward", "final/best_reward"];
 pub struct EventFile {
     file: File,
     path: PathBuf,
+    /// The token reduction of the run's first probe record: its own, whose figures keep the
+    /// plain `probe/<figure>/<estimator>` tags.
+    own_reduction: Option<Option<TokenReduction>>,
 }
 
 impl EventFile {
@@ -51,7 +56,11 @@ impl EventFile {
     pub fn create(dir: &Path) -> anyhow::Result<Self> {
         let path = dir.join(format!("events.out.tfevents.{}.pglab", now() as u64));
         let file = File::create(&path).with_context(|| format!("{}", path.display()))?;
-        let mut events = Self { file, path };
+        let mut events = Self {
+            file,
+            path,
+            own_reduction: None,
+        };
         events.write(Event {
             wall_time: now(),
             step: 0,
@@ -74,9 +83,15 @@ impl EventFile {
         self.summary(record.generations, values)
     }
 
-    /// One estimator's figures at one probe: `probe/<figure>/<estimator>`.
+    /// One estimator's figures at one probe: `probe/<figure>/<estimator>`, and
+    /// `probe/<figure>/<estimator>/<reduction>` under a token reduction not the run's own.
     pub fn probe(&mut self, record: &ProbeRecord) -> anyhow::Result<()> {
-        let estimator = record.estimator.name();
+        let own = *self.own_reduction.get_or_insert(record.token_reduction);
+        // Another reduction's figures (`probe.token_reductions`) under a tag of their own.
+        let estimator = match record.token_reduction {
+            Some(r) if Some(r) != own => format!("{}/{}", record.estimator.name(), r.name()),
+            _ => record.estimator.name().to_string(),
+        };
         let values = [
             ("grad_var", record.grad_var),
             ("grad_mean_sqnorm", record.grad_mean_sqnorm),

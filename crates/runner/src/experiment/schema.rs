@@ -120,6 +120,11 @@ pub struct ProbeConfig {
     pub batches: usize,
     /// The estimators probed; by default every one the run's batch shape allows.
     pub estimators: Vec<Estimator>,
+    /// Token reductions to probe every estimator under besides the run's own (which always
+    /// comes first), from the same samples: `["sum", "mean", "batch_mean", "max_tokens"]`.
+    /// Left out of a run's saved settings when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub token_reductions: Vec<TokenReduction>,
     /// Probe only the runs of these seeds (`[0, 1]`) or of the sweep's n lowest (`2`); every run
     /// when absent. A probe costs several training runs' time, and at the start one seed's
     /// runs already measure what every run would.
@@ -133,6 +138,7 @@ impl Default for ProbeConfig {
             steps: Vec::new(),
             batches: 8,
             estimators: Estimator::ALL.to_vec(),
+            token_reductions: Vec::new(),
             seeds: None,
         }
     }
@@ -147,6 +153,17 @@ impl ProbeConfig {
     /// Whether it runs at all.
     pub fn is_on(&self) -> bool {
         self.every > 0 || !self.steps.is_empty()
+    }
+
+    /// The reductions the probe measures under: the run's `own` first, then the others listed.
+    pub fn reductions(&self, own: TokenReduction) -> Vec<TokenReduction> {
+        let mut reductions = vec![own];
+        for &r in &self.token_reductions {
+            if !reductions.contains(&r) {
+                reductions.push(r);
+            }
+        }
+        reductions
     }
 
     /// Off: what a run whose seed `seeds` leaves out gets.

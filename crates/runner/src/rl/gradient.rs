@@ -21,7 +21,9 @@ use std::ops::Range;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use pglab_estimator::stats::mean;
-use pglab_estimator::{PolicyLoss, kl_estimates, policy_loss, shape_rewards};
+use pglab_estimator::{
+    LossOptions, PolicyLoss, TokenReduction, kl_estimates, policy_loss, shape_rewards,
+};
 use pglab_model::{
     Rollout, ShardedLogprobs, TokenBatch, Transformer, per_sequence_logprobs, sequence_logprobs,
     sharded_logprobs,
@@ -191,25 +193,24 @@ impl ScoredBatch {
     }
 
     /// The flattened policy gradient of each advantage vector that `advantages` returns (one
-    /// per estimator), as Σ_i w_i ∇s_i over the per-sequence gradients of a
-    /// [`ScoredBatch::per_sequence`] batch, summed in f64 in sequence order. `advantages` receives the
-    /// rewards the estimator sees and, `with_norms`, each sequence's q_i = ‖∇ℓ_i‖² (ℓ_i as the
-    /// loss reduces the sequence's tokens).
+    /// per estimator) under each of `reductions` (reduction-major: every estimator's under the
+    /// first reduction, then under the second, …), as Σ_i w_i ∇s_i over the per-sequence
+    /// gradients of a [`ScoredBatch::per_sequence`] batch, summed in f64 in sequence order. A
+    /// reduction changes only the weights w_i, so any number of them costs no further backward
+    /// pass. `advantages` is called once per reduction with the rewards the estimator sees and,
+    /// `with_norms`, each sequence's q_i = ‖∇ℓ_i‖² (ℓ_i as that reduction reduces the
+    /// sequence's tokens).
     pub fn policy_gradients(
         self,
         with_norms: bool,
-        advantages: impl FnOnce(&[f32], Option<&[f64]>) -> anyhow::Result<Vec<Vec<f32>>>,
+        reductions: &[TokenReduction],
+        mut advantages: impl FnMut(&[f32], Option<&[f64]>) -> anyhow::Result<Vec<Vec<f32>>>,
         environment: &Environment,
         policy: &Transformer,
     ) -> anyhow::Result<Vec<FlatGradient>> {
         let t = &environment.config.train;
+        let max_new_tokens = environment.config.sampling.max_new_tokens;
         let (seq_logp, n_scored) = (&self.seq_logp, &self.n_scored);
-        let losses = |advantages: &[Vec<f32>]| {
-            advantages
-                .iter()
-                .map(|a| policy_loss(seq_logp, n_scored, a, t.k, &environment.loss_options()))
-                .collect::<Result<Vec<PolicyLoss>, _>>()
-        };
         let mut sums = Vec::new();
         let one_row = |rows: &Range<usize>| {
             anyhow::ensure!(
@@ -218,42 +219,55 @@ impl ScoredBatch {
             );
             Ok(())
         };
-        let (advantages, losses) = if with_norms {
+        // Every (reduction, estimator)'s advantages and loss weights, given the squared norms
+        // ‖∇s_i‖² when the estimators need them.
+        let rewards = &self.rewards;
+        let mut weigh = |sqnorms: Option<&[f64]>| {
+            let mut all: Vec<(Vec<f32>, PolicyLoss)> = Vec::new();
+            for &reduction in reductions {
+                let q: Option<Vec<f64>> = sqnorms.map(|sq| {
+                    let scales = reduction.scales(n_scored, max_new_tokens);
+                    sq.iter().zip(scales).map(|(g, c)| c.powi(2) * g).collect()
+                });
+                let options = LossOptions {
+                    token_reduction: reduction,
+                    ..environment.loss_options()
+                };
+                for a in advantages(rewards, q.as_deref())? {
+                    let loss = policy_loss(seq_logp, n_scored, &a, t.k, &options)?;
+                    all.push((a, loss));
+                }
+            }
+            anyhow::Ok(all)
+        };
+        let weighed = if with_norms {
             let mut gradients = Vec::with_capacity(seq_logp.len());
             self.logprobs.shard_gradients(policy, |rows, gradient| {
                 one_row(&rows)?;
                 gradients.push(gradient);
                 anyhow::Ok(())
             })?;
-            let scales = t
-                .token_reduction
-                .scales(n_scored, environment.config.sampling.max_new_tokens);
-            let q: Vec<f64> = gradients
-                .iter()
-                .zip(scales)
-                .map(|(g, c)| c.powi(2) * squared_norm(g))
-                .collect();
-            let advantages = advantages(&self.rewards, Some(&q))?;
-            let losses = losses(&advantages)?;
+            let sqnorms: Vec<f64> = gradients.iter().map(|g| squared_norm(g)).collect();
+            let weighed = weigh(Some(&sqnorms))?;
+            let losses: Vec<&PolicyLoss> = weighed.iter().map(|(_, l)| l).collect();
             for (i, gradient) in gradients.iter().enumerate() {
                 accumulate(&mut sums, &losses, i, gradient);
             }
-            (advantages, losses)
+            weighed
         } else {
-            let advantages = advantages(&self.rewards, None)?;
-            let losses = losses(&advantages)?;
+            let weighed = weigh(None)?;
+            let losses: Vec<&PolicyLoss> = weighed.iter().map(|(_, l)| l).collect();
             self.logprobs.shard_gradients(policy, |rows, gradient| {
                 one_row(&rows)?;
                 accumulate(&mut sums, &losses, rows.start, &gradient);
                 anyhow::Ok(())
             })?;
-            (advantages, losses)
+            weighed
         };
         let dim = policy.config().n_params();
-        sums.resize(advantages.len(), vec![0.0; dim]);
-        Ok(advantages
+        sums.resize(weighed.len(), vec![0.0; dim]);
+        Ok(weighed
             .into_iter()
-            .zip(losses)
             .zip(sums)
             .map(|((advantages, loss), sum)| FlatGradient {
                 advantages,
@@ -266,7 +280,7 @@ impl ScoredBatch {
 
 /// Adds sequence `i`'s gradient, weighted by each loss's w_i, into that loss's sum (created at
 /// the first sequence).
-fn accumulate(sums: &mut Vec<Vec<f64>>, losses: &[PolicyLoss], i: usize, gradient: &[f32]) {
+fn accumulate(sums: &mut Vec<Vec<f64>>, losses: &[&PolicyLoss], i: usize, gradient: &[f32]) {
     if sums.is_empty() {
         sums.resize(losses.len(), vec![0.0; gradient.len()]);
     }

@@ -19,6 +19,11 @@
 //! otherwise takes them again, bitwise the same (at the chapter's size they would not fit).
 //! What each of these choices saved is measured in BENCHMARKS.md, "The probe".
 //!
+//! With `probe.token_reductions`, every estimator is also measured under each listed token
+//! reduction, from the same samples and rewards: a reduction changes only the loss's weights on
+//! the per-sequence gradients, so it costs no further backward pass (the rewards' KL shaping
+//! stays the run's own).
+//!
 //! When `remax` is probed, each distinct prompt of the probe is also decoded greedily and
 //! scored, once per probe: the weights do not change during a probe, so neither does a
 //! prompt's greedy completion. When `optimal_baseline` is, each batch's per-sequence gradients
@@ -29,7 +34,8 @@ use std::collections::HashMap;
 use burn::module::Module;
 use pglab_estimator::stats::mean;
 use pglab_estimator::{
-    Advantages, BaselineInputs, Estimator, GradStats, cosine, predicted_ratio_to_rloo,
+    Advantages, BaselineInputs, Estimator, GradStats, TokenReduction, cosine,
+    predicted_ratio_to_rloo,
 };
 use pglab_model::{Rollout, Transformer, sample};
 use pglab_report::ProbeRecord;
@@ -51,6 +57,8 @@ pub const KEEP_GRADIENTS_BYTES: usize = 768 << 20;
 /// `reinforce_ema`'s baseline is the one it would have had in this run.
 pub struct Probe {
     pub estimators: Vec<Advantages>,
+    /// The token reductions every estimator is measured under, the run's own first.
+    pub reductions: Vec<TokenReduction>,
 }
 
 impl Probe {
@@ -63,7 +71,11 @@ impl Probe {
             .iter()
             .map(|&e| Advantages::new(e, t.k, t.advantage_options()))
             .collect::<Result<_, _>>()?;
-        Ok(Self { estimators })
+        let reductions = config.probe.reductions(t.token_reduction);
+        Ok(Self {
+            estimators,
+            reductions,
+        })
     }
 
     /// Records a training step's rewards, as shaped for the estimator (see [`ScoredBatch`]).
@@ -85,18 +97,16 @@ impl Probe {
     ) -> anyhow::Result<Vec<ProbeRecord>> {
         let m = environment.config.probe.batches;
         let dim = policy.config().n_params();
-        let mut stats: Vec<GradStats> = self
-            .estimators
-            .iter()
-            .map(|_| GradStats::new(dim))
-            .collect();
+        // One set of statistics per (reduction, estimator), reduction-major.
+        let measured = self.reductions.len() * self.estimators.len();
+        let mut stats: Vec<GradStats> = (0..measured).map(|_| GradStats::new(dim)).collect();
         // Pass 1: every batch sampled (in one call: its shards fill the pool, and one shard of
         // many rows costs little more than one of a batch's), every estimator's gradient into
         // its statistics.
         let prompts: Vec<Vec<u32>> = (0..m).flat_map(|b| environment.prompts(step + b)).collect();
         let rollouts = sample(&policy.valid(), &prompts, &environment.config.sampling, rng)?
             .chunks(prompts.len() / m);
-        let keep = m * self.estimators.len() * dim * 4 <= KEEP_GRADIENTS_BYTES;
+        let keep = m * measured * dim * 4 <= KEEP_GRADIENTS_BYTES;
         let greedy = self.greedy_baselines(environment, policy, &prompts, step)?;
         let mut batches = Vec::with_capacity(m);
         let mut kept = Vec::new();
@@ -122,7 +132,7 @@ impl Probe {
             batches.push((rollout, scores, greedy));
         }
         // Pass 2: each batch's cosine to the reference held out from it.
-        let mut cosines: Vec<Vec<f64>> = vec![Vec::new(); self.estimators.len()];
+        let mut cosines: Vec<Vec<f64>> = vec![Vec::new(); measured];
         if let Some(r) = self.reference(&stats)? {
             let total: Vec<f64> = stats[r].mean().iter().map(|x| x * m as f64).collect();
             for (b, (rollout, scores, greedy)) in batches.iter().enumerate() {
@@ -159,16 +169,20 @@ impl Probe {
         };
         let k = environment.config.train.k;
         let prompts = environment.config.train.prompts_per_step;
-        self.estimators
+        let measures = self
+            .reductions
             .iter()
+            .flat_map(|&r| self.estimators.iter().map(move |a| (r, a)));
+        measures
             .zip(&stats)
             .zip(&cosines)
-            .map(|((a, s), cos)| {
+            .map(|(((reduction, a), s), cos)| {
                 let defined = !saturated && !cos.is_empty();
                 Ok(ProbeRecord {
                     step,
                     generations,
                     estimator: a.estimator(),
+                    token_reduction: Some(reduction),
                     batches: m,
                     grad_var: s.grad_var()?,
                     grad_mean_sqnorm: s.grad_mean_sqnorm()?,
@@ -177,15 +191,20 @@ impl Probe {
                     cos_batches: if defined { cos.len() } else { 0 },
                     reward_mean: reward_sum / m as f64,
                     saturated,
-                    var_ratio_predicted: predicted_ratio_to_rloo(
-                        a.estimator(),
-                        mu,
-                        var,
-                        k,
-                        prompts,
-                        f64::from(a.baseline()),
-                    )
-                    .unwrap_or(f64::NAN),
+                    // Derived for a sequence's summed log-prob; a reduction that weighs
+                    // sequences by their lengths is outside it.
+                    var_ratio_predicted: match reduction == self.reductions[0] {
+                        true => predicted_ratio_to_rloo(
+                            a.estimator(),
+                            mu,
+                            var,
+                            k,
+                            prompts,
+                            f64::from(a.baseline()),
+                        )
+                        .unwrap_or(f64::NAN),
+                        false => f64::NAN,
+                    },
                 })
             })
             .collect()
@@ -218,8 +237,9 @@ impl Probe {
         self.estimators.iter().any(|a| need(a.estimator()))
     }
 
-    /// Every probed estimator's flattened gradient on one batch, from the rewards training
-    /// would see (and `remax`'s greedy rewards, when it is probed).
+    /// Every probed estimator's flattened gradient on one batch under every probed reduction
+    /// (reduction-major), from the rewards training would see (and `remax`'s greedy rewards,
+    /// when it is probed).
     fn gradients(
         &self,
         environment: &Environment,
@@ -231,6 +251,7 @@ impl Probe {
         let batch = ScoredBatch::per_sequence(environment, policy, rollout, scores, false)?;
         let gradients = batch.policy_gradients(
             self.needs(Estimator::needs_score_norms),
+            &self.reductions,
             |rewards, q| {
                 let inputs = BaselineInputs {
                     greedy_rewards: greedy.as_deref(),
@@ -248,7 +269,10 @@ impl Probe {
         Ok(gradients.into_iter().map(|g| g.gradient).collect())
     }
 
-    /// The cosines' reference: the unbiased estimator with the lowest `grad_var`, if any.
+    /// The cosines' reference: the unbiased estimator with the lowest `grad_var` under the
+    /// run's own reduction, if any. Every reduction's gradients are scored against that one
+    /// direction (a cosine ignores their scale); under the default `sum` it is the true
+    /// gradient's, which a reduction that weighs sequences by their lengths leaves.
     fn reference(&self, stats: &[GradStats]) -> anyhow::Result<Option<usize>> {
         let mut best: Option<(usize, f64)> = None;
         for (e, a) in self.estimators.iter().enumerate() {

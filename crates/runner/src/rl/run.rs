@@ -163,12 +163,13 @@ pub fn train(
 }
 
 /// 64 bits of the SHA-256 of the run's settings: what seeds its probe's samples.
-/// Which estimators are probed is left out: the probe's samples, and so every estimator's
+/// Which estimators (and token reductions) are probed is left out: the probe's samples, and so every estimator's
 /// figures, stay the same when one is added to or dropped from the probe (the default sweep
 /// went from five to nine without resampling the five).
 fn probe_key(config: &RunConfig) -> anyhow::Result<u64> {
     let mut keyed = config.clone();
     keyed.probe.estimators.clear();
+    keyed.probe.token_reductions.clear();
     let hex = sha256_hex(toml::to_string(&keyed)?.as_bytes());
     Ok(u64::from_str_radix(&hex[..16], 16)?)
 }

@@ -243,6 +243,7 @@ fn per_sequence_gradient(
     let entropy = batch.entropy.context("entropy")?;
     let mut flat = batch.policy_gradients(
         true,
+        &[environment.config.train.token_reduction],
         |rewards, q| {
             let inputs = BaselineInputs {
                 greedy_rewards: None,
