@@ -86,9 +86,9 @@ fn by_hand_scales(reduction: &str, n_tokens: &[usize], max_new_tokens: usize) ->
         .collect()
 }
 
-/// Runs the probe and checks its records against the by-hand computation; returns the largest
-/// |shaped − score| seen, so a caller can tell the KL penalty was in play. `reductions`: the
-/// run's own (sum) and those `probe.token_reductions` adds, in order.
+/// Runs the probe and checks its records against the by-hand computation under the run's
+/// settings' reductions; returns the largest |shaped − score| seen, so a caller can tell the KL
+/// penalty was in play.
 fn probe_matches_a_two_pass_recomputation(environment: &Environment, policy: &Transformer) -> f32 {
     // The smoke file's: its own sum, then the listed others.
     let t = &environment.config.train;
@@ -106,6 +106,8 @@ fn probe_matches_a_two_pass_recomputation(environment: &Environment, policy: &Tr
     probe_matches_by_hand_under(environment, policy, &reductions)
 }
 
+/// The same, `reductions` naming the run's own (sum) and those `probe.token_reductions` adds,
+/// in the order the probe writes them.
 fn probe_matches_by_hand_under(
     environment: &Environment,
     policy: &Transformer,

@@ -745,3 +745,62 @@ fn the_report_renders_in_a_browser_with_its_answer_and_every_image() {
         "{result}"
     );
 }
+
+/// A grid over clipped objectives (`train = [{ objective = …, epochs = … }]`): every run trains
+/// through the updates path and logs its ratios, and summary.csv and report.csv name each run's
+/// objective and epochs in columns of their own.
+#[test]
+fn a_grid_of_objectives_names_them_in_summary_and_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let output = sweep(
+        tmp.path(),
+        &[
+            "--set",
+            "train.estimator=\"rloo\"",
+            "--grid",
+            "train=[{objective=\"ppo_clip\", epochs=2}, {objective=\"cispo\", epochs=1}]",
+            "--grid",
+            "seed=[0]",
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let dir = tmp.path().join("smoke");
+    let summary = text(&dir.join("summary.csv"));
+    let header: Vec<&str> = summary.lines().next().unwrap().split(',').collect();
+    for column in ["train.objective", "train.epochs"] {
+        assert!(header.contains(&column), "{summary}");
+    }
+    let report = text(&dir.join("report.csv"));
+    let report_header = report.lines().next().unwrap();
+    assert!(
+        report_header.contains("train.objective") && report_header.contains("train.epochs"),
+        "{report}"
+    );
+    assert_eq!(report.lines().count(), 1 + 2, "{report}");
+    for (id, updates) in [
+        ("s0-epochs2-objectiveppo_clip", 2),
+        ("s0-epochs1-objectivecispo", 1),
+    ] {
+        let metrics = text(&dir.join("runs").join(id).join("metrics.csv"));
+        let header: Vec<&str> = metrics.lines().next().unwrap().split(',').collect();
+        let at = |name: &str| header.iter().position(|c| *c == name).unwrap();
+        for line in metrics.lines().skip(1) {
+            let row: Vec<&str> = line.split(',').collect();
+            let (low, high): (f64, f64) = (
+                row[at("ratio_min")].parse().unwrap(),
+                row[at("ratio_max")].parse().unwrap(),
+            );
+            // One update per batch: every ratio is exactly 1. Two: the second's moved.
+            match updates {
+                1 => assert_eq!((low, high), (1.0, 1.0), "{id}: {line}"),
+                _ => assert!(low < 1.0 || high > 1.0, "{id}: {line}"),
+            }
+            let clipped: f64 = row[at("clip_low_frac")].parse().unwrap();
+            assert!((0.0..=1.0).contains(&clipped), "{id}: {line}");
+        }
+    }
+}

@@ -19,7 +19,7 @@ use anyhow::Context;
 use burn::optim::GradientsParams;
 use pglab_estimator::stats::mean;
 use pglab_estimator::{Advantages, BaselineInputs, RatioStats, token_loss};
-use pglab_model::{Rollout, Transformer, flatten_gradients, sharded_logprobs};
+use pglab_model::{Rollout, ShardedLogprobs, Transformer, flatten_gradients, sharded_logprobs};
 
 use crate::rl::environment::Environment;
 use crate::rl::gradient::{ScoredBatch, squared_norm};
@@ -117,7 +117,7 @@ pub fn update(
 enum Pass {
     /// The whole batch's first pass (a single update).
     Scored(ScoredBatch),
-    Rows(pglab_model::ShardedLogprobs),
+    Rows(ShardedLogprobs),
 }
 
 impl Pass {

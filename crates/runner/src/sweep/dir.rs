@@ -110,6 +110,18 @@ impl SweepDir {
         // The grid's keys, then the estimator, learning rate and seed of every run even when
         // they are not in the grid: the report groups and plots by them.
         let mut columns: Vec<String> = experiment.grid.iter().map(|(k, _)| k.clone()).collect();
+        // A grid key whose values are tables (`train = [{ objective = …, epochs = … }]`): a
+        // column per key any of them sets (`train.objective`), so the report can split by it.
+        for (key, values) in &experiment.grid {
+            for value in values {
+                for sub in value.as_table().into_iter().flat_map(|t| t.keys()) {
+                    let column = format!("{key}.{sub}");
+                    if !columns.contains(&column) {
+                        columns.push(column);
+                    }
+                }
+            }
+        }
         for key in summary_csv::KEYS {
             if !columns.iter().any(|c| c == key) {
                 columns.push(key.to_string());
@@ -133,15 +145,41 @@ impl SweepDir {
 /// The run's value of a summary point column: its grid value, or for a [`summary_csv::KEYS`]
 /// column outside the grid, its setting.
 fn point_value(spec: &RunSpec, column: &str) -> String {
-    let value = spec.point.iter().find(|(k, _)| k == column).map(|(_, v)| v);
+    let value = spec
+        .point
+        .iter()
+        .find(|(k, _)| k == column)
+        .map(|(_, v)| v)
+        .or_else(|| table_entry(spec, column));
     match (value, column) {
         (Some(toml::Value::String(s)), _) => s.clone(),
         (Some(other), _) => other.to_string(),
         (None, ESTIMATOR) => spec.config.train.estimator.name().to_string(),
         (None, LR) => spec.config.train.lr.to_string(),
         (None, SEED) => spec.config.seed.to_string(),
-        (None, other) => unreachable!("{other} is neither a grid key nor a summary_csv::KEYS key"),
+        // A key some of a grid key's tables set and this run's leaves at its setting: the
+        // setting as the run's config.toml writes it (empty at a default it leaves out).
+        (None, other) => setting(spec, other).unwrap_or_default(),
     }
+}
+
+/// `train.objective` in the run's grid table `train`, if it sets it.
+fn table_entry<'a>(spec: &'a RunSpec, column: &str) -> Option<&'a toml::Value> {
+    let (key, sub) = column.rsplit_once('.')?;
+    let (_, value) = spec.point.iter().find(|(k, _)| k == key)?;
+    value.as_table()?.get(sub)
+}
+
+/// The run's setting at a dotted key, as its config.toml writes it.
+fn setting(spec: &RunSpec, column: &str) -> Option<String> {
+    let mut value = toml::Value::try_from(&spec.config).ok()?;
+    for part in column.split('.') {
+        value = value.as_table()?.get(part)?.clone();
+    }
+    Some(match value {
+        toml::Value::String(s) => s,
+        other => other.to_string(),
+    })
 }
 
 /// The command line's overrides of a sweep, as `overrides.json` records them: a sweep directory
