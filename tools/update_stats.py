@@ -2,14 +2,23 @@
 """Per-group summaries of the update columns of a sweep's metrics.csv files (clip fractions,
 importance ratios, KL to the sampling policy, dynamic sampling's drops), which report.csv does
 not carry: each run's mean over its steps first, then the mean over the group's runs (a group:
-the runs whose id differs only in its `-s<seed>` suffix) with a 95 % t-interval.
+the runs whose id differs only in its `-s<seed>` suffix) with a 95 % Student-t interval
+(unclipped: a fraction's interval can reach below 0 with few runs).
+
+With `--against GROUP`, each group's mean reward over training (the AUC as report.csv computes
+it: the trapezoid area under reward_mean against generations, divided by the generations
+spanned) minus GROUP's, with a 95 % percentile-bootstrap interval over runs (10,000 resamples,
+seeded) and whether it excludes 0: the comparisons the report's head-to-head makes between
+estimators, here between any two grid points.
 
     python3 tools/update_stats.py results/sample_reuse
+    python3 tools/update_stats.py results/sample_reuse --against <group>
 
 Standard library only."""
 
 import csv
 import math
+import random
 import re
 import sys
 from collections import defaultdict
@@ -33,6 +42,22 @@ def run_means(metrics: Path) -> dict:
     return {c: sums[c] / counts[c] for c in COLUMNS if counts[c]}
 
 
+def run_auc(metrics: Path) -> float:
+    with metrics.open() as f:
+        curve = [(int(r["generations"]), float(r["reward_mean"])) for r in csv.DictReader(f)]
+    area = sum((g1 - g0) * (r0 + r1) / 2 for (g0, r0), (g1, r1) in zip(curve, curve[1:]))
+    return area / (curve[-1][0] - curve[0][0])
+
+
+def bootstrap_difference(a: list, b: list, resamples: int = 10_000) -> tuple:
+    rng = random.Random(0)
+    diffs = sorted(
+        sum(rng.choices(a, k=len(a))) / len(a) - sum(rng.choices(b, k=len(b))) / len(b)
+        for _ in range(resamples)
+    )
+    return diffs[int(0.025 * resamples)], diffs[int(0.975 * resamples) - 1]
+
+
 def interval(values: list) -> str:
     n = len(values)
     mean = sum(values) / n
@@ -43,12 +68,26 @@ def interval(values: list) -> str:
     return f"{mean:.4g} [{mean - half:.4g}, {mean + half:.4g}]"
 
 
-def main(sweep: Path) -> None:
-    groups = defaultdict(list)
+def main(sweep: Path, against: str = None) -> None:
+    groups, aucs = defaultdict(list), defaultdict(list)
     for run in sorted((sweep / "runs").iterdir()):
         metrics = run / "metrics.csv"
-        if metrics.exists():
-            groups[re.sub(r"-s\d+$", "", run.name)].append(run_means(metrics))
+        if (run / "done.json").exists():
+            group = re.sub(r"-s\d+$", "", run.name)
+            groups[group].append(run_means(metrics))
+            aucs[group].append(run_auc(metrics))
+    if against is not None:
+        if against not in aucs:
+            sys.exit(f"no group {against} in {sweep}: {', '.join(aucs)}")
+        print(f"| group | runs | AUC | AUC − {against}'s [95 % bootstrap] | excludes 0 |")
+        print("|---|---|---|---|---|")
+        base = aucs[against]
+        for group, values in aucs.items():
+            diff = sum(values) / len(values) - sum(base) / len(base)
+            low, high = bootstrap_difference(values, base)
+            resolved = "yes" if low > 0 or high < 0 else "no"
+            print(f"| {group} | {len(values)} | {interval(values)} | {diff:.4g} [{low:.4g}, {high:.4g}] | {resolved} |")
+        return
     print("| group | runs | " + " | ".join(COLUMNS) + " |")
     print("|---|---|" + "---|" * len(COLUMNS))
     for group, runs in groups.items():
@@ -60,6 +99,9 @@ def main(sweep: Path) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: update_stats.py results/<sweep>")
-    main(Path(sys.argv[1]))
+    if len(sys.argv) == 2:
+        main(Path(sys.argv[1]))
+    elif len(sys.argv) == 4 and sys.argv[2] == "--against":
+        main(Path(sys.argv[1]), sys.argv[3])
+    else:
+        sys.exit("usage: update_stats.py results/<sweep> [--against GROUP]")

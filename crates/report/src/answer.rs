@@ -1,6 +1,7 @@
 //! The answer section: the two questions pglab exists to answer, each as claims with an
 //! estimate, its 95 % interval, what it rests on, and a verdict: "resolved" when the interval
-//! excludes the null (a ratio of 1, a difference of 0), "not resolved at 95 %" otherwise. It
+//! excludes the null (a ratio of 1, a difference of 0; for a learning difference, when Welch's t
+//! agrees too: [`difference_verdict`]), "not resolved at 95 %" otherwise. It
 //! leads `summary.md` and `index.html`, is written as `answer.csv`, and is what `pglab compare`
 //! holds two sweeps' reports against.
 //!
@@ -10,6 +11,7 @@
 //! 2. What does that do to learning? Each estimator against every other at its best learning
 //!    rate, the primary endpoint (`[report] primary`, default the AUC) first.
 
+use pglab_estimator::stats::{spread, welch95};
 use serde::{Deserialize, Serialize};
 
 use crate::best_lr::BestLr;
@@ -92,10 +94,36 @@ impl Claim {
 }
 
 fn verdict(null: f64, interval: Option<(f64, f64)>) -> String {
-    match interval {
-        Some((low, high)) if low > null || high < null => RESOLVED.into(),
-        _ => NOT_RESOLVED.into(),
+    match excludes(null, interval) {
+        true => RESOLVED.into(),
+        false => NOT_RESOLVED.into(),
     }
+}
+
+fn excludes(null: f64, interval: Option<(f64, f64)>) -> bool {
+    matches!(interval, Some((low, high)) if low > null || high < null)
+}
+
+/// A difference of means between runs `a` and `b` is resolved when its percentile-bootstrap
+/// interval excludes 0 and a test that holds its level with a few runs agrees: Welch's
+/// t-interval, or, where both sides are constant (Welch's undefined), the exact permutation
+/// test (p = 2/C(n_a + n_b, n_a) < 0.05). The bootstrap alone covered a zero difference in 80 %
+/// of simulated 3-vs-3 comparisons of normal data, 83 % at 4 and 90 % at 6 (nominal 95 %); with
+/// Welch's agreement required, 97 %, 96 % and 96 % (`python3 tools/bootstrap_coverage.py`).
+fn difference_verdict(a: &[f64], b: &[f64], bootstrap: Option<(f64, f64)>) -> String {
+    let agrees = match (spread(a), spread(b)) {
+        (Some(sa), Some(sb)) => match welch95(&sa, &sb) {
+            Some((_, low, high)) => excludes(0.0, Some((low, high))),
+            None => sa.n >= 2 && sb.n >= 2 && 2.0 / binomial(sa.n + sb.n, sa.n) < 0.05,
+        },
+        _ => false,
+    };
+    verdict(0.0, bootstrap.filter(|_| agrees))
+}
+
+/// C(n, k), in f64 (exact for the sizes of a sweep).
+fn binomial(n: usize, k: usize) -> f64 {
+    (0..k).fold(1.0, |c, i| c * (n - i) as f64 / (i + 1) as f64)
 }
 
 /// The variance claims: every estimator with RLOO's expectation against RLOO, at the start.
@@ -189,9 +217,9 @@ pub fn learning_claims(best: &[BestLr], primary: Endpoint, selection: &str) -> V
                     ci95_low: interval.map(|i| i.0),
                     ci95_high: interval.map(|i| i.1),
                     null: 0.0,
-                    verdict: verdict(0.0, interval),
+                    verdict: difference_verdict(&a, &b, interval),
                     rests_on: format!(
-                        "{} and {} seeds; the percentile bootstrap of the difference of means (10,000 resamples, seeded; head_to_head.csv has Welch's t beside it); {selection}",
+                        "{} and {} seeds; the percentile bootstrap of the difference of means (10,000 resamples, seeded), resolved only where Welch's t (head_to_head.csv) agrees; {selection}",
                         a.len(),
                         b.len()
                     ),
@@ -290,6 +318,34 @@ mod tests {
             verdict: verdict(null, Some((low, high))),
             rests_on: String::new(),
         }
+    }
+
+    #[test]
+    fn a_learning_difference_needs_welchs_agreement_with_few_runs() {
+        // 3 vs 3 AUCs a little apart: the bootstrap's interval excludes 0 (its resampled means
+        // stay within each side's range: [1, 4]), Welch's (t with 2 df, ±2.78 around 2.5) does not.
+        let (a, b) = ([96.0, 96.5, 97.0], [93.0, 94.0, 95.0]);
+        let (_, low, high) = head_to_head::bootstrap(&a, &b).unwrap();
+        assert!(low > 0.0, "bootstrap [{low}, {high}]");
+        let welch = welch95(&spread(&a).unwrap(), &spread(&b).unwrap()).unwrap();
+        assert!(welch.1 < 0.0, "Welch {welch:?}");
+        assert_eq!(difference_verdict(&a, &b, Some((low, high))), NOT_RESOLVED);
+        // Far apart, both agree.
+        let b = [40.0, 55.0, 60.0];
+        let (_, low, high) = head_to_head::bootstrap(&a, &b).unwrap();
+        assert_eq!(difference_verdict(&a, &b, Some((low, high))), RESOLVED);
+        // Both sides constant (Welch undefined): the exact permutation test, p = 2/C(6, 3) =
+        // 0.1 at 3 a side (never resolved), 2/C(8, 4) = 0.029 at 4.
+        let interval = Some((100.0, 100.0));
+        assert_eq!(
+            difference_verdict(&[100.0; 3], &[0.0; 3], interval),
+            NOT_RESOLVED
+        );
+        assert_eq!(
+            difference_verdict(&[100.0; 4], &[0.0; 4], interval),
+            RESOLVED
+        );
+        assert_eq!(binomial(8, 4), 70.0);
     }
 
     #[test]
