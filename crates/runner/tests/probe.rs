@@ -220,9 +220,10 @@ fn probe_matches_by_hand_under(
         })
         .collect();
     // Every estimator here is unbiased: the reference is the one with the lowest variance under
-    // the run's own reduction, and each batch (under every reduction) is compared with its mean
-    // gradient over the two other batches.
-    let r = (0..estimators)
+    // `sum` when it is probed (else the run's own reduction), and each batch (under every
+    // reduction) is compared with its mean gradient over the two other batches.
+    let block = reductions.iter().position(|&r| r == "sum").unwrap_or(0) * estimators;
+    let r = (block..block + estimators)
         .min_by(|&a, &b| vars[a].total_cmp(&vars[b]))
         .unwrap();
     let held_out = |b: usize| -> Vec<f64> {
@@ -313,6 +314,21 @@ fn probe_measures_every_listed_token_reduction_from_the_same_samples() {
         &policy,
         &["sum", "mean", "batch_mean", "max_tokens"],
     );
+}
+
+#[test]
+fn a_run_of_another_reduction_scores_directions_against_the_sums_reference() {
+    // The run's own reduction is the mean; the probe adds the sum, whose lowest-variance
+    // unbiased direction is every cosine's reference.
+    let (environment, policy) = setup(
+        &[
+            "train.token_reduction=\"mean\"",
+            "probe.token_reductions=[\"sum\"]",
+            "train.loss_includes_prompt=true",
+        ],
+        0,
+    );
+    probe_matches_by_hand_under(&environment, &policy, &["mean", "sum"]);
 }
 
 #[test]

@@ -22,7 +22,8 @@
 //! With `probe.token_reductions`, every estimator is also measured under each listed token
 //! reduction, from the same samples and rewards: a reduction changes only the loss's weights on
 //! the per-sequence gradients, so it costs no further backward pass (the rewards' KL shaping
-//! stays the run's own).
+//! stays the run's own). The cosines' reference is then taken under `sum` when it is probed, so
+//! that runs whose own reductions differ score their directions against the same gradient.
 //!
 //! When `remax` is probed, each distinct prompt of the probe is also decoded greedily and
 //! scored, once per probe: the weights do not change during a probe, so neither does a
@@ -269,17 +270,25 @@ impl Probe {
         Ok(gradients.into_iter().map(|g| g.gradient).collect())
     }
 
-    /// The cosines' reference: the unbiased estimator with the lowest `grad_var` under the
-    /// run's own reduction, if any. Every reduction's gradients are scored against that one
-    /// direction (a cosine ignores their scale); under the default `sum` it is the true
-    /// gradient's, which a reduction that weighs sequences by their lengths leaves.
+    /// The cosines' reference, as an index into `stats` (reduction-major): the unbiased
+    /// estimator with the lowest `grad_var` under the `sum` reduction when it is probed (its
+    /// expected gradient is the true gradient of the expected reward, so the reference means
+    /// the same whatever the run's own reduction), else under the run's own; None without an
+    /// unbiased estimator. Every reduction's gradients are scored against that one direction
+    /// (a cosine ignores their scale).
     fn reference(&self, stats: &[GradStats]) -> anyhow::Result<Option<usize>> {
+        let block = self
+            .reductions
+            .iter()
+            .position(|&r| r == TokenReduction::Sum)
+            .unwrap_or(0);
+        let offset = block * self.estimators.len();
         let mut best: Option<(usize, f64)> = None;
         for (e, a) in self.estimators.iter().enumerate() {
             if a.estimator().is_unbiased() {
-                let var = stats[e].grad_var()?;
+                let var = stats[offset + e].grad_var()?;
                 if best.is_none_or(|(_, v)| var < v) {
-                    best = Some((e, var));
+                    best = Some((offset + e, var));
                 }
             }
         }
