@@ -80,18 +80,22 @@ fn token_logprobs(policy: &Transformer, rollout: &Rollout, device: &Device) -> V
 
 #[test]
 fn one_update_of_each_clipped_objective_is_the_policy_gradients_step() {
-    for (objective, reduction) in [
-        ("ppo_clip", "sum"),
-        ("cispo", "sum"),
-        ("ppo_clip", "batch_mean"),
-        ("cispo", "max_tokens"),
-        ("gspo", "mean"),
+    for (objective, reduction, kl) in [
+        ("ppo_clip", "sum", "0"),
+        ("cispo", "sum", "0"),
+        ("ppo_clip", "batch_mean", "0"),
+        ("cispo", "max_tokens", "0"),
+        ("gspo", "mean", "0"),
+        // With the KL penalty on, both paths take the reference pass (its estimates are 0 at
+        // step 0, where the policy is the reference).
+        ("ppo_clip", "sum", "0.5"),
     ] {
         let reduction = format!("train.token_reduction=\"{reduction}\"");
-        let (environment, before, reference) = first_step(&[&reduction]);
+        let kl = format!("train.kl_coef={kl}");
+        let (environment, before, reference) = first_step(&[&reduction, &kl]);
         let objective_key = format!("train.objective=\"{objective}\"");
-        let (_, _, clipped) = first_step(&[&reduction, &objective_key]);
-        let what = format!("{objective} under {reduction}");
+        let (_, _, clipped) = first_step(&[&reduction, &kl, &objective_key]);
+        let what = format!("{objective} under {reduction}, {kl}");
         assert_eq!(
             clipped.rollout, reference.rollout,
             "{what}: the same samples"
