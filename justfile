@@ -1,17 +1,23 @@
 # pglab tasks. `just --list` shows them.
 
+# The release build's cargo features: burn's GPU backend (`wgpu`, most of a build from nothing)
+# only on a machine with a GPU driver, else flex alone (tools/gpu-features.sh says how it
+# decides). PGLAB_FEATURES overrides it: `PGLAB_FEATURES="--features wgpu" just sweep`.
+features := env_var_or_default("PGLAB_FEATURES", `bash tools/gpu-features.sh`)
+pglab := "cargo run --release -p pglab-runner " + features + " --"
+
 # Run an experiment grid (default: REINFORCE vs RLOO on the embedded model) into results/.
 # Pretrains the default model first when it is missing (a no-op when it is there).
 sweep FILE="experiments/reinforce_vs_rloo.toml" *ARGS:
-    cargo run --release -p pglab-runner -- pretrain
-    cargo run --release -p pglab-runner -- sweep {{FILE}} {{ARGS}}
+    {{pglab}} pretrain
+    {{pglab}} sweep {{FILE}} {{ARGS}}
 
 # The powered version of the default sweep, whose two replicates the README reports
 # (experiments/reinforce_vs_rloo_study.toml): `just study`, then the second replicate with other
 # seeds, `just study --grid seed=100..124 --out results/replicate`, and `just compare`.
 study *ARGS:
-    cargo run --release -p pglab-runner -- pretrain
-    cargo run --release -p pglab-runner -- sweep experiments/reinforce_vs_rloo_study.toml {{ARGS}}
+    {{pglab}} pretrain
+    {{pglab}} sweep experiments/reinforce_vs_rloo_study.toml {{ARGS}}
 
 # Run every test of the workspace on the CPU backend; the last lines say which optional tools are
 # missing here and so which tests skipped (tools/optional-tools.sh). Built without the `wgpu`
@@ -41,7 +47,7 @@ lint:
 # medium configs, side by side with the PyTorch reference when it is installed (BENCHMARKS.md):
 # `just bench`, `just bench --configs small --repeats 3 --backend flex`.
 bench *ARGS:
-    cargo build --release -p pglab-runner
+    cargo build --release -p pglab-runner {{features}}
     python3 bench/compare.py {{ARGS}}
 
 # What a reward command costs per batch: the built-in A-word reward against the same reward in
@@ -56,27 +62,27 @@ bench-torch *ARGS:
 
 # Where a sweep stands (while it runs too): every run's state, step and final reward.
 status DIR="results/reinforce_vs_rloo" *ARGS:
-    cargo run --release -p pglab-runner -- status {{DIR}} {{ARGS}}
+    {{pglab}} status {{DIR}} {{ARGS}}
 
 # Figures and tables of a sweep directory, rebuilt from its CSV files (`just sweep` writes them
 # too): `just report results/reinforce_vs_rloo`, then open its index.html.
 report DIR="results/reinforce_vs_rloo":
-    cargo run --release -p pglab-runner -- report {{DIR}}
+    {{pglab}} report {{DIR}}
 
 # Two sweeps of one experiment, claim by claim: held, not held, or not resolved in either
 # (`just compare results/reinforce_vs_rloo results/seeds100/reinforce_vs_rloo`).
 compare A B OUT="results/compare":
-    cargo run --release -p pglab-runner -- compare {{A}} {{B}} --out {{OUT}}
+    {{pglab}} compare {{A}} {{B}} --out {{OUT}}
 
 # Score a text under a model directory: `just score models/x "Once upon a time"`.
 score MODEL TEXT:
-    cargo run --release -p pglab-runner -- score --model {{MODEL}} --text "{{TEXT}}"
+    {{pglab}} score --model {{MODEL}} --text "{{TEXT}}"
 
 # Sample from a model directory: `just sample models/x "Once upon a time"`.
 sample MODEL PROMPT *ARGS:
-    cargo run --release -p pglab-runner -- sample --model {{MODEL}} --prompt "{{PROMPT}}" {{ARGS}}
+    {{pglab}} sample --model {{MODEL}} --prompt "{{PROMPT}}" {{ARGS}}
 
 # Pretrain the default model into models/default/ (a no-op when it is already there):
 # `just pretrain`, `just pretrain --corpus my.txt --out models/mine`, `just pretrain --force`.
 pretrain *ARGS:
-    cargo run --release -p pglab-runner -- pretrain {{ARGS}}
+    {{pglab}} pretrain {{ARGS}}
