@@ -1,9 +1,10 @@
 # pglab tasks. `just --list` shows them.
 
 # The release build's cargo features: burn's GPU backend (`wgpu`, most of a build from nothing)
-# only on a machine with a GPU driver, else flex alone (tools/gpu-features.sh says how it
-# decides). PGLAB_FEATURES overrides it: `PGLAB_FEATURES="--features wgpu" just sweep`.
-features := env_var_or_default("PGLAB_FEATURES", `bash tools/gpu-features.sh`)
+# only on a machine with a GPU driver, else flex alone; on x86-64 gemm's AVX-512 kernels, chosen
+# at run time (tools/release-features.sh says how it decides). PGLAB_FEATURES overrides it:
+# `PGLAB_FEATURES="--features wgpu" just sweep`.
+features := env_var_or_default("PGLAB_FEATURES", `bash tools/release-features.sh`)
 pglab := "cargo run --release -p pglab-runner " + features + " --"
 
 # Run an experiment grid (default: REINFORCE vs RLOO on the embedded model) into results/.
