@@ -43,6 +43,21 @@ fn both_sides() -> (Vec<Vec<f32>>, Vec<Vec<f32>>, [f32; 2]) {
     (new, old, [1.0, -1.0])
 }
 
+/// `objective` with `clip` on [`both_sides`], summed over tokens.
+fn on_both_sides(objective: Objective, clip: ClipRange) -> TokenLoss {
+    let (new, old, a) = both_sides();
+    token_loss(
+        objective,
+        clip,
+        &new,
+        &old,
+        &a,
+        2,
+        &options(TokenReduction::Sum),
+    )
+    .unwrap()
+}
+
 #[test]
 fn at_ratio_one_every_objective_is_the_policy_gradient() {
     // Two prompts, k = 2, ragged lengths; π_θ = π_old, so every ρ is exactly 1.
@@ -94,17 +109,7 @@ fn at_ratio_one_every_objective_is_the_policy_gradient() {
 
 #[test]
 fn ppo_drops_the_gradient_of_tokens_past_the_clip_in_the_advantages_direction() {
-    let (new, old, a) = both_sides();
-    let loss = token_loss(
-        Objective::PpoClip,
-        CLIP,
-        &new,
-        &old,
-        &a,
-        2,
-        &options(TokenReduction::Sum),
-    )
-    .unwrap();
+    let loss = on_both_sides(Objective::PpoClip, CLIP);
     // w_i = −A_i/N = (−0.5, +0.5). Sequence 0 (A > 0): ρ = 1.5 > 1.2 is clipped (0); 0.5 is
     // below the clip but A > 0 pushes it up, so it keeps ρ·w = −0.25; 1.1 → −0.55.
     // Sequence 1 (A < 0): ρ = 0.5 < 0.8 is clipped (0); 1.5 keeps 0.75.
@@ -131,21 +136,11 @@ fn ppo_drops_the_gradient_of_tokens_past_the_clip_in_the_advantages_direction() 
 
 #[test]
 fn clip_higher_lets_a_positive_advantage_token_rise_further() {
-    let (new, old, a) = both_sides();
     let clip = ClipRange {
         low: 0.2,
         high: 0.6,
     };
-    let loss = token_loss(
-        Objective::PpoClip,
-        clip,
-        &new,
-        &old,
-        &a,
-        2,
-        &options(TokenReduction::Sum),
-    )
-    .unwrap();
+    let loss = on_both_sides(Objective::PpoClip, clip);
     // 1.5 < 1.6 now: −0.5·1.5 = −0.75; the low side is unchanged.
     assert_rows(&loss.weights, &[&[-0.75, -0.25, -0.55], &[0.0, 0.75]]);
     assert_eq!((loss.ratios.clipped_low, loss.ratios.clipped_high), (1, 0));
@@ -153,17 +148,7 @@ fn clip_higher_lets_a_positive_advantage_token_rise_further() {
 
 #[test]
 fn cispo_bounds_every_tokens_weight_and_drops_none() {
-    let (new, old, a) = both_sides();
-    let loss = token_loss(
-        Objective::Cispo,
-        CLIP,
-        &new,
-        &old,
-        &a,
-        2,
-        &options(TokenReduction::Sum),
-    )
-    .unwrap();
+    let loss = on_both_sides(Objective::Cispo, CLIP);
     // w·clip(ρ, 0.8, 1.2): (−0.6, −0.4, −0.55) and (0.4, 0.6): no zero weight.
     assert_rows(&loss.weights, &[&[-0.6, -0.4, -0.55], &[0.4, 0.6]]);
     assert!(loss.weights.iter().flatten().all(|&w| w != 0.0));

@@ -86,27 +86,19 @@ pub fn rl_step(
     };
     // 3–5. Advantages (reinforce_ema's baseline then observes this step's rewards), the loss,
     // its gradient and the optimiser's step; or, under a clipped objective, its updates.
-    let updated = if t.objective.corrects_off_policy() {
-        update(
-            environment,
-            policy,
-            &rollout,
-            &scores,
-            greedy.as_deref(),
-            advantages,
-            optimizer,
-        )?
-    } else {
-        policy_gradient_step(
-            environment,
-            policy,
-            &rollout,
-            &scores,
-            greedy.as_deref(),
-            advantages,
-            optimizer,
-        )?
+    let train = match t.objective.corrects_off_policy() {
+        true => update,
+        false => policy_gradient_step,
     };
+    let updated = train(
+        environment,
+        policy,
+        &rollout,
+        &scores,
+        greedy.as_deref(),
+        advantages,
+        optimizer,
+    )?;
     let Updates {
         policy,
         rewards,

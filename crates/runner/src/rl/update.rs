@@ -72,18 +72,21 @@ pub fn update(
     let mut first = single.then_some(batch);
     let mut ratios = RatioStats::default();
     let (mut losses, mut norms) = (Vec::new(), Vec::new());
-    let tokens = rollout.token_batch(t.loss_includes_prompt, &environment.device)?;
+    // Later passes' tokens, built once (a single update needs none).
+    let tokens = match single {
+        true => None,
+        false => Some(rollout.token_batch(t.loss_includes_prompt, &environment.device)?),
+    };
     for _ in 0..t.epochs {
         for rows in minibatches(rollout.len(), t.minibatches) {
-            let (new, gradient) = match first.take() {
-                Some(batch) => {
-                    let new = batch.token_logprobs();
-                    (new, Pass::Scored(batch))
-                }
-                None => {
+            let (new, gradient) = match (first.take(), &tokens) {
+                // The only update: its pass is π_old's, so the log-probs are `old` themselves.
+                (Some(batch), _) => (old.clone(), Pass::Scored(batch)),
+                (None, Some(tokens)) => {
                     let logprobs = sharded_logprobs(&policy, &tokens.rows(rows.clone()), false)?;
                     (logprobs.token_logprobs(), Pass::Rows(logprobs))
                 }
+                (None, None) => anyhow::bail!("a single update takes one pass"),
             };
             let loss = token_loss(
                 t.objective,
