@@ -49,20 +49,25 @@ fn first_step(set: &[&str]) -> (Environment, Transformer, Step) {
 
 fn first_step_rewarded(set: &[&str], reward: Option<&str>) -> (Environment, Transformer, Step) {
     let (environment, policy) = environment(set, reward);
+    let step = step_from(&environment, policy.clone(), 0, 9);
+    (environment, policy, step)
+}
+
+/// Step `index` of `environment`'s run from `policy`, sampled with seed `seed`.
+fn step_from(environment: &Environment, policy: Transformer, index: usize, seed: u64) -> Step {
     let t = &environment.config.train;
     let mut advantages = Advantages::new(t.estimator, t.k, t.advantage_options()).unwrap();
-    let step = rl_step(
-        &environment,
-        policy.clone(),
+    rl_step(
+        environment,
+        policy,
         &mut advantages,
         &mut optimizer(t),
-        0,
-        0,
-        &mut StdRng::seed_from_u64(9),
+        index,
+        index * t.sequences_per_step(),
+        &mut StdRng::seed_from_u64(seed),
         Instant::now(),
     )
-    .unwrap();
-    (environment, policy, step)
+    .unwrap()
 }
 
 /// Each sequence's completion tokens' log-probs under `policy`, flattened.
@@ -87,7 +92,7 @@ fn one_update_of_each_clipped_objective_is_the_policy_gradients_step() {
         ("cispo", "max_tokens", "0"),
         ("gspo", "mean", "0"),
         // With the KL penalty on, both paths take the reference pass (its estimates are 0 at
-        // step 0, where the policy is the reference).
+        // step 0, where the policy is the reference: the next test steps away from it first).
         ("ppo_clip", "sum", "0.5"),
     ] {
         let reduction = format!("train.token_reduction=\"{reduction}\"");
@@ -125,6 +130,55 @@ fn one_update_of_each_clipped_objective_is_the_policy_gradients_step() {
             "{what}"
         );
         assert_ne!(after, token_logprobs(&before, &reference.rollout, device));
+    }
+}
+
+#[test]
+fn away_from_the_reference_one_clipped_update_with_a_kl_penalty_is_the_policy_gradients_step() {
+    // One policy-gradient step first (lr 0.2, no penalty) moves the policy off the reference;
+    // from there, step 1 of each path with the KL penalty: its estimates are no longer 0, so
+    // the penalty shapes the rewards both paths train on.
+    let (plain, start) = environment(&["train.lr=0.2"], None);
+    let moved = step_from(&plain, start, 0, 9).policy;
+    for objective in ["ppo_clip", "cispo"] {
+        let kl = "train.kl_coef=0.5";
+        let (reference_env, _) = environment(&[kl], None);
+        let objective_key = format!("train.objective=\"{objective}\"");
+        let (clipped_env, _) = environment(&[kl, &objective_key], None);
+        let reference = step_from(&reference_env, moved.clone(), 1, 11);
+        let clipped = step_from(&clipped_env, moved.clone(), 1, 11);
+        assert_eq!(
+            clipped.rollout, reference.rollout,
+            "{objective}: the same samples"
+        );
+        let (a, b) = (&clipped.record, &reference.record);
+        let kl = b.kl.expect("the penalty's estimate is recorded");
+        assert!(
+            kl > 1e-4,
+            "{objective}: the policy left the reference: kl {kl}"
+        );
+        assert_eq!(a.kl, b.kl, "{objective}: the same KL estimates");
+        assert_ne!(
+            reference.rewards, reference.scores,
+            "the penalty shaped the rewards"
+        );
+        assert_eq!(
+            clipped.rewards, reference.rewards,
+            "{objective}: shaped alike"
+        );
+        assert!(
+            (a.loss - b.loss).abs() <= 1e-6 * b.loss.abs().max(1.0),
+            "{objective}: loss {} vs {}",
+            a.loss,
+            b.loss
+        );
+        assert_eq!(a.grad_norm, b.grad_norm, "{objective}: the same gradient");
+        let device = &reference_env.device;
+        assert_eq!(
+            token_logprobs(&clipped.policy, &reference.rollout, device),
+            token_logprobs(&reference.policy, &reference.rollout, device),
+            "{objective}: the same weights after the step"
+        );
     }
 }
 
