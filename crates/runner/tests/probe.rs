@@ -12,13 +12,13 @@ use std::time::Instant;
 
 use burn::optim::GradientsParams;
 use burn::prelude::*;
-use pglab_estimator::{Advantages, BaselineInputs, kl_estimates, shape_rewards};
+use pglab_estimator::{BaselineInputs, kl_estimates, shape_rewards};
 use pglab_model::{Transformer, flatten_gradients, sample, sequence_logprobs};
 use pglab_reward::protocol::Phase;
 use pglab_runner::experiment;
 use pglab_runner::rl::environment::Environment;
 use pglab_runner::rl::probe::Probe;
-use pglab_runner::rl::step::{optimizer, rl_step};
+use pglab_runner::rl::run::Learner;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -47,25 +47,12 @@ fn setup(set: &[&str], train_steps: usize) -> (Environment, Transformer) {
         &experiment::Overrides::set(&set),
     )
     .unwrap();
+    let config = &runs[0].config;
     let (environment, mut policy) =
-        Environment::load(&runs[0].config, &Device::flex(), Path::new("unused")).unwrap();
-    let t = &environment.config.train;
-    let mut advantages = Advantages::new(t.estimator, t.k, t.advantage_options()).unwrap();
-    let mut optimizer = optimizer(t);
-    let mut rng = StdRng::seed_from_u64(1);
-    for step in 0..train_steps {
-        policy = rl_step(
-            &environment,
-            policy,
-            &mut advantages,
-            &mut optimizer,
-            step,
-            step * t.sequences_per_step(),
-            &mut rng,
-            Instant::now(),
-        )
-        .unwrap()
-        .policy;
+        Environment::load(config, &Device::flex(), Path::new("unused")).unwrap();
+    let mut learner = Learner::new(&config.train, config.seed, Instant::now()).unwrap();
+    for _ in 0..train_steps {
+        policy = learner.step(&environment, policy).unwrap().policy;
     }
     (environment, policy)
 }

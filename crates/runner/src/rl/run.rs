@@ -1,6 +1,6 @@
-//! One run: the RL loop — one [`rl_step`] after another — with the probe at the steps
-//! `[probe]` names, writing `metrics.csv`, `probe.csv`, `samples.jsonl` and a TensorBoard
-//! event file as it goes.
+//! One run: the RL loop — one [`rl_step`] after another, through a [`Learner`] — with the
+//! probe at the steps `[probe]` names, writing `metrics.csv`, `probe.csv`, `samples.jsonl` and a
+//! TensorBoard event file as it goes.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,17 +9,17 @@ use std::time::Instant;
 use burn::prelude::*;
 use pglab_estimator::Advantages;
 use pglab_estimator::stats::mean;
-use pglab_model::Progress;
+use pglab_model::{Progress, Transformer};
 use pglab_report::tensorboard::{EventFile, HParam};
 use pglab_report::{CsvLog, FINAL_WINDOW, JsonLines, RunResult, SampleRecord, Status};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use crate::experiment::RunConfig;
+use crate::experiment::{RunConfig, TrainConfig};
 use crate::hash::sha256_hex;
 use crate::rl::environment::Environment;
 use crate::rl::probe::Probe;
-use crate::rl::step::{Step, optimizer, rl_step};
+use crate::rl::step::{Optimizer, Step, optimizer, rl_step};
 
 /// Trains `config` into `dir` (which must exist and be empty of results), reporting every step
 /// and its mean reward to `progress`; `hparams` are the run's grid values, for TensorBoard.
@@ -36,10 +36,8 @@ pub fn train(
     let start = Instant::now();
     let (environment, mut policy) = Environment::load(config, base, &dir.join("reward.log"))?;
     let t = &config.train;
-    let mut advantages = Advantages::new(t.estimator, t.k, t.advantage_options())?;
+    let mut learner = Learner::new(t, config.seed, start)?;
     let mut probe = Probe::new(config)?;
-    let mut optimizer = optimizer(t);
-    let mut rng = StdRng::seed_from_u64(config.seed);
     let run_key = probe_key(config)?;
     let mut metrics = CsvLog::create(&dir.join("metrics.csv"))?;
     let mut probes = CsvLog::create(&dir.join("probe.csv"))?;
@@ -55,13 +53,11 @@ pub fn train(
     let steps = t.total_steps();
     let mut rewards_by_step: Vec<f64> = Vec::with_capacity(steps);
     let mut outcome = (Status::Done, String::new());
-    // Completions sampled so far. With dynamic sampling a step may sample more than P·k, and a
-    // `generations` budget then ends the run in fewer steps than `steps` counts.
-    let mut generations = 0;
     for step in 0..steps {
         if stop.load(Ordering::Relaxed) {
             return Ok(None);
         }
+        let generations = learner.generations();
         if t.generations.is_some_and(|budget| generations >= budget) {
             break;
         }
@@ -84,18 +80,8 @@ pub fn train(
             rollout,
             scores,
             rewards,
-        } = rl_step(
-            &environment,
-            policy,
-            &mut advantages,
-            &mut optimizer,
-            step,
-            generations,
-            &mut rng,
-            start,
-        )?;
+        } = learner.step(&environment, policy)?;
         policy = next;
-        generations = record.generations;
         probe.observe(&rewards)?;
         metrics.write(&record)?;
         if let Some(events) = &mut events {
@@ -147,7 +133,7 @@ pub fn train(
             .filter(|r| r.is_finite())
             .reduce(f64::max),
         steps: rewards_by_step.len(),
-        generations,
+        generations: learner.generations(),
         wall_s: start.elapsed().as_secs_f64(),
         stderr_tail: Vec::new(),
     };
@@ -160,6 +146,55 @@ pub fn train(
         )?;
     }
     Ok(Some(result))
+}
+
+/// What a run carries from one RL step to the next: the estimator's state (reinforce_ema's
+/// baseline), the optimiser's, the sampling RNG stream and the completions sampled so far.
+pub struct Learner {
+    advantages: Advantages,
+    optimizer: Optimizer,
+    rng: StdRng,
+    step: usize,
+    generations: usize,
+    start: Instant,
+}
+
+impl Learner {
+    /// A run's learner before its first step: `train`'s estimator and optimiser, samples drawn
+    /// from `seed`'s stream; the steps' `elapsed_s` count from `start`.
+    pub fn new(train: &TrainConfig, seed: u64, start: Instant) -> anyhow::Result<Self> {
+        Ok(Self {
+            advantages: Advantages::new(train.estimator, train.k, train.advantage_options())?,
+            optimizer: optimizer(train),
+            rng: StdRng::seed_from_u64(seed),
+            step: 0,
+            generations: 0,
+            start,
+        })
+    }
+
+    /// The run's next RL step from `policy`.
+    pub fn step(&mut self, environment: &Environment, policy: Transformer) -> anyhow::Result<Step> {
+        let step = rl_step(
+            environment,
+            policy,
+            &mut self.advantages,
+            &mut self.optimizer,
+            self.step,
+            self.generations,
+            &mut self.rng,
+            self.start,
+        )?;
+        self.step += 1;
+        self.generations = step.record.generations;
+        Ok(step)
+    }
+
+    /// Completions sampled so far. With dynamic sampling a step may sample more than P·k, and a
+    /// `generations` budget then ends the run in fewer steps than `steps` counts.
+    pub fn generations(&self) -> usize {
+        self.generations
+    }
 }
 
 /// 64 bits of the SHA-256 of the run's settings: what seeds its probe's samples.
