@@ -129,11 +129,22 @@ fn shards_cover_every_run_exactly_once_and_share_one_summary() {
 }
 
 #[test]
-fn bad_shard_is_a_clear_error() {
-    let tmp = tempfile::tempdir().unwrap();
-    let output = sweep(tmp.path(), &["--shard", "3/3"]);
-    assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("--shard 3/3"));
+fn bad_shard_or_jobs_is_a_clear_error_and_writes_nothing() {
+    for (args, expected) in [
+        (["--shard", "3/3"], "--shard 3/3"),
+        (["--jobs", "0"], "--jobs 0: a sweep needs at least one job"),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let output = sweep(tmp.path(), &args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains(expected),
+            "{args:?}: {stderr}"
+        );
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(!tmp.path().join("smoke").exists(), "{args:?} wrote nothing");
+    }
 }
 
 #[test]

@@ -114,6 +114,9 @@ pub fn run_single(args: &RunArgs) -> anyhow::Result<()> {
 pub fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
     let (experiment, runs) = experiment::load(&args.file, &args.overrides)?;
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
+    if args.jobs == Some(0) {
+        bail!("--jobs 0: a sweep needs at least one job (leave --jobs out for one per core)");
+    }
     check_models(&runs)?;
     check_reward_commands(&args.file, &runs)?;
     let out = experiment.output_dir(args.out.as_deref());
