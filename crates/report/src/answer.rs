@@ -267,6 +267,23 @@ pub fn questions(claims: &[Claim]) -> Vec<(&'static str, &'static str)> {
     questions
 }
 
+/// What a list of claims could show by chance alone: each is tested at 95 %, so were none of
+/// them real, about 5 % of them would still read "resolved" (the expected count, whatever the
+/// dependence between them; a learning verdict needs two tests to agree, so its level is at
+/// most 5 %). With 28 pairwise claims (8 grid points), about 1.4: a reader should see that
+/// beside how many resolved. `None` for a single claim.
+pub fn chance_note(claims: &[&Claim]) -> Option<String> {
+    let m = claims.len();
+    (m >= 2).then(|| {
+        let resolved = claims.iter().filter(|c| c.resolved()).count();
+        format!(
+            "{m} claims, each at 95 %: were none of them real, about {:.1} would be resolved by chance alone; {resolved} {}.",
+            0.05 * m as f64,
+            if resolved == 1 { "is" } else { "are" }
+        )
+    })
+}
+
 /// The answer section in markdown: each question, then its claims, primary first.
 pub fn markdown(claims: &[Claim]) -> String {
     let mut out = String::from("## The answer\n\n");
@@ -281,6 +298,7 @@ pub fn markdown(claims: &[Claim]) -> String {
         }
         ours.sort_by_key(|c| c.role != "primary");
         out.push_str(&format!("**{heading}**\n\n"));
+        let note = chance_note(&ours);
         for c in ours {
             let role = if c.role == "primary" {
                 "**primary endpoint** — "
@@ -295,6 +313,9 @@ pub fn markdown(claims: &[Claim]) -> String {
                 number(c.null),
                 c.rests_on
             ));
+        }
+        if let Some(note) = note {
+            out.push_str(&format!("\n{note}\n"));
         }
         out.push('\n');
     }
@@ -346,6 +367,34 @@ mod tests {
             RESOLVED
         );
         assert_eq!(binomial(8, 4), 70.0);
+    }
+
+    #[test]
+    fn the_answer_says_how_many_claims_chance_alone_would_resolve() {
+        // 28 claims (the pairs of 8 grid points), 3 resolved: 28 × 0.05 = 1.4 by chance.
+        let claims: Vec<Claim> = (0..28)
+            .map(|i| match i < 3 {
+                true => claim(5.0, 1.0, 9.0, 0.0),
+                false => claim(1.0, -3.0, 5.0, 0.0),
+            })
+            .collect();
+        let expected = "28 claims, each at 95 %: were none of them real, about 1.4 would be \
+                        resolved by chance alone; 3 are.";
+        assert_eq!(
+            chance_note(&claims.iter().collect::<Vec<_>>()).as_deref(),
+            Some(expected)
+        );
+        assert!(markdown(&claims).contains(expected));
+        // One resolved of two: 0.1 expected; a lone claim gets no note.
+        let two = [claim(5.0, 1.0, 9.0, 0.0), claim(1.0, -3.0, 5.0, 0.0)];
+        assert_eq!(
+            chance_note(&two.iter().collect::<Vec<_>>()).as_deref(),
+            Some(
+                "2 claims, each at 95 %: were none of them real, about 0.1 would be resolved \
+                 by chance alone; 1 is."
+            )
+        );
+        assert_eq!(chance_note(&[&two[0]]), None);
     }
 
     #[test]

@@ -201,6 +201,7 @@ fn html_answer(claims: &[Claim]) -> String {
         }
         ours.sort_by_key(|c| c.role != "primary");
         writeln!(html, "<h3>{}</h3>\n<ul>", escape(heading)).unwrap();
+        let note = answer::chance_note(&ours);
         for c in ours {
             let role = if c.role == "primary" {
                 "<strong>primary endpoint</strong> — "
@@ -224,6 +225,9 @@ fn html_answer(claims: &[Claim]) -> String {
             .unwrap();
         }
         html += "</ul>\n";
+        if let Some(note) = note {
+            writeln!(html, "<p>{}</p>", escape(&note)).unwrap();
+        }
     }
     html + "</section>\n"
 }
