@@ -44,6 +44,12 @@ pub struct ForestRow {
 const ROW: u32 = 64;
 const WIDTH: u32 = 1600;
 const LABEL_FONT: u32 = 26;
+/// The value axis's least width: a figure whose labels need more than `WIDTH` leaves it grows
+/// wider instead of cutting them (a grid of two factors labels a difference with both, e.g.
+/// "grpo (token_reduction = max_tokens) − rloo (token_reduction = mean): 64.8 [43.3, 84.9]").
+const PLOT_MIN: u32 = 760;
+/// The chart's margins beside the label area and the plot: left + right.
+const MARGINS: u32 = 18 + 48;
 
 /// Draws `forest` into the PNG file `path` (atomically, as every figure).
 pub fn draw(path: &Path, forest: &Forest) -> anyhow::Result<()> {
@@ -82,39 +88,41 @@ fn value_range(forest: &Forest) -> Option<(f64, f64)> {
     })
 }
 
+/// The widest row label in pixels, and the figure's width: `WIDTH`, or wider when the labels
+/// and `PLOT_MIN` of value axis need it.
+fn widths(forest: &Forest) -> Result<(u32, u32), String> {
+    let font = (FONT, LABEL_FONT).into_font();
+    let mut widest = 0;
+    for row in &forest.rows {
+        let (w, _) = font.box_size(&row.label).map_err(|e| e.to_string())?;
+        widest = widest.max(w);
+    }
+    let label_area = widest + 40;
+    Ok((label_area, WIDTH.max(label_area + PLOT_MIN + MARGINS)))
+}
+
 fn render(png: &Path, forest: &Forest, (lo, hi): (f64, f64)) -> Result<(), String> {
     let n = forest.rows.len().max(1);
     let header = 150;
-    let size = (WIDTH, header + 130 + ROW * n as u32);
+    let (label_area, width) = widths(forest)?;
+    let size = (width, header + 130 + ROW * n as u32);
     let render = || -> Result<(), Box<dyn std::error::Error + '_>> {
         let root = BitMapBackend::new(png, size).into_drawing_area();
         root.fill(&WHITE)?;
         let centred = Pos::new(HPos::Center, VPos::Top);
         let title = TextStyle::from((FONT, 44).into_font()).pos(centred);
-        root.draw_text(&forest.title, &title, (WIDTH as i32 / 2, 22))?;
+        root.draw_text(&forest.title, &title, (width as i32 / 2, 22))?;
         let subtitle = TextStyle::from((FONT, 28).into_font())
             .color(&RGBColor(70, 70, 70))
             .pos(centred);
-        root.draw_text(&forest.subtitle, &subtitle, (WIDTH as i32 / 2, 80))?;
+        root.draw_text(&forest.subtitle, &subtitle, (width as i32 / 2, 80))?;
         let (_, body) = root.split_vertically(header);
-        let label_style = TextStyle::from((FONT, LABEL_FONT).into_font());
-        let widest = forest
-            .rows
-            .iter()
-            .map(|r| {
-                body.estimate_text_size(&r.label, &label_style)
-                    .map(|(w, _)| w)
-            })
-            .collect::<Result<Vec<u32>, _>>()?
-            .into_iter()
-            .max()
-            .unwrap_or(0);
         let mut builder = ChartBuilder::on(&body);
         builder
             .margin(18)
             .margin_right(48)
             .x_label_area_size(95)
-            .y_label_area_size((widest + 40).min(WIDTH / 2));
+            .y_label_area_size(label_area);
         // Row 0 on top: the categorical axis runs upwards, so row i sits at n − 1 − i.
         let at = |i: usize| SegmentValue::CenterOf(n - 1 - i);
         let label_of = |v: &SegmentValue<usize>| match v {
@@ -200,6 +208,44 @@ mod tests {
             interval: Some(interval),
             color: BLACK,
         }
+    }
+
+    #[test]
+    fn a_label_wider_than_the_default_room_widens_the_figure_instead_of_being_cut() {
+        let long = "grpo (token_reduction = max_tokens) − rloo (token_reduction = mean), each at \
+                    the one learning rate it ran: 64.8 [43.3, 84.9]";
+        let forest = Forest {
+            title: "t".into(),
+            subtitle: String::new(),
+            x_label: String::new(),
+            log_x: false,
+            null: 0.0,
+            rows: vec![
+                ForestRow {
+                    label: long.into(),
+                    ..row(64.8, (43.3, 84.9))
+                },
+                row(-2.0, (-6.3, 0.01)),
+            ],
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("forest.png");
+        draw(&path, &forest).unwrap();
+        let image = image::open(&path).unwrap().to_luma8();
+        assert!(image.width() > WIDTH, "{} px wide", image.width());
+        // Ink in the rows' band (below the 150-px header): the leftmost dark column is inside
+        // the margin, not at the edge where a cut label would start.
+        let leftmost = (0..image.width())
+            .find(|&x| (150..image.height()).any(|y| image.get_pixel(x, y)[0] < 128))
+            .unwrap();
+        assert!(leftmost >= 10, "ink from column {leftmost}");
+        // Short labels keep the default width.
+        let short = Forest {
+            rows: vec![row(1.0, (0.5, 1.5))],
+            ..forest
+        };
+        draw(&path, &short).unwrap();
+        assert_eq!(image::open(&path).unwrap().width(), WIDTH);
     }
 
     #[test]
