@@ -23,6 +23,7 @@ mod figures;
 mod forest_chart;
 mod groups;
 pub mod head_to_head;
+mod header;
 mod kl_tradeoff;
 mod load;
 pub mod plot;
@@ -33,6 +34,7 @@ mod summary;
 pub mod summary_csv;
 mod table;
 pub mod tensorboard;
+mod text_layout;
 mod variance;
 
 use std::path::{Path, PathBuf};

@@ -15,7 +15,9 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, register_font};
 
+use crate::header::{DEFAULT_HEADER, draw_header, header_height};
 use crate::record::replace_atomically;
+use crate::text_layout::{text_width, wrap};
 
 /// The font family every figure uses.
 pub(crate) const FONT: &str = "sans-serif";
@@ -137,11 +139,13 @@ pub fn draw(path: &Path, figure: &Figure) -> anyhow::Result<()> {
 fn render(png: &Path, figure: &Figure, ranges: &Ranges) -> Result<(), String> {
     let columns = figure.columns.clamp(1, figure.panels.len().max(1));
     let rows = figure.panels.len().div_ceil(columns);
-    let size = figure_size(rows, columns);
+    let (width, height) = figure_size(rows, columns);
+    // A legend of more than one row makes the figure taller, not its panels shorter.
+    let header = header_height(figure, width)?;
+    let size = (width, height + header.saturating_sub(DEFAULT_HEADER));
     let render = || -> Result<(), Box<dyn std::error::Error + '_>> {
         let root = BitMapBackend::new(png, size).into_drawing_area();
         root.fill(&WHITE)?;
-        let header = header_height(figure);
         let (top, body) = root.split_vertically(header);
         draw_header(&top, figure)?;
         let areas = body.split_evenly((rows, columns));
@@ -164,49 +168,6 @@ fn render(png: &Path, figure: &Figure, ranges: &Ranges) -> Result<(), String> {
         Ok(())
     };
     render().map_err(|e| e.to_string())
-}
-
-/// The pixels above the panels: the title, then the subtitle and the legend where there are.
-fn header_height(figure: &Figure) -> u32 {
-    90 + if figure.subtitle.is_empty() { 0 } else { 40 }
-        + if figure.legend.is_empty() { 0 } else { 60 }
-}
-
-/// The title and subtitle, centred, and the legend as one centred row of colour swatches and
-/// names.
-fn draw_header(
-    area: &DrawingArea<BitMapBackend, Shift>,
-    figure: &Figure,
-) -> Result<(), Box<dyn std::error::Error>> {
-    let (width, _) = area.dim_in_pixel();
-    let centred = Pos::new(HPos::Center, VPos::Top);
-    let title = TextStyle::from((FONT, 44).into_font()).pos(centred);
-    area.draw_text(&figure.title, &title, (width as i32 / 2, 22))?;
-    if !figure.subtitle.is_empty() {
-        let subtitle = TextStyle::from((FONT, 28).into_font())
-            .color(&RGBColor(70, 70, 70))
-            .pos(centred);
-        area.draw_text(&figure.subtitle, &subtitle, (width as i32 / 2, 78))?;
-    }
-    let label = TextStyle::from((FONT, 30).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
-    let (swatch, gap) = (48, 44);
-    let widths: Vec<i32> = figure
-        .legend
-        .iter()
-        .map(|(name, _)| area.estimate_text_size(name, &label).map(|(w, _)| w as i32))
-        .collect::<Result<_, _>>()?;
-    let total: i32 = widths.iter().map(|w| swatch + 12 + w + gap).sum::<i32>() - gap;
-    let y = header_height(figure) as i32 - 40;
-    let mut x = (width as i32 - total) / 2;
-    for ((name, color), w) in figure.legend.iter().zip(&widths) {
-        area.draw(&PathElement::new(
-            vec![(x, y), (x + swatch, y)],
-            color.stroke_width(6),
-        ))?;
-        area.draw_text(name, &label, (x + swatch + 12, y))?;
-        x += swatch + 12 + w + gap;
-    }
-    Ok(())
 }
 
 /// Axis descriptions of one panel: only the bottom row names x and the left column names y.
@@ -329,13 +290,33 @@ fn draw_panel(
     ranges: &Ranges,
     labels: &AxisLabels,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let mut builder = ChartBuilder::on(area);
+    // A title wider than its panel breaks into lines at its ", " separators (text_layout.rs),
+    // drawn above the chart; one that fits is the chart's caption.
+    let (panel_width, _) = area.dim_in_pixel();
+    let title = wrap(&panel.title, ", ", panel_width.saturating_sub(40), |t| {
+        text_width(t, 32)
+    })?;
+    let (heading, area) = match title.len() {
+        0 | 1 => (None, area.clone()),
+        n => {
+            let (top, rest) = area.split_vertically(18 + 40 * n as u32);
+            (Some(top), rest)
+        }
+    };
+    if let Some(top) = &heading {
+        let centred =
+            TextStyle::from((FONT, 32).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
+        for (i, line) in title.iter().enumerate() {
+            top.draw_text(line, &centred, (panel_width as i32 / 2, 18 + 40 * i as i32))?;
+        }
+    }
+    let mut builder = ChartBuilder::on(&area);
     builder
         .margin(18)
         .margin_right(36)
         .x_label_area_size(if labels.x.is_empty() { 50 } else { 95 })
         .y_label_area_size(if labels.y.is_empty() { 100 } else { 140 });
-    if !panel.title.is_empty() {
+    if heading.is_none() && !panel.title.is_empty() {
         builder.caption(&panel.title, (FONT, 32));
     }
     let (x0, x1) = ranges.x;

@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 
 use pglab_estimator::Estimator;
 use pglab_estimator::stats::spread;
+use plotters::style::RGBColor;
 
 use super::{Data, REWARD, color, figure, finite, mean_line, runs_in, seed_count};
 use crate::load::{RunCurves, label_without, line_label};
-use crate::plot::{Figure, Line, Panel};
+use crate::plot::{Figure, Line, PALETTE, Panel};
 use crate::record::{FINAL_WINDOW, Status};
 use crate::summary_csv::LR;
 
@@ -107,6 +108,7 @@ pub fn reward_seeds(data: &Data) -> Result<(Figure, String), String> {
 struct LrLine {
     label: String,
     estimator: Estimator,
+    color: RGBColor,
     finals: Vec<(f64, Vec<f64>)>,
 }
 
@@ -122,9 +124,9 @@ impl LrLine {
     /// t-interval bars, moved sideways by `dodge` (a factor on the log axis).
     fn draw(mut self, dodge: f64) -> [Line; 2] {
         self.finals.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let mut seeds = Line::new(color(self.estimator), Vec::new());
+        let mut seeds = Line::new(self.color, Vec::new());
         (seeds.faint, seeds.connect, seeds.dots) = (true, false, true);
-        let mut means = Line::new(color(self.estimator), Vec::new());
+        let mut means = Line::new(self.color, Vec::new());
         means.dots = true;
         for (lr, rewards) in &self.finals {
             let Some(s) = spread(rewards) else { continue };
@@ -158,6 +160,7 @@ pub fn lr_sensitivity(data: &Data) -> Result<(Figure, String), String> {
             None => lines.push(LrLine {
                 label,
                 estimator: run.estimator,
+                color: color(run.estimator),
                 finals: vec![(lr, vec![reward])],
             }),
         }
@@ -165,10 +168,19 @@ pub fn lr_sensitivity(data: &Data) -> Result<(Figure, String), String> {
     let mut ticks: Vec<f64> = sweep.runs.iter().filter_map(|r| r.lr).collect();
     ticks.sort_by(f64::total_cmp);
     ticks.dedup();
-    let legend = lines
+    // One colour per estimator, as in every figure, unless an estimator has several lines (other
+    // grid keys besides the rate): then one colour per line, so the legend tells them apart.
+    let shared = lines
         .iter()
-        .map(|l| (l.label.clone(), color(l.estimator)))
-        .collect();
+        .enumerate()
+        .any(|(i, l)| lines[..i].iter().any(|m| m.estimator == l.estimator));
+    for (i, line) in lines.iter_mut().enumerate() {
+        line.color = match shared {
+            true => PALETTE[i % PALETTE.len()],
+            false => color(line.estimator),
+        };
+    }
+    let legend = lines.iter().map(|l| (l.label.clone(), l.color)).collect();
     let count = lines.len() as f64;
     let lines = lines
         .into_iter()
