@@ -89,6 +89,7 @@ pub fn write(dir: &Path, options: &ReportOptions) -> anyhow::Result<PathBuf> {
         sweep: &sweep,
         groups: &groups,
         probes: &probes,
+        all_probes: &all_probes,
         claims: &claims,
     };
     let figures = figures::draw_all(&data, &plots)?;

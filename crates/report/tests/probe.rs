@@ -7,6 +7,7 @@ mod common;
 
 use common::{assert_interval, assert_number, by_hand, fixture_copy, rows};
 use pglab_report::ReportOptions;
+use pglab_report::plot::png_size;
 
 fn options() -> ReportOptions {
     ReportOptions::default()
@@ -210,6 +211,13 @@ fn each_probed_token_reduction_gets_its_own_rows() {
     let near = |x: f64| estimates.iter().any(|e| (e - x).abs() < 1e-6 * x);
     assert!(near(2000f64.powf(1.0 / 3.0)), "{estimates:?}");
     assert!(!near(750f64.powf(1.0 / 3.0)), "{estimates:?}");
+    // The SNR and cosine forests compare reductions too: under the step-0 heading, a row per
+    // (estimator, reduction), 2 × 2, at 64 px each below the 150-px title band and 130 px of
+    // axis: 150 + 130 + 5 · 64 = 600 px tall (the runs' own reduction alone made 472).
+    for file in ["forest_snr.png", "forest_cosine.png"] {
+        let bytes = std::fs::read(dir.join("plots").join(file)).unwrap();
+        assert_eq!(png_size(&bytes).unwrap().1, 600, "{file}");
+    }
 }
 
 /// A saturated probe (every reward of its batches equal: RLOO's gradient is exactly zero, its

@@ -68,7 +68,8 @@ pub fn snr(data: &Data) -> Result<(Forest, String), String> {
         "SNR: ‖mean gradient‖² ÷ its variance (one batch)",
     )
     .ok_or("no probe with a defined SNR (every probe saturated, or none run)")?;
-    let caption = "One row per probed estimator under a heading per probe step: the mean over \
+    let caption = "One row per probed estimator (and token reduction, where the probe measured \
+                   several) under a heading per probe step: the mean over \
                    runs of the probe's SNR (how much of a one-batch gradient is signal; it does \
                    not depend on the gradient's scale, so biased estimators compare too), with \
                    its 95 % t-interval. Saturated probes (every reward equal: 0/0) are left out \
@@ -86,7 +87,8 @@ pub fn cosine(data: &Data) -> Result<(Forest, String), String> {
         "cosine to the held-out reference (1 = the same direction)",
     )
     .ok_or("no probe with a defined cosine (every probe saturated, or none run)")?;
-    let caption = "One row per probed estimator under a heading per probe step: the mean over \
+    let caption = "One row per probed estimator (and token reduction, where the probe measured \
+                   several) under a heading per probe step: the mean over \
                    runs of each batch's cosine to the reference direction (the lowest-variance \
                    unbiased estimator's gradient summed over the probe's other batches), with \
                    its 95 % t-interval. Saturated probes are left out and counted in \
@@ -197,19 +199,33 @@ fn spread_forest(
     title: &str,
     x_label: &str,
 ) -> Option<Forest> {
-    let rows = by_step(data.probes, |p| {
+    // Under several token reductions, each estimator's rows together, one per reduction.
+    let reductions =
+        data.all_probes
+            .iter()
+            .map(|p| p.token_reduction)
+            .fold(Vec::new(), |mut seen, r| {
+                if !seen.contains(&r) {
+                    seen.push(r);
+                }
+                seen
+            });
+    let mut probes = data.all_probes.to_vec();
+    let position = |p: &ProbeSummary| data.sweep.probed.iter().position(|&e| e == p.estimator);
+    probes.sort_by_key(position);
+    let rows = by_step(&probes, |p| {
         let s = pick(p)?;
         let left_out = if p.left_out > 0 {
             format!(" ({} saturated left out)", p.left_out)
         } else {
             String::new()
         };
+        let name = match (reductions.len() > 1, p.token_reduction) {
+            (true, Some(reduction)) => format!("{}, {}", p.estimator, reduction.name()),
+            _ => p.estimator.to_string(),
+        };
         Some(ForestRow {
-            label: format!(
-                "{}: {}{left_out}",
-                p.estimator,
-                with_interval(s.mean, s.interval())
-            ),
+            label: format!("{name}: {}{left_out}", with_interval(s.mean, s.interval())),
             estimate: Some(s.mean),
             interval: s.interval(),
             color: color(p.estimator),

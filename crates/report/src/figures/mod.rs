@@ -40,8 +40,12 @@ pub struct Drawn {
 pub struct Data<'a> {
     pub sweep: &'a Sweep,
     pub groups: &'a [GroupRow],
-    /// The probe's rows (`variance.csv`) and the answer section's claims, for the forest plots.
+    /// The probe's rows under the runs' own token reduction and the answer section's claims,
+    /// for the forest plots.
     pub probes: &'a [ProbeSummary],
+    /// Every token reduction the probe measured (`variance.csv`'s rows): the SNR and cosine
+    /// forests show each, since reductions compare by those.
+    pub all_probes: &'a [ProbeSummary],
     pub claims: &'a [Claim],
 }
 
