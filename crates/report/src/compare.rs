@@ -99,6 +99,32 @@ pub fn compare_csv(rows: &[Comparison]) -> anyhow::Result<Vec<u8>> {
     csv_rows::write(field_names::<Comparison>(), rows)
 }
 
+/// What the verdicts of the claims in both sweeps would look like by chance alone. A claim
+/// with no real effect is resolved in one replicate with probability at most 5 % (2.5 % on
+/// each side), so it is resolved in exactly one of two with probability 2 · 0.05 · 0.95 =
+/// 0.095 and holds (both, the same side) with 2 · 0.025² = 0.00125: among many claims a few
+/// "resolved in one only" are what chance looks like, a "held" is not. None without a claim in
+/// both.
+pub fn chance_summary(rows: &[Comparison]) -> Option<String> {
+    let both: Vec<&Comparison> = rows
+        .iter()
+        .filter(|r| !r.a_verdict.is_empty() && !r.b_verdict.is_empty())
+        .collect();
+    let m = both.len();
+    let count = |what: &str| both.iter().filter(|r| r.verdict.contains(what)).count();
+    (m > 0).then(|| {
+        format!(
+            "{m} claims in both: {} held, {} resolved in one only, {} in opposite directions, {} in neither. Were none of them real, chance alone would make about {:.2} hold and {:.1} resolve in one only.",
+            count(HELD) - count("not held"),
+            count("only"),
+            count("opposite"),
+            count(NOT_RESOLVED_IN_EITHER),
+            m as f64 * 2.0 * 0.025 * 0.025,
+            m as f64 * 2.0 * 0.05 * 0.95,
+        )
+    })
+}
+
 /// `compare.md`: one line per claim, A's and B's estimates and the verdict.
 pub fn compare_markdown(a_name: &str, b_name: &str, rows: &[Comparison]) -> String {
     let mut md = format!(
@@ -141,6 +167,9 @@ pub fn compare_markdown(a_name: &str, b_name: &str, rows: &[Comparison]) -> Stri
         )
         .unwrap();
     }
+    if let Some(summary) = chance_summary(rows) {
+        write!(md, "\n{summary}\n").unwrap();
+    }
     md
 }
 
@@ -164,6 +193,30 @@ mod tests {
             verdict: if resolved { RESOLVED } else { NOT_RESOLVED }.into(),
             rests_on: String::new(),
         }
+    }
+
+    /// Eight claims with no effect in either replicate but two resolved in B: 8 · 0.00125 =
+    /// 0.01 expected to hold by chance, 8 · 0.095 = 0.76 to be resolved in one only.
+    #[test]
+    fn the_comparison_says_what_chance_alone_would_give() {
+        let a: Vec<Claim> = (0..8)
+            .map(|i| claim(&format!("c{i}"), 0.5, -2.0, 3.0))
+            .collect();
+        let b: Vec<Claim> = (0..8)
+            .map(|i| match i < 2 {
+                true => claim(&format!("c{i}"), 2.0, 0.5, 3.5),
+                false => claim(&format!("c{i}"), 0.1, -1.0, 1.2),
+            })
+            .collect();
+        assert_eq!(
+            chance_summary(&compare(&a, &b)).as_deref(),
+            Some(
+                "8 claims in both: 0 held, 2 resolved in one only, 0 in opposite directions, 6 in \
+                 neither. Were none of them real, chance alone would make about 0.01 hold and \
+                 0.8 resolve in one only."
+            )
+        );
+        assert_eq!(chance_summary(&compare(&a[..1], &[])), None);
     }
 
     /// Two replicates, as the README's third replicate found them: the AUC difference held,
@@ -215,6 +268,9 @@ mod tests {
             md.contains("| final | 47.8 [9.20, 86.5] (resolved) | 45.3 [-0.670, 91.2] (not resolved at 95 %) | **not held: resolved in A only** |"),
             "{md}"
         );
+        // Four claims in both (auc, final, flip, noise), one of each verdict; the two only in
+        // one sweep are not counted.
+        assert!(md.contains("4 claims in both: 1 held, 1 resolved in one only, 1 in opposite directions, 1 in neither."), "{md}");
         let csv = String::from_utf8(compare_csv(&rows).unwrap()).unwrap();
         assert!(csv.starts_with("id,role,statement,a_estimate,"), "{csv}");
         assert_eq!(csv.lines().count(), 1 + 6);
