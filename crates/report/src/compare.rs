@@ -39,14 +39,17 @@ pub struct Comparison {
 
 pub const HELD: &str = "held";
 pub const NOT_RESOLVED_IN_EITHER: &str = "not resolved in either";
+const OPPOSITE: &str = "not held: resolved in opposite directions";
+const RESOLVED_IN_A_ONLY: &str = "not held: resolved in A only";
+const RESOLVED_IN_B_ONLY: &str = "not held: resolved in B only";
 
 /// Whether claim `a` held in `b`.
 pub fn verdict(a: &Claim, b: &Claim) -> String {
     match (a.resolved(), b.resolved()) {
         (true, true) if a.direction() == b.direction() => HELD.into(),
-        (true, true) => "not held: resolved in opposite directions".into(),
-        (true, false) => "not held: resolved in A only".into(),
-        (false, true) => "not held: resolved in B only".into(),
+        (true, true) => OPPOSITE.into(),
+        (true, false) => RESOLVED_IN_A_ONLY.into(),
+        (false, true) => RESOLVED_IN_B_ONLY.into(),
         (false, false) => NOT_RESOLVED_IN_EITHER.into(),
     }
 }
@@ -111,14 +114,18 @@ pub fn chance_summary(rows: &[Comparison]) -> Option<String> {
         .filter(|r| !r.a_verdict.is_empty() && !r.b_verdict.is_empty())
         .collect();
     let m = both.len();
-    let count = |what: &str| both.iter().filter(|r| r.verdict.contains(what)).count();
+    let count = |verdicts: &[&str]| {
+        both.iter()
+            .filter(|r| verdicts.contains(&r.verdict.as_str()))
+            .count()
+    };
     (m > 0).then(|| {
         format!(
             "{m} claims in both: {} held, {} resolved in one only, {} in opposite directions, {} in neither. Were none of them real, chance alone would make about {:.2} hold and {:.1} resolve in one only.",
-            count(HELD) - count("not held"),
-            count("only"),
-            count("opposite"),
-            count(NOT_RESOLVED_IN_EITHER),
+            count(&[HELD]),
+            count(&[RESOLVED_IN_A_ONLY, RESOLVED_IN_B_ONLY]),
+            count(&[OPPOSITE]),
+            count(&[NOT_RESOLVED_IN_EITHER]),
             m as f64 * 2.0 * 0.025 * 0.025,
             m as f64 * 2.0 * 0.05 * 0.95,
         )

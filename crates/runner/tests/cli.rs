@@ -3,20 +3,15 @@
 //! code 2 for bad input.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+
+mod common;
+use common::{assert_one_line_error, pglab};
 
 fn fixture(name: &str) -> String {
     let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo"))
         .join("../model/tests/fixtures")
         .join(name);
     dir.to_string_lossy().into_owned()
-}
-
-fn pglab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pglab"))
-        .args(args)
-        .output()
-        .expect("pglab runs")
 }
 
 #[test]
@@ -180,15 +175,7 @@ fn bad_inputs_are_one_line_errors_with_exit_code_2() {
     for (args, expected) in cases {
         let mut args = args;
         args.extend(["--backend", "flex"]);
-        let output = pglab(&args);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
-        assert!(
-            stderr.starts_with("error: ") && stderr.contains(expected),
-            "{args:?}: {stderr}"
-        );
-        assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
-        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert_one_line_error(&pglab(&args), expected);
     }
     let output = pglab(&[
         "score",

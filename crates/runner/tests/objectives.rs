@@ -83,6 +83,40 @@ fn token_logprobs(policy: &Transformer, rollout: &Rollout, device: &Device) -> V
         .collect()
 }
 
+/// One update of a clipped objective (`clipped`) against the policy gradient's step from the
+/// same policy and seed (`reference`): the same samples and rewards, the same loss (to the last
+/// bits) and gradient, every ratio exactly 1 and nothing clipped, and bitwise the same weights
+/// after, seen through every token's log-prob.
+fn assert_same_update(clipped: &Step, reference: &Step, device: &Device, what: &str) {
+    assert_eq!(
+        clipped.rollout, reference.rollout,
+        "{what}: the same samples"
+    );
+    assert_eq!(
+        clipped.rewards, reference.rewards,
+        "{what}: the same rewards"
+    );
+    let (a, b) = (&clipped.record, &reference.record);
+    assert!(
+        (a.loss - b.loss).abs() <= 1e-6 * b.loss.abs().max(1.0),
+        "{what}: loss {} vs {}",
+        a.loss,
+        b.loss
+    );
+    assert_eq!(a.grad_norm, b.grad_norm, "{what}: the same gradient");
+    assert!(b.grad_norm > 0.0);
+    // Every ratio exactly 1; the policy gradient's record has no ratio at all.
+    assert_eq!((a.ratio_min, a.ratio_max), (Some(1.0), Some(1.0)), "{what}");
+    assert_eq!((a.clip_low_frac, a.clip_high_frac), (Some(0.0), Some(0.0)));
+    assert_eq!(a.kl_old, Some(0.0));
+    assert_eq!(b.ratio_mean, None);
+    assert_eq!(
+        token_logprobs(&clipped.policy, &reference.rollout, device),
+        token_logprobs(&reference.policy, &reference.rollout, device),
+        "{what}: the same weights after the step"
+    );
+}
+
 #[test]
 fn one_update_of_each_clipped_objective_is_the_policy_gradients_step() {
     for (objective, reduction, kl) in [
@@ -101,35 +135,13 @@ fn one_update_of_each_clipped_objective_is_the_policy_gradients_step() {
         let objective_key = format!("train.objective=\"{objective}\"");
         let (_, _, clipped) = first_step(&[&reduction, &kl, &objective_key]);
         let what = format!("{objective} under {reduction}, {kl}");
-        assert_eq!(
-            clipped.rollout, reference.rollout,
-            "{what}: the same samples"
-        );
-        assert_eq!(clipped.rewards, reference.rewards);
-        let (a, b) = (&clipped.record, &reference.record);
-        assert!(
-            (a.loss - b.loss).abs() <= 1e-6 * b.loss.abs().max(1.0),
-            "{what}: loss {} vs {}",
-            a.loss,
-            b.loss
-        );
-        assert_eq!(a.grad_norm, b.grad_norm, "{what}: the same gradient");
-        assert!(b.grad_norm > 0.0);
-        // Every ratio exactly 1; the policy gradient's record has no ratio at all.
-        assert_eq!((a.ratio_min, a.ratio_max), (Some(1.0), Some(1.0)), "{what}");
-        assert_eq!((a.clip_low_frac, a.clip_high_frac), (Some(0.0), Some(0.0)));
-        assert_eq!(a.kl_old, Some(0.0));
-        assert_eq!(b.ratio_mean, None);
-        // The weights after the step, seen through every token's log-prob: bitwise equal, and
-        // moved.
         let device = &environment.device;
-        let after = token_logprobs(&clipped.policy, &reference.rollout, device);
-        assert_eq!(
-            after,
+        assert_same_update(&clipped, &reference, device, &what);
+        // And the step moved the weights.
+        assert_ne!(
             token_logprobs(&reference.policy, &reference.rollout, device),
-            "{what}"
+            token_logprobs(&before, &reference.rollout, device)
         );
-        assert_ne!(after, token_logprobs(&before, &reference.rollout, device));
     }
 }
 
@@ -147,38 +159,23 @@ fn away_from_the_reference_one_clipped_update_with_a_kl_penalty_is_the_policy_gr
         let (clipped_env, _) = environment(&[kl, &objective_key], None);
         let reference = step_from(&reference_env, moved.clone(), 1, 11);
         let clipped = step_from(&clipped_env, moved.clone(), 1, 11);
-        assert_eq!(
-            clipped.rollout, reference.rollout,
-            "{objective}: the same samples"
-        );
-        let (a, b) = (&clipped.record, &reference.record);
-        let kl = b.kl.expect("the penalty's estimate is recorded");
+        let estimate = reference
+            .record
+            .kl
+            .expect("the penalty's estimate is recorded");
         assert!(
-            kl > 1e-4,
-            "{objective}: the policy left the reference: kl {kl}"
+            estimate > 1e-4,
+            "{objective}: the policy left the reference: kl {estimate}"
         );
-        assert_eq!(a.kl, b.kl, "{objective}: the same KL estimates");
+        assert_eq!(
+            clipped.record.kl, reference.record.kl,
+            "{objective}: the same KL"
+        );
         assert_ne!(
             reference.rewards, reference.scores,
             "the penalty shaped the rewards"
         );
-        assert_eq!(
-            clipped.rewards, reference.rewards,
-            "{objective}: shaped alike"
-        );
-        assert!(
-            (a.loss - b.loss).abs() <= 1e-6 * b.loss.abs().max(1.0),
-            "{objective}: loss {} vs {}",
-            a.loss,
-            b.loss
-        );
-        assert_eq!(a.grad_norm, b.grad_norm, "{objective}: the same gradient");
-        let device = &reference_env.device;
-        assert_eq!(
-            token_logprobs(&clipped.policy, &reference.rollout, device),
-            token_logprobs(&reference.policy, &reference.rollout, device),
-            "{objective}: the same weights after the step"
-        );
+        assert_same_update(&clipped, &reference, &reference_env.device, objective);
     }
 }
 

@@ -7,8 +7,8 @@ use std::path::Path;
 use std::process::Command;
 
 use common::{
-    RUNS, line_count, pglab, smoke_sweep as sweep, spawn_smoke_sweep, text, wait_until,
-    without_columns,
+    RUNS, assert_one_line_error, line_count, pglab, smoke_sweep as sweep, spawn_smoke_sweep, text,
+    wait_until, without_columns,
 };
 
 #[test]
@@ -135,14 +135,7 @@ fn bad_shard_or_jobs_is_a_clear_error_and_writes_nothing() {
         (["--jobs", "0"], "--jobs 0: a sweep needs at least one job"),
     ] {
         let tmp = tempfile::tempdir().unwrap();
-        let output = sweep(tmp.path(), &args);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
-        assert!(
-            stderr.starts_with("error: ") && stderr.contains(expected),
-            "{args:?}: {stderr}"
-        );
-        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert_one_line_error(&sweep(tmp.path(), &args), expected);
         assert!(!tmp.path().join("smoke").exists(), "{args:?} wrote nothing");
     }
 }
@@ -665,10 +658,7 @@ fn compare_holds_a_sweep_against_itself_and_refuses_what_is_not_a_replicate() {
             "--out",
             refused.to_str().unwrap(),
         ]);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{stderr}");
-        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
-        assert!(stderr.contains(said), "{stderr}");
+        assert_one_line_error(&output, said);
         assert!(!refused.exists(), "nothing written");
     }
 }

@@ -200,16 +200,11 @@ fn spread_forest(
     x_label: &str,
 ) -> Option<Forest> {
     // Under several token reductions, each estimator's rows together, one per reduction.
-    let reductions =
-        data.all_probes
-            .iter()
-            .map(|p| p.token_reduction)
-            .fold(Vec::new(), |mut seen, r| {
-                if !seen.contains(&r) {
-                    seen.push(r);
-                }
-                seen
-            });
+    let first = data.all_probes.first().map(|p| p.token_reduction);
+    let several = data
+        .all_probes
+        .iter()
+        .any(|p| Some(p.token_reduction) != first);
     let mut probes = data.all_probes.to_vec();
     let position = |p: &ProbeSummary| data.sweep.probed.iter().position(|&e| e == p.estimator);
     probes.sort_by_key(position);
@@ -220,7 +215,7 @@ fn spread_forest(
         } else {
             String::new()
         };
-        let name = match (reductions.len() > 1, p.token_reduction) {
+        let name = match (several, p.token_reduction) {
             (true, Some(reduction)) => format!("{}, {}", p.estimator, reduction.name()),
             _ => p.estimator.to_string(),
         };

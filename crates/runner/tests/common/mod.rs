@@ -20,6 +20,18 @@ pub fn pglab(args: &[&str]) -> Output {
         .expect("pglab runs")
 }
 
+/// Bad input's answer: exit 2 and one line, `error: …` containing `expected`, no panic.
+pub fn assert_one_line_error(output: &Output, expected: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains(expected),
+        "expected {expected:?}: {stderr}"
+    );
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
 pub fn text(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
